@@ -1,0 +1,48 @@
+"""SLOs as code: the spec model and loader, the run and evaluation models, and the evaluator.
+
+``slo`` is the hub every other part reads; it imports nothing else of slogate.
+"""
+
+from slo.bundle import BundleError, read_evaluation, read_run, write_atomic, write_json
+from slo.evaluation import Evaluation, ExitCode, ObjectiveResult, Verdict
+from slo.evaluator import evaluate
+from slo.histogram import LatencyHistogram
+from slo.loader import SpecError, SpecProblem, load_spec, parse_spec
+from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
+from slo.spec import (
+    AvailabilityObjective,
+    ErrorRatioObjective,
+    LatencyObjective,
+    Objective,
+    Spec,
+    endpoint_matches,
+)
+
+__all__ = [
+    "AvailabilityObjective",
+    "BundleError",
+    "EndpointWindow",
+    "ErrorGroup",
+    "ErrorRatioObjective",
+    "Evaluation",
+    "ExitCode",
+    "LatencyHistogram",
+    "LatencyObjective",
+    "ObjectiveResult",
+    "Objective",
+    "RunResult",
+    "Spec",
+    "SpecError",
+    "SpecProblem",
+    "TimeSlice",
+    "ValidityFlag",
+    "Verdict",
+    "endpoint_matches",
+    "evaluate",
+    "load_spec",
+    "parse_spec",
+    "read_evaluation",
+    "read_run",
+    "write_atomic",
+    "write_json",
+]

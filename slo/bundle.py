@@ -1,0 +1,80 @@
+"""The run bundle on disk: one folder per run, every file written atomically (temp file + rename)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from slo.evaluation import Evaluation
+from slo.run import RunResult
+
+RUN_FILE = "run.json"
+EVALUATION_FILE = "evaluation.json"
+REPORT_HTML = "report.html"
+SUMMARY_MD = "summary.md"
+JUNIT_XML = "junit.xml"
+
+
+class BundleError(Exception):
+    """A bundle that cannot be read: the message names the file and what is wrong."""
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Replace ``path`` with ``content`` so that readers see the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=False, allow_nan=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"{path}: missing") from None
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise BundleError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise BundleError(
+            f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); the file may be truncated"
+        ) from None
+
+
+def read_run(bundle: Path) -> RunResult:
+    """The run of a bundle folder (or of a run.json given directly)."""
+    path = bundle if bundle.is_file() else bundle / RUN_FILE
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise BundleError(f"{path}: expected a JSON object")
+    try:
+        return RunResult.from_dict(data)
+    except ValueError as exc:
+        raise BundleError(f"{path}: {exc}") from None
+
+
+def read_evaluation(bundle: Path) -> Evaluation:
+    path = bundle / EVALUATION_FILE
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise BundleError(f"{path}: expected a JSON object")
+    try:
+        return Evaluation.from_dict(data)
+    except ValueError as exc:
+        raise BundleError(f"{path}: {exc}") from None

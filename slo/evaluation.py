@@ -1,0 +1,120 @@
+"""The verdict on a run (``evaluation.json``): per objective and overall, each with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from typing import Any, Literal
+
+EVALUATION_SCHEMA_VERSION = 1
+
+Verdict = Literal["pass", "fail", "inconclusive"]
+
+
+class ExitCode(IntEnum):
+    """The process exit codes of every slogate command (see the README)."""
+
+    PASS = 0
+    SLO_FAILED = 1
+    BAD_INPUT = 2
+    INCONCLUSIVE = 3
+
+
+VERDICT_EXIT_CODES: dict[str, ExitCode] = {
+    "pass": ExitCode.PASS,
+    "fail": ExitCode.SLO_FAILED,
+    "inconclusive": ExitCode.INCONCLUSIVE,
+}
+
+
+@dataclass(frozen=True)
+class ObjectiveResult:
+    """How one objective fared.
+
+    ``measured`` and ``threshold`` are seconds for latency and fractions for ratios (``unit``).
+    ``margin`` is threshold minus measured: positive is headroom, negative is the overshoot.
+    ``burn_rate`` is the bad-event ratio over the allowed one (1.0 spends the budget exactly over
+    the SLO period); ``budget_consumed`` is the share of the period's budget this run used.
+    """
+
+    name: str
+    kind: str
+    endpoint: str | None
+    gating: bool
+    verdict: Verdict
+    reason: str
+    unit: Literal["s", "ratio"]
+    threshold: float
+    measured: float | None
+    margin: float | None
+    samples: int
+    required_samples: int
+    bad_events: int | None = None
+    burn_rate: float | None = None
+    budget_consumed: float | None = None
+    percentile: float | None = None
+    matched_endpoints: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["matched_endpoints"] = list(self.matched_endpoints)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ObjectiveResult:
+        values = dict(data)
+        values["matched_endpoints"] = tuple(values.get("matched_endpoints", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    service: str
+    spec_source: str
+    run_id: str
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    objectives: tuple[ObjectiveResult, ...]
+    evaluated_at: float
+    window_start_s: float
+    window_end_s: float
+    schema_version: int = EVALUATION_SCHEMA_VERSION
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return VERDICT_EXIT_CODES[self.verdict]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "service": self.service,
+            "spec_source": self.spec_source,
+            "run_id": self.run_id,
+            "verdict": self.verdict,
+            "exit_code": int(self.exit_code),
+            "reasons": list(self.reasons),
+            "evaluated_at": self.evaluated_at,
+            "window_start_s": self.window_start_s,
+            "window_end_s": self.window_end_s,
+            "objectives": [o.to_dict() for o in self.objectives],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evaluation:
+        if data.get("schema_version") != EVALUATION_SCHEMA_VERSION:
+            raise ValueError(f"unsupported evaluation schema_version {data.get('schema_version')!r}")
+        try:
+            return cls(
+                service=str(data["service"]),
+                spec_source=str(data["spec_source"]),
+                run_id=str(data["run_id"]),
+                verdict=data["verdict"],
+                reasons=tuple(data["reasons"]),
+                objectives=tuple(ObjectiveResult.from_dict(o) for o in data["objectives"]),
+                evaluated_at=float(data["evaluated_at"]),
+                window_start_s=float(data["window_start_s"]),
+                window_end_s=float(data["window_end_s"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed evaluation: {exc}") from None

@@ -1,0 +1,291 @@
+"""Loads SLO specs from YAML, and says exactly where a spec is wrong (file, line, field)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from slo.spec import (
+    DEFAULT_PERIOD_S,
+    AvailabilityObjective,
+    ErrorRatioObjective,
+    LatencyObjective,
+    Objective,
+    Spec,
+)
+from slo.units import DURATION_HELP, parse_duration, parse_ratio
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    source: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class SpecError(Exception):
+    """A spec that cannot be used; ``problems`` lists every fault found, each with its place."""
+
+    def __init__(self, problems: list[SpecProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Mapping(dict[str, Any]):
+    """A YAML mapping that remembers the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class _Sequence(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
+    mapping = _Mapping()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            key = str(key)
+        if key in mapping:
+            raise yaml.MarkedYAMLError(
+                problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
+    sequence = _Sequence(loader.construct_object(child, deep=True) for child in node.value)
+    sequence.line = node.start_mark.line + 1
+    sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return sequence
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+_TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objectives"}
+_COMMON_FIELDS = {"name", "kind", "endpoint", "min_samples", "gating", "description"}
+_KIND_FIELDS = {
+    "latency": {"percentile", "threshold"},
+    "error_ratio": {"max", "period"},
+    "availability": {"target", "period"},
+}
+
+
+class _Checker:
+    """Collects problems instead of stopping at the first, so one run shows them all."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.problems: list[SpecProblem] = []
+
+    def fail(self, line: int | None, field: str, message: str) -> None:
+        self.problems.append(SpecProblem(self.source, line, field, message))
+
+    def convert(
+        self, mapping: _Mapping, key: str, path: str, parse: Callable[[Any], Any]
+    ) -> Any:
+        try:
+            return parse(mapping[key])
+        except ValueError as exc:
+            self.fail(mapping.key_lines.get(key, mapping.line), path, str(exc))
+            return None
+
+    def unknown_fields(self, mapping: _Mapping, allowed: set[str], prefix: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.fail(
+                    mapping.key_lines[key],
+                    f"{prefix}{key}",
+                    f"unknown field; expected one of: {', '.join(sorted(allowed))}",
+                )
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read and validate a spec file. Raises SpecError (never a traceback-worthy error)."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([SpecProblem(source, None, "", f"cannot read: {exc.strerror}")]) from None
+    except UnicodeDecodeError:
+        raise SpecError([SpecProblem(source, None, "", "not UTF-8 text")]) from None
+    return parse_spec(text, source)
+
+
+def parse_spec(text: str, source: str = "<memory>") -> Spec:
+    try:
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise SpecError([SpecProblem(source, line, "", f"invalid YAML: {reason}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([SpecProblem(source, None, "", f"invalid YAML: {exc}")]) from None
+
+    check = _Checker(source)
+    if not isinstance(document, _Mapping):
+        check.fail(1, "", "expected a mapping with 'service' and 'objectives'")
+        raise SpecError(check.problems)
+    check.unknown_fields(document, _TOP_FIELDS, "")
+
+    service = document.get("service")
+    if not isinstance(service, str) or not service.strip():
+        check.fail(document.key_lines.get("service", document.line), "service",
+                   "expected a non-empty service name")
+    period = DEFAULT_PERIOD_S
+    if "period" in document:
+        period = check.convert(document, "period", "period", parse_duration) or DEFAULT_PERIOD_S
+    warmup = 0.0
+    if "warmup" in document:
+        warmup = check.convert(document, "warmup", "warmup", parse_duration) or 0.0
+    labels = document.get("labels", {})
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        check.fail(document.key_lines.get("labels"), "labels", "expected a mapping of strings")
+        labels = {}
+
+    objectives: list[Objective] = []
+    raw_objectives = document.get("objectives")
+    if not isinstance(raw_objectives, _Sequence) or not raw_objectives:
+        check.fail(document.key_lines.get("objectives", document.line), "objectives",
+                   "expected a non-empty list of objectives")
+    else:
+        names: set[str] = set()
+        for index, item in enumerate(raw_objectives):
+            path = f"objectives[{index}]"
+            if not isinstance(item, _Mapping):
+                check.fail(raw_objectives.item_lines[index], path, "expected a mapping")
+                continue
+            objective = _objective(check, item, path, period)
+            if objective is None:
+                continue
+            if objective.name in names:
+                check.fail(item.key_lines.get("name", item.line), f"{path}.name",
+                           f"duplicate objective name {objective.name!r}")
+            names.add(objective.name)
+            objectives.append(objective)
+
+    if check.problems:
+        raise SpecError(check.problems)
+    return Spec(
+        service=str(service).strip(),
+        objectives=tuple(objectives),
+        source=source,
+        description=str(document.get("description", "")),
+        warmup_s=warmup,
+        period_s=period,
+        labels={str(k): str(v) for k, v in labels.items()},
+    )
+
+
+def _objective(check: _Checker, item: _Mapping, path: str, period: float) -> Objective | None:
+    before = len(check.problems)
+    kind = item.get("kind")
+    if kind not in _KIND_FIELDS:
+        check.fail(item.key_lines.get("kind", item.line), f"{path}.kind",
+                   f"expected one of: {', '.join(sorted(_KIND_FIELDS))}; got {kind!r}")
+        return None
+    check.unknown_fields(item, _COMMON_FIELDS | _KIND_FIELDS[kind], f"{path}.")
+    for required in sorted(_KIND_FIELDS[kind] - {"period"}):
+        if required not in item:
+            check.fail(item.line, f"{path}.{required}", f"missing; a {kind} objective needs it")
+
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        check.fail(item.key_lines.get("name", item.line), f"{path}.name",
+                   "expected a non-empty name")
+    endpoint = item.get("endpoint")
+    if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.strip()):
+        check.fail(item.key_lines["endpoint"], f"{path}.endpoint",
+                   "expected an endpoint such as 'POST /v1/messages' or '/v1/messages'")
+    min_samples = item.get("min_samples")
+    if min_samples is not None and (
+        isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1
+    ):
+        check.fail(item.key_lines["min_samples"], f"{path}.min_samples",
+                   "expected a whole number of at least 1")
+    gating = item.get("gating", True)
+    if not isinstance(gating, bool):
+        check.fail(item.key_lines["gating"], f"{path}.gating", "expected true or false")
+
+    common: dict[str, Any] = {
+        "name": str(name).strip() if isinstance(name, str) else "",
+        "endpoint": endpoint.strip() if isinstance(endpoint, str) else None,
+        "min_samples": min_samples,
+        "gating": gating,
+    }
+    objective: Objective | None = None
+    if kind == "latency":
+        percentile = _percentile(check, item, path) if "percentile" in item else None
+        threshold = (
+            check.convert(item, "threshold", f"{path}.threshold", _positive_duration)
+            if "threshold" in item
+            else None
+        )
+        if percentile is not None and threshold is not None:
+            objective = LatencyObjective(percentile=percentile, threshold_s=threshold, **common)
+    else:
+        objective_period = period
+        if "period" in item:
+            objective_period = check.convert(item, "period", f"{path}.period", _positive_duration)
+        if kind == "error_ratio" and "max" in item:
+            max_ratio = check.convert(item, "max", f"{path}.max", parse_ratio)
+            if max_ratio is not None and objective_period:
+                objective = ErrorRatioObjective(
+                    max_ratio=max_ratio, period_s=objective_period, **common
+                )
+        elif kind == "availability" and "target" in item:
+            target = check.convert(item, "target", f"{path}.target", parse_ratio)
+            if target is not None and not 0.0 < target < 1.0:
+                check.fail(item.key_lines["target"], f"{path}.target",
+                           "expected a target strictly between 0% and 100%")
+            elif target is not None and objective_period:
+                objective = AvailabilityObjective(
+                    target=target, period_s=objective_period, **common
+                )
+    return objective if len(check.problems) == before else None
+
+
+def _percentile(check: _Checker, item: _Mapping, path: str) -> float | None:
+    raw = item["percentile"]
+    text = raw[1:] if isinstance(raw, str) and raw.lower().startswith("p") else raw
+    try:
+        if isinstance(text, bool):
+            raise ValueError
+        value = float(text)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 < value < 100.0:
+        check.fail(item.key_lines["percentile"], f"{path}.percentile",
+                   f"expected a percentile between 0 and 100 exclusive, such as p99 or 99.9; "
+                   f"got {raw!r}")
+        return None
+    return value
+
+
+def _positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0.0:
+        raise ValueError(f"expected {DURATION_HELP} greater than zero, got {value!r}")
+    return seconds

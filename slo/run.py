@@ -1,0 +1,230 @@
+"""The result of a load run (``run.json``): per time slice and endpoint, latency histograms and counts.
+
+Totals are never stored: they are merges of the slices, so a verdict can exclude a warm-up or
+judge any window of the run from the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slo.histogram import LatencyHistogram
+from slo.spec import endpoint_matches
+
+RUN_SCHEMA_VERSION = 1
+
+
+@dataclass
+class EndpointWindow:
+    """One endpoint's requests within a window: latencies of successes and of failures, by status."""
+
+    ok: LatencyHistogram = field(default_factory=LatencyHistogram)
+    failed: LatencyHistogram = field(default_factory=LatencyHistogram)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        return self.ok.count + self.failed.count
+
+    @property
+    def failures(self) -> int:
+        return self.failed.count
+
+    def record(self, latency_us: float, status: str, failed: bool) -> None:
+        (self.failed if failed else self.ok).record(latency_us)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    def merge(self, other: EndpointWindow) -> None:
+        self.ok.merge(other.ok)
+        self.failed.merge(other.failed)
+        for status, count in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+
+    def all_latencies(self) -> LatencyHistogram:
+        merged = self.ok.copy()
+        merged.merge(self.failed)
+        return merged
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok.to_dict(),
+            "failed": self.failed.to_dict(),
+            "statuses": dict(sorted(self.statuses.items())),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EndpointWindow:
+        return cls(
+            ok=LatencyHistogram.from_dict(data["ok"]),
+            failed=LatencyHistogram.from_dict(data["failed"]),
+            statuses={str(k): int(v) for k, v in data.get("statuses", {}).items()},
+        )
+
+
+@dataclass(frozen=True)
+class TimeSlice:
+    """What happened in ``[start_s, start_s + duration_s)`` seconds after the run started."""
+
+    start_s: float
+    duration_s: float
+    endpoints: dict[str, EndpointWindow]
+    users: int = 0
+    generator_cpu_percent: float | None = None
+
+    @property
+    def requests(self) -> int:
+        return sum(window.requests for window in self.endpoints.values())
+
+    @property
+    def failures(self) -> int:
+        return sum(window.failures for window in self.endpoints.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": self.start_s,
+            "duration_s": self.duration_s,
+            "users": self.users,
+            "generator_cpu_percent": self.generator_cpu_percent,
+            "endpoints": {name: w.to_dict() for name, w in sorted(self.endpoints.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TimeSlice:
+        cpu = data.get("generator_cpu_percent")
+        return cls(
+            start_s=float(data["start_s"]),
+            duration_s=float(data["duration_s"]),
+            users=int(data.get("users", 0)),
+            generator_cpu_percent=None if cpu is None else float(cpu),
+            endpoints={
+                str(name): EndpointWindow.from_dict(w) for name, w in data["endpoints"].items()
+            },
+        )
+
+
+@dataclass(frozen=True)
+class ErrorGroup:
+    """Failed requests of one endpoint with the same kind and message, counted."""
+
+    endpoint: str
+    kind: str
+    message: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "kind": self.kind, "message": self.message,
+                "count": self.count}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ErrorGroup:
+        return cls(str(data["endpoint"]), str(data["kind"]), str(data["message"]),
+                   int(data["count"]))
+
+
+@dataclass(frozen=True)
+class ValidityFlag:
+    """Something that makes the measurement untrustworthy (a saturated generator, a lost worker)."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ValidityFlag:
+        return cls(str(data["code"]), str(data["message"]))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    target: str
+    scenario: str
+    load_model: dict[str, Any]
+    started_at: float
+    ended_at: float
+    slice_s: float
+    slices: tuple[TimeSlice, ...]
+    errors: tuple[ErrorGroup, ...] = ()
+    validity: tuple[ValidityFlag, ...] = ()
+    complete: bool = True
+    git_revision: str | None = None
+    slogate_version: str = ""
+    schema_version: int = RUN_SCHEMA_VERSION
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.ended_at - self.started_at)
+
+    @property
+    def endpoints(self) -> list[str]:
+        return sorted({name for s in self.slices for name in s.endpoints})
+
+    def merged(
+        self, selector: str | None = None, *, from_s: float = 0.0
+    ) -> tuple[EndpointWindow, list[str]]:
+        """All requests of the endpoints a selector chooses, in slices starting at ``from_s`` or later.
+
+        Returns the merged window and the endpoint names that matched.
+        """
+        total = EndpointWindow()
+        matched: set[str] = set()
+        for time_slice in self.slices_from(from_s):
+            for name, window in time_slice.endpoints.items():
+                if endpoint_matches(selector, name):
+                    total.merge(window)
+                    matched.add(name)
+        return total, sorted(matched)
+
+    def slices_from(self, from_s: float) -> Iterable[TimeSlice]:
+        return (s for s in self.slices if s.start_s >= from_s - 1e-9)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "run_id": self.run_id,
+            "target": self.target,
+            "scenario": self.scenario,
+            "load_model": self.load_model,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "slice_s": self.slice_s,
+            "complete": self.complete,
+            "git_revision": self.git_revision,
+            "slogate_version": self.slogate_version,
+            "validity": [flag.to_dict() for flag in self.validity],
+            "errors": [group.to_dict() for group in self.errors],
+            "slices": [s.to_dict() for s in self.slices],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        """Rebuild from ``run.json``; raises ValueError naming what is wrong."""
+        version = data.get("schema_version")
+        if version != RUN_SCHEMA_VERSION:
+            raise ValueError(
+                f"unsupported run schema_version {version!r}; expected {RUN_SCHEMA_VERSION}"
+            )
+        try:
+            return cls(
+                run_id=str(data["run_id"]),
+                target=str(data["target"]),
+                scenario=str(data["scenario"]),
+                load_model=dict(data.get("load_model", {})),
+                started_at=float(data["started_at"]),
+                ended_at=float(data["ended_at"]),
+                slice_s=float(data["slice_s"]),
+                complete=bool(data.get("complete", False)),
+                git_revision=data.get("git_revision"),
+                slogate_version=str(data.get("slogate_version", "")),
+                validity=tuple(ValidityFlag.from_dict(f) for f in data.get("validity", [])),
+                errors=tuple(ErrorGroup.from_dict(e) for e in data.get("errors", [])),
+                slices=tuple(TimeSlice.from_dict(s) for s in data["slices"]),
+            )
+        except KeyError as exc:
+            raise ValueError(f"missing field {exc.args[0]!r}") from None
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"malformed run: {exc}") from None

@@ -1,0 +1,120 @@
+"""The SLO spec model: what a release must meet. Values only; loading lives in ``slo.loader``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DEFAULT_PERIOD_S = 30 * 86400.0
+"""The SLO period whose error budget a run's burn rate is measured against (SRE workbook: 30d)."""
+
+SAMPLES_BEYOND_PERCENTILE = 10
+"""A percentile is only trusted with at least this many samples above it (see ``min_samples``)."""
+
+RULE_OF_THREE = 3.0
+"""With n clean events the 95% upper bound on a ratio is about 3/n, so proving ratio <= r needs 3/r."""
+
+
+@dataclass(frozen=True)
+class LatencyObjective:
+    """The ``percentile`` (e.g. 99.0) of request latency must be at most ``threshold_s``."""
+
+    name: str
+    percentile: float
+    threshold_s: float
+    endpoint: str | None = None
+    min_samples: int | None = None
+    gating: bool = True
+    kind: Literal["latency"] = "latency"
+
+    @property
+    def required_samples(self) -> int:
+        if self.min_samples is not None:
+            return self.min_samples
+        beyond = 1.0 - self.percentile / 100.0
+        return max(SAMPLES_BEYOND_PERCENTILE, _ceil(SAMPLES_BEYOND_PERCENTILE / beyond))
+
+
+@dataclass(frozen=True)
+class ErrorRatioObjective:
+    """The ratio of failed requests must be at most ``max_ratio``."""
+
+    name: str
+    max_ratio: float
+    endpoint: str | None = None
+    min_samples: int | None = None
+    gating: bool = True
+    period_s: float = DEFAULT_PERIOD_S
+    kind: Literal["error_ratio"] = "error_ratio"
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        return self.max_ratio
+
+    @property
+    def required_samples(self) -> int:
+        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
+
+
+@dataclass(frozen=True)
+class AvailabilityObjective:
+    """At least ``target`` of requests must succeed; the rest is the error budget over the period."""
+
+    name: str
+    target: float
+    endpoint: str | None = None
+    min_samples: int | None = None
+    gating: bool = True
+    period_s: float = DEFAULT_PERIOD_S
+    kind: Literal["availability"] = "availability"
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        return 1.0 - self.target
+
+    @property
+    def required_samples(self) -> int:
+        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
+
+
+Objective = LatencyObjective | ErrorRatioObjective | AvailabilityObjective
+RatioObjective = ErrorRatioObjective | AvailabilityObjective
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A service's objectives, as loaded from one file."""
+
+    service: str
+    objectives: tuple[Objective, ...]
+    source: str = "<memory>"
+    description: str = ""
+    warmup_s: float = 0.0
+    period_s: float = DEFAULT_PERIOD_S
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def endpoint_matches(selector: str | None, endpoint: str) -> bool:
+    """Whether an endpoint key ('POST /v1/messages') is chosen by a selector.
+
+    No selector chooses everything; 'POST /v1/messages' chooses that method and route;
+    '/v1/messages' chooses the route under every method.
+    """
+    if selector is None:
+        return True
+    if " " in selector.strip():
+        return selector.strip() == endpoint
+    return endpoint.split(" ", 1)[-1] == selector.strip()
+
+
+def _ratio_samples(explicit: int | None, allowed: float) -> int:
+    if explicit is not None:
+        return explicit
+    if allowed <= 0.0:
+        return 1
+    return max(1, _ceil(RULE_OF_THREE / allowed))
+
+
+def _ceil(value: float) -> int:
+    # Guards against 10 / 0.01 == 1000.0000000000001 becoming 1001.
+    return int(-(-round(value, 9) // 1))
