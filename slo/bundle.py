@@ -18,6 +18,16 @@ SUMMARY_MD = "summary.md"
 JUNIT_XML = "junit.xml"
 
 
+def _file_mode() -> int:
+    # mkstemp creates 0600 files; results are meant to be read (CI artefacts), so honour the umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 class BundleError(Exception):
     """A bundle that cannot be read: the message names the file and what is wrong."""
 
@@ -28,6 +38,7 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     data = content.encode("utf-8") if isinstance(content, str) else content
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -117,4 +117,4 @@ def _ratio_samples(explicit: int | None, allowed: float) -> int:
 
 def _ceil(value: float) -> int:
     # Guards against 10 / 0.01 == 1000.0000000000001 becoming 1001.
-    return int(-(-round(value, 9) // 1))
+    return int(-(-round(value, 6) // 1))

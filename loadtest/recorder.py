@@ -1,0 +1,177 @@
+"""Records every request of a run into time-sliced, per-endpoint latency histograms.
+
+Slices are keyed by absolute epoch index (``floor(start_time / slice_s)``) so that Locust workers
+and the master agree on them without coordination; the run's own offsets are only computed when
+the result is built. A recorder can ship what it has (``drain``) and absorb another's
+(``absorb``): that is how workers' data merges losslessly on the master.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from slo.redact import redact
+from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
+
+MAX_ERROR_MESSAGE = 300
+MAX_ERROR_GROUPS = 500
+"""Distinct error messages kept; beyond that they count under one 'other' message per kind."""
+
+
+@dataclass
+class _SliceSamples:
+    users: int = 0
+    cpu_percent: float | None = None
+
+
+@dataclass
+class RunRecorder:
+    slice_s: float = 1.0
+    secrets: tuple[str, ...] = ()
+    windows: dict[int, dict[str, EndpointWindow]] = field(default_factory=dict)
+    errors: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    samples: dict[int, _SliceSamples] = field(default_factory=dict)
+    validity: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.slice_s > 0:
+            raise ValueError(f"slice_s must be positive, got {self.slice_s!r}")
+
+    def slice_index(self, epoch_s: float) -> int:
+        return math.floor(epoch_s / self.slice_s)
+
+    def record(
+        self,
+        endpoint: str,
+        start_time: float,
+        latency_us: float,
+        status: str,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """One request: its endpoint key, epoch start, latency, status, and (kind, message) if failed."""
+        by_endpoint = self.windows.setdefault(self.slice_index(start_time), {})
+        window = by_endpoint.get(endpoint)
+        if window is None:
+            window = by_endpoint[endpoint] = EndpointWindow()
+        window.record(max(0.0, latency_us), status, failed=error is not None)
+        if error is not None:
+            self._count_error(endpoint, error[0], error[1], 1)
+
+    def _count_error(self, endpoint: str, kind: str, message: str, count: int) -> None:
+        message = redact(message, self.secrets)
+        if len(message) > MAX_ERROR_MESSAGE:
+            message = message[: MAX_ERROR_MESSAGE - 1] + "…"
+        key = (endpoint, kind, message)
+        if key not in self.errors and len(self.errors) >= MAX_ERROR_GROUPS:
+            key = (endpoint, kind, "(other messages)")
+        self.errors[key] = self.errors.get(key, 0) + count
+
+    def sample(self, epoch_s: float, users: int, cpu_percent: float | None) -> None:
+        """The generator's state at a moment: users running and its CPU use."""
+        slot = self.samples.setdefault(self.slice_index(epoch_s), _SliceSamples())
+        slot.users = max(slot.users, users)
+        if cpu_percent is not None:
+            slot.cpu_percent = max(slot.cpu_percent or 0.0, cpu_percent)
+
+    def flag(self, code: str, message: str) -> None:
+        """Mark the measurement invalid; the first message of a code is kept."""
+        self.validity.setdefault(code, message)
+
+    # -- shipping between processes ----------------------------------------------------------
+
+    def drain(self) -> dict[str, Any]:
+        """Everything recorded since the last drain, as JSON-safe data; the recorder is emptied."""
+        data = {
+            "slice_s": self.slice_s,
+            "windows": {
+                str(index): {name: w.to_dict() for name, w in by_endpoint.items()}
+                for index, by_endpoint in self.windows.items()
+            },
+            "errors": [[*key, count] for key, count in self.errors.items()],
+            "validity": dict(self.validity),
+        }
+        self.windows = {}
+        self.errors = {}
+        return data
+
+    def absorb(self, data: Mapping[str, Any]) -> None:
+        """Add what another recorder drained (same slice width) to this one."""
+        if float(data["slice_s"]) != self.slice_s:
+            raise ValueError(f"slice width {data['slice_s']} differs from {self.slice_s}")
+        for index_text, by_endpoint in data["windows"].items():
+            mine = self.windows.setdefault(int(index_text), {})
+            for name, window_data in by_endpoint.items():
+                incoming = EndpointWindow.from_dict(window_data)
+                if name in mine:
+                    mine[name].merge(incoming)
+                else:
+                    mine[name] = incoming
+        for endpoint, kind, message, count in data["errors"]:
+            self._count_error(endpoint, kind, message, int(count))
+        for code, message in data.get("validity", {}).items():
+            self.flag(code, message)
+
+    # -- the result --------------------------------------------------------------------------
+
+    def result(
+        self,
+        *,
+        run_id: str,
+        target: str,
+        scenario: str,
+        load_model: dict[str, Any],
+        started_at: float,
+        ended_at: float,
+        complete: bool,
+        git_revision: str | None,
+        slogate_version: str,
+    ) -> RunResult:
+        """The run so far, with slices from ``started_at`` on (earlier requests count in slice 0)."""
+        first = self.slice_index(started_at)
+        last = max(
+            [self.slice_index(max(started_at, ended_at - self.slice_s * 1e-3)), *self.windows, *self.samples]
+        )
+        # Requests stamped before the start (clock skew between processes) join the first slice;
+        # fresh windows keep the recorder itself unchanged, so a result can be taken repeatedly.
+        first_windows: dict[str, EndpointWindow] = {}
+        for index in sorted(i for i in self.windows if i <= first):
+            for name, window in self.windows[index].items():
+                first_windows.setdefault(name, EndpointWindow()).merge(window)
+        slices: list[TimeSlice] = []
+        for index in range(first, last + 1):
+            sampled = self.samples.get(index, _SliceSamples())
+            start = index * self.slice_s
+            duration = min(start + self.slice_s, ended_at) - max(start, started_at)
+            slices.append(
+                TimeSlice(
+                    start_s=round(max(0.0, start - started_at), 6),
+                    duration_s=round(max(0.0, duration), 6),
+                    endpoints=first_windows if index == first else self.windows.get(index, {}),
+                    users=sampled.users,
+                    generator_cpu_percent=sampled.cpu_percent,
+                )
+            )
+        errors = tuple(
+            ErrorGroup(endpoint, kind, message, count)
+            for (endpoint, kind, message), count in sorted(
+                self.errors.items(), key=lambda item: (-item[1], item[0])
+            )
+        )
+        return RunResult(
+            run_id=run_id,
+            target=target,
+            scenario=scenario,
+            load_model=load_model,
+            started_at=started_at,
+            ended_at=ended_at,
+            slice_s=self.slice_s,
+            slices=tuple(slices),
+            errors=errors,
+            validity=tuple(ValidityFlag(c, m) for c, m in sorted(self.validity.items())),
+            complete=complete,
+            git_revision=git_revision,
+            slogate_version=slogate_version,
+        )

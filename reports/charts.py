@@ -1,0 +1,314 @@
+"""The report's charts, drawn with matplotlib (Agg, no display) and returned as inline SVG.
+
+Three charts: latency percentiles over time with the objectives' thresholds, the percentile
+spectrum of the judged window with the objectives as points, and requests, failures and users
+over time. A chart without data comes back as a note instead of an empty plot.
+
+Text from the run (endpoint and objective names) reaches the SVG as ``<text>`` elements, which
+matplotlib escapes; it is also redacted, stripped of controls, shortened, and kept away from
+mathtext (``text.parse_math`` off) so a ``$`` in a route cannot break rendering.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # explicit: never a display, whatever the environment says
+
+from markupsafe import Markup  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from slo.evaluation import Evaluation, ObjectiveResult  # noqa: E402
+from slo.run import RunResult  # noqa: E402
+
+from reports import series  # noqa: E402
+from reports.format import duration, one_line  # noqa: E402
+
+PERCENTILE_COLORS = {50.0: "#1f77b4", 95.0: "#ff7f0e", 99.0: "#d62728"}
+OTHER_COLOR = "#7f7f7f"
+SERIES_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+MAX_ENDPOINT_PANELS = 4
+MAX_SPECTRUM_ENDPOINTS = 6
+LABEL_LIMIT = 60
+SPECTRUM_TICKS = ((50.0, "p50"), (75.0, "p75"), (90.0, "p90"), (95.0, "p95"), (99.0, "p99"),
+                  (99.5, "p99.5"), (99.9, "p99.9"), (99.99, "p99.99"))
+
+_RC = {
+    "svg.fonttype": "none",  # text stays text (searchable, small), escaped by matplotlib
+    "text.parse_math": False,
+    "font.size": 9.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+}
+_SVG_METADATA: dict[str, str | None] = {
+    key: None for key in ("Creator", "Date", "Format", "Type", "Title", "Description")
+}
+_PROLOG = re.compile(r"\A.*?(?=<svg[\s>])", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str
+    title: str
+    caption: str
+    svg: Markup | None
+    note: str = ""
+
+
+def render_charts(run: RunResult, evaluation: Evaluation) -> list[Chart]:
+    return [
+        latency_chart(run, evaluation),
+        spectrum_chart(run, evaluation),
+        throughput_chart(run, evaluation),
+    ]
+
+
+# -- latency over time ---------------------------------------------------------------------------
+
+
+def latency_chart(run: RunResult, evaluation: Evaluation) -> Chart:
+    title = "Latency over time"
+    caption = (
+        "p50, p95 and p99 of successful requests per time slice, all endpoints together and per "
+        "endpoint; dashed lines are the latency objectives' thresholds."
+    )
+    overall = series.latency_over_time(run)
+    if overall.empty:
+        return Chart("latency", title, caption, None, "No data: no successful request was recorded.")
+    objectives = _latency_objectives(evaluation)
+    endpoints = run.endpoints
+    panels: list[tuple[series.LatencySeries, list[ObjectiveResult]]] = []
+    if len(endpoints) == 1:
+        panels.append((overall, objectives))
+    else:
+        panels.append((overall, [o for o in objectives if o.endpoint is None]))
+        for name in _panel_endpoints(run, objectives):
+            matching = [o for o in objectives if o.endpoint is not None
+                        and name in o.matched_endpoints]
+            panels.append((series.latency_over_time(run, name), matching))
+
+    with _drawing():
+        figure = Figure(figsize=(9.0, 0.6 + 2.3 * len(panels)), layout="constrained")
+        axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, (line, thresholds) in zip(axes, panels, strict=True):
+            _draw_latency_panel(ax, line, thresholds, evaluation.window_start_s)
+        axes[-1].set_xlabel("seconds since start")
+        svg = _to_svg(figure, "latency")
+    return Chart("latency", title, caption, svg)
+
+
+def _panel_endpoints(run: RunResult, objectives: Sequence[ObjectiveResult]) -> list[str]:
+    """All endpoints when few; else those with an objective of their own, then the busiest."""
+    endpoints = series.by_traffic(run)
+    if len(endpoints) <= MAX_ENDPOINT_PANELS:
+        return sorted(endpoints)
+    wanted = {name for o in objectives if o.endpoint is not None for name in o.matched_endpoints}
+    chosen = [name for name in endpoints if name in wanted][:MAX_ENDPOINT_PANELS]
+    chosen += [name for name in endpoints if name not in chosen]
+    return sorted(chosen[:MAX_ENDPOINT_PANELS])
+
+
+def _draw_latency_panel(
+    ax: Axes, line: series.LatencySeries, objectives: Sequence[ObjectiveResult], warmup_s: float
+) -> None:
+    ax.set_title(_label(line.name), loc="left", fontsize=9)
+    _shade_warmup(ax, warmup_s)
+    values_ms: list[float] = []
+    marker = "o" if len(line.times_s) <= 60 else None
+    for percentile, values in line.percentiles.items():
+        ms = [math.nan if v is None else v / 1000.0 for v in values]
+        values_ms += [v for v in ms if not math.isnan(v)]
+        ax.plot(line.times_s, ms, label=f"p{percentile:g}", marker=marker, markersize=2.5,
+                linewidth=1.3, color=PERCENTILE_COLORS.get(percentile, OTHER_COLOR))
+    for objective in objectives:
+        threshold_ms = objective.threshold * 1000.0
+        values_ms.append(threshold_ms)
+        color = PERCENTILE_COLORS.get(objective.percentile or -1.0, OTHER_COLOR)
+        ax.axhline(threshold_ms, linestyle="--", linewidth=1.0, color=color,
+                   label=_label(f"{objective.name}: {_objective_bound(objective)}"))
+    _latency_scale(ax, values_ms)
+    ax.set_ylabel("latency (ms)")
+    if line.empty:
+        ax.text(0.5, 0.5, "no successful requests", transform=ax.transAxes, ha="center",
+                va="center", color=OTHER_COLOR)
+    ax.legend(loc="upper left", fontsize=7, ncols=2, framealpha=0.8)
+
+
+# -- percentile spectrum -------------------------------------------------------------------------
+
+
+def spectrum_chart(run: RunResult, evaluation: Evaluation) -> Chart:
+    title = "Percentile spectrum"
+    caption = (
+        f"Latency of successful requests at each percentile from p50 up, in the judged window "
+        f"({_window(evaluation)}); the x axis is 1/(1-q), so each step right is a rarer tail. "
+        "Crosses are the latency objectives: a curve must pass at or below its cross."
+    )
+    per_endpoint = series.windows(run, evaluation.window_start_s)
+    overall = series.total(per_endpoint).ok
+    if overall.count < 2:
+        return Chart("spectrum", title, caption, None,
+                     "No data: fewer than two successful requests in the judged window.")
+    curves = [(series.ALL_ENDPOINTS, overall, "#222222")]
+    if len(per_endpoint) > 1:
+        busiest = [n for n in series.by_traffic(run) if n in per_endpoint]
+        for index, name in enumerate(busiest[:MAX_SPECTRUM_ENDPOINTS]):
+            if per_endpoint[name].ok.count >= 2:
+                curves.append((name, per_endpoint[name].ok,
+                               SERIES_COLORS[index % len(SERIES_COLORS)]))
+    colors = {name: color for name, _, color in curves}
+
+    with _drawing():
+        figure = Figure(figsize=(9.0, 4.2), layout="constrained")
+        ax = figure.add_subplot()
+        values_ms: list[float] = []
+        xs: list[float] = [1.0 / (1.0 - p / 100.0) for p, _ in SPECTRUM_TICKS[:7]]
+        for name, histogram, color in curves:
+            qs, latencies = series.spectrum(histogram)
+            ms = [v / 1000.0 for v in latencies]
+            values_ms += ms
+            width = 2.0 if name == series.ALL_ENDPOINTS else 1.2
+            ax.plot([1.0 / (1.0 - q) for q in qs], ms, color=color, linewidth=width,
+                    label=_label(f"{name} (n={histogram.count:,})"))
+        for objective in _latency_objectives(evaluation):
+            if objective.percentile is None:
+                continue
+            x = 1.0 / (1.0 - objective.percentile / 100.0)
+            xs.append(x)
+            values_ms.append(objective.threshold * 1000.0)
+            ax.plot([x], [objective.threshold * 1000.0], linestyle="none", marker="X",
+                    markersize=8, markeredgecolor="white",
+                    color=_objective_color(objective, colors),
+                    label=_label(f"{objective.name}: {_objective_bound(objective)}"))
+        ax.set_xscale("log")
+        ax.set_xlim(min(xs) / 1.1, max(xs) * 1.15)
+        low, high = ax.get_xlim()
+        ticks = [(1.0 / (1.0 - p / 100.0), text) for p, text in SPECTRUM_TICKS]
+        ticks = [(x, text) for x, text in ticks if low <= x <= high]
+        ax.set_xticks([x for x, _ in ticks], [text for _, text in ticks])
+        ax.minorticks_off()
+        _latency_scale(ax, values_ms)
+        ax.set_xlabel("percentile")
+        ax.set_ylabel("latency (ms)")
+        ax.legend(loc="upper left", fontsize=7, ncols=2, framealpha=0.8)
+        svg = _to_svg(figure, "spectrum")
+    return Chart("spectrum", title, caption, svg)
+
+
+def _objective_color(objective: ObjectiveResult, colors: dict[str, str]) -> str:
+    if objective.endpoint is None:
+        return colors[series.ALL_ENDPOINTS]
+    for name in objective.matched_endpoints:
+        if name in colors:
+            return colors[name]
+    return OTHER_COLOR
+
+
+# -- throughput ----------------------------------------------------------------------------------
+
+
+def throughput_chart(run: RunResult, evaluation: Evaluation) -> Chart:
+    title = "Requests and failures"
+    caption = ("Requests and failed requests per second in each time slice, all endpoints; "
+               "the dotted line is the number of simulated users (right axis).")
+    data = series.throughput(run)
+    if data.empty:
+        return Chart("throughput", title, caption, None, "No data: no request was recorded.")
+    with _drawing():
+        figure = Figure(figsize=(9.0, 3.0), layout="constrained")
+        ax = figure.add_subplot()
+        _shade_warmup(ax, evaluation.window_start_s)
+        marker = "o" if len(data.times_s) <= 60 else None
+        ax.plot(data.times_s, data.requests_per_s, color="#1f77b4", marker=marker,
+                markersize=2.5, label="requests/s")
+        ax.plot(data.times_s, data.failures_per_s, color="#d62728", marker=marker,
+                markersize=2.5, label="failures/s")
+        ax.fill_between(data.times_s, data.failures_per_s, color="#d62728", alpha=0.15)
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("seconds since start")
+        ax.set_ylabel("per second")
+        handles, labels = ax.get_legend_handles_labels()
+        if any(data.users):
+            users_ax = ax.twinx()
+            users_ax.grid(False)
+            users_ax.step(data.times_s, data.users, where="mid", linestyle=":", color="#555555",
+                          label="users")
+            users_ax.set_ylim(bottom=0.0)
+            users_ax.set_ylabel("users")
+            more_handles, more_labels = users_ax.get_legend_handles_labels()
+            handles += more_handles
+            labels += more_labels
+        ax.legend(handles, labels, loc="upper left", fontsize=7, framealpha=0.8)
+        svg = _to_svg(figure, "throughput")
+    return Chart("throughput", title, caption, svg)
+
+
+# -- shared --------------------------------------------------------------------------------------
+
+
+def _latency_objectives(evaluation: Evaluation) -> list[ObjectiveResult]:
+    return [o for o in evaluation.objectives if o.kind == "latency" and o.unit == "s"]
+
+
+def _objective_bound(objective: ObjectiveResult) -> str:
+    label = f"p{objective.percentile:g}" if objective.percentile is not None else "latency"
+    return f"{label} <= {duration(objective.threshold)}"
+
+
+def _window(evaluation: Evaluation) -> str:
+    start, end = evaluation.window_start_s, evaluation.window_end_s
+    return f"{start:g}s to {end:g}s after the start" if start > 0 else "the whole run"
+
+
+def _shade_warmup(ax: Axes, warmup_s: float) -> None:
+    if warmup_s > 0:
+        ax.axvspan(0.0, warmup_s, color="#999999", alpha=0.15, linewidth=0,
+                   label="warm-up (not judged)")
+
+
+def _latency_scale(ax: Axes, values_ms: Sequence[float]) -> None:
+    """Linear from zero, or logarithmic when the values span more than 50x."""
+    positive = [v for v in values_ms if v > 0 and math.isfinite(v)]
+    if positive and max(positive) / min(positive) > 50.0:
+        ax.set_yscale("log")
+    else:
+        ax.set_ylim(bottom=0.0, top=max(positive, default=1.0) * 1.15)
+
+
+def _label(text: str) -> str:
+    """Run data made fit for a chart label: masked, one line, short, and never a hidden
+    legend entry (matplotlib hides labels starting with '_')."""
+    label = one_line(text, LABEL_LIMIT)
+    return f" {label}" if label.startswith("_") else label
+
+
+@contextmanager
+def _drawing() -> Iterator[None]:
+    with matplotlib.rc_context(_RC), warnings.catch_warnings():
+        # Characters missing from the font render as boxes: not worth a warning in a report.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        yield
+
+
+def _to_svg(figure: Figure, salt: str) -> Markup:
+    """The figure as an ``<svg>`` element for inlining: no XML prolog, no DOCTYPE, no metadata.
+
+    The per-chart hash salt keeps element ids distinct between the charts of one page.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"slogate-{salt}"}):
+        figure.savefig(buffer, format="svg", metadata=_SVG_METADATA)
+    svg = _PROLOG.sub("", buffer.getvalue(), count=1).strip()
+    # Matplotlib escapes every text it writes; the SVG is therefore safe to mark as markup.
+    return Markup(svg)  # noqa: S704

@@ -1,0 +1,132 @@
+"""Runs a Locust scenario headless in a child process and returns its run bundle.
+
+Locust runs in its own process because it monkey-patches the standard library with gevent at
+import time; the command line, the reference target and the evaluation stay clear of that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import loadtest
+from slo.redact import redact
+
+DEFAULT_SCENARIO = Path(loadtest.__file__).parent / "reference_mix.py"
+LOCUST_LOG = "locust.log"
+STOP_GRACE_S = 15.0
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    host: str
+    users: int
+    spawn_rate: float
+    duration_s: float
+    scenario: Path = DEFAULT_SCENARIO
+    slice_s: float = 1.0
+    api_key: str | None = None
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LocustOutcome:
+    exit_code: int
+    interrupted: bool
+    log_path: Path
+
+
+def locust_command(settings: LoadSettings, bundle: Path, run_id: str) -> list[str]:
+    command = [
+        sys.executable, "-m", "locust",
+        "-f", str(settings.scenario),
+        "--headless", "--only-summary",
+        "--host", settings.host,
+        "--users", str(settings.users),
+        "--spawn-rate", f"{settings.spawn_rate:g}",
+        "--run-time", f"{max(1, round(settings.duration_s))}s",
+        "--stop-timeout", "5",
+        "--slogate-out", str(bundle),
+        "--slogate-run-id", run_id,
+        "--slogate-slice", f"{settings.slice_s:g}",
+    ]
+    return [*command, *settings.extra_args]
+
+
+def run_locust(
+    settings: LoadSettings,
+    bundle: Path,
+    run_id: str,
+    *,
+    progress: Callable[[str], None] = lambda line: None,
+) -> LocustOutcome:
+    """Run Locust to completion (or until SIGINT/SIGTERM, which it passes on to Locust)."""
+    bundle.mkdir(parents=True, exist_ok=True)
+    log_path = bundle / LOCUST_LOG
+    secrets = (settings.api_key,) if settings.api_key else ()
+    # The key travels in the environment, not on the command line where `ps` would show it.
+    env = {**os.environ, "SLOGATE_API_KEY": settings.api_key} if settings.api_key else None
+    child = subprocess.Popen(
+        locust_command(settings, bundle, run_id),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        env=env,
+        # Its own session: a Ctrl-C at the terminal reaches only us, and we pass on exactly one.
+        start_new_session=True,
+    )
+    interrupted = threading.Event()
+    with _forwarding_signals(child, interrupted), log_path.open("w", encoding="utf-8") as log:
+        assert child.stdout is not None
+        for line in child.stdout:
+            clean = redact(line, secrets)
+            log.write(clean)
+            if "slogate:" in clean:
+                progress(clean.rstrip("\n").split("slogate: ", 1)[-1])
+        exit_code = child.wait()
+    return LocustOutcome(exit_code=exit_code, interrupted=interrupted.is_set(), log_path=log_path)
+
+
+@contextlib.contextmanager
+def _forwarding_signals(child: subprocess.Popen[str], interrupted: threading.Event) -> Iterator[None]:
+    """Pass SIGINT/SIGTERM on to Locust so it writes its results and stops, instead of dying here."""
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        interrupted.set()
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+            killer = threading.Timer(STOP_GRACE_S, _kill_if_alive, args=(child,))
+            killer.daemon = True
+            killer.start()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _kill_if_alive(child: subprocess.Popen[str]) -> None:
+    if child.poll() is None:
+        child.kill()
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

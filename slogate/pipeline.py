@@ -1,0 +1,79 @@
+"""The composition root: wires spec, load run, evaluator, reports, dashboards and rules for each command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import alerts
+import dashboards
+import reports
+from slo.bundle import RUN_FILE, BundleError, read_run
+from slo.evaluation import Evaluation
+from slo.evaluator import evaluate
+from slo.run import RunResult
+from slo.spec import Spec
+from slogate.locust_process import LoadSettings, LocustOutcome, run_locust, tail
+
+
+class RunFailedError(Exception):
+    """Locust ended without leaving a run (it could not start, or died before the first checkpoint)."""
+
+
+@dataclass(frozen=True)
+class JudgedRun:
+    bundle: Path
+    run: RunResult
+    evaluation: Evaluation
+    files: tuple[Path, ...]
+
+
+def judge(bundle: Path, spec: Spec, *, run: RunResult | None = None, out: Path | None = None) -> JudgedRun:
+    """Evaluate a bundle's run against ``spec`` and render every report into ``out`` (the bundle)."""
+    run = run if run is not None else read_run(bundle)
+    evaluation = evaluate(spec, run)
+    target = out or bundle
+    spec_text = _read_text(Path(spec.source))
+    files = reports.render_all(target, run, evaluation, spec_text=spec_text)
+    return JudgedRun(bundle=target, run=run, evaluation=evaluation, files=tuple(files))
+
+
+def load_and_judge(
+    settings: LoadSettings,
+    spec: Spec,
+    bundle: Path,
+    run_id: str,
+    *,
+    progress: Callable[[str], None] = lambda line: None,
+) -> tuple[JudgedRun, LocustOutcome]:
+    """Run the load, then judge whatever it recorded (an interrupted run is judged as incomplete)."""
+    outcome = run_locust(settings, bundle, run_id, progress=progress)
+    if not (bundle / RUN_FILE).exists():
+        raise RunFailedError(
+            f"Locust exited with code {outcome.exit_code} before recording anything; "
+            f"its log ({outcome.log_path}) ends with:\n{tail(outcome.log_path)}"
+        )
+    try:
+        run = read_run(bundle)
+    except BundleError as exc:
+        raise RunFailedError(str(exc)) from None
+    return judge(bundle, spec, run=run), outcome
+
+
+def write_observability(spec: Spec, out: Path) -> list[Path]:
+    """Dashboards and Prometheus rules for ``spec`` under ``out/dashboards`` and ``out/rules``."""
+    written = list(dashboards.write_dashboards(spec, out / "dashboards"))
+    written.append(alerts.write_rules(spec, out / "rules" / f"{_file_stem(spec.service)}.rules.yaml"))
+    return written
+
+
+def _file_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "slo"
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,320 @@
+"""The reference proxy: forwards every request to one upstream through a pooled client session.
+
+Own endpoints: ``GET /health/live`` (always 200), ``GET /health/ready`` (200 when the upstream
+answers its readiness path with a status below 500, else 503) and ``GET /metrics`` (Prometheus
+text format from the registry passed in). Everything else is forwarded: method, path, query,
+body and end-to-end headers (``Authorization`` and ``x-api-key`` are forwarded, never logged,
+never put in a label).
+
+Cache: a fresh stored response answers a GET at once with ``X-Cache: HIT``. Otherwise the request
+goes upstream and the answer says ``X-Cache: MISS`` when it was stored, ``BYPASS`` when it was not
+(not a GET, the client asked for ``no-cache``/``no-store``, the response is not cacheable, or the
+upstream failed). Every forwarded request counts once in ``proxy_cache_requests_total``.
+
+Upstream unreachable: 502 with a JSON error; upstream timeout: 504.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from yarl import URL
+
+from slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.target.cache import (
+    CachedResponse,
+    ResponseCache,
+    freshness_lifetime,
+    request_may_use_cache,
+)
+from slogate.target.metrics import OTHER_ROUTE, ProxyMetrics
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_ROUTE = "/v1/messages"
+CONTENT_ROUTE = "/content/{id}"
+API_ROUTES = (MESSAGES_ROUTE, CONTENT_ROUTE)
+"""Forwarded paths with a known route template; any other forwarded path is route ``other``."""
+OWN_ROUTES = ("/health/live", "/health/ready", "/metrics")
+KNOWN_ROUTES = frozenset(API_ROUTES + OWN_ROUTES)
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+_HOP_BY_HOP = frozenset(
+    h.lower()
+    for h in (
+        "Connection",
+        "Keep-Alive",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "Proxy-Connection",
+        "TE",
+        "Trailer",
+        "Transfer-Encoding",
+        "Upgrade",
+    )
+)
+_NOT_FORWARDED_REQUEST = _HOP_BY_HOP | {"host", "content-length"}
+_NOT_FORWARDED_RESPONSE = _HOP_BY_HOP | {"content-length", "date", "server"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    upstream_url: str
+    """Base URL of the upstream; the request's path and query are appended to it."""
+    upstream_timeout_s: float = 10.0
+    ready_path: str = "/health"
+    ready_timeout_s: float = 2.0
+    cache_max_entries: int = 1024
+    upstream_name: str = "upstream"
+    """Value of the ``upstream`` label of the circuit breaker gauge."""
+    max_connections: int = 256
+
+    def __post_init__(self) -> None:
+        url = URL(self.upstream_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"upstream URL must be http(s)://host[:port], got {self.upstream_url!r}")
+        if not self.upstream_timeout_s > 0:
+            raise ValueError(f"upstream timeout must be > 0, got {self.upstream_timeout_s!r}")
+        if self.cache_max_entries < 0:
+            raise ValueError(f"cache size must be >= 0, got {self.cache_max_entries!r}")
+
+
+def route_of(request: web.Request) -> str:
+    """The route template of a request (``/content/{id}``), or ``other``: never the raw path."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return OTHER_ROUTE
+    canonical = resource.canonical
+    return canonical if canonical in KNOWN_ROUTES else OTHER_ROUTE
+
+
+def _connection_tokens(headers: CIMultiDictProxy[str]) -> set[str]:
+    """Header names listed in ``Connection`` (hop-by-hop too)."""
+    return {
+        token.strip().lower()
+        for value in headers.getall("Connection", [])
+        for token in value.split(",")
+        if token.strip()
+    }
+
+
+def _filter_headers(
+    headers: CIMultiDictProxy[str], drop: frozenset[str]
+) -> CIMultiDict[str]:
+    extra = _connection_tokens(headers)
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower not in drop and lower not in extra:
+            out.add(name, value)
+    return out
+
+
+def _json_error(status: int, error_type: str, message: str) -> web.Response:
+    body = {"type": "error", "error": {"type": error_type, "message": message}}
+    return web.json_response(body, status=status, headers={"X-Cache": "BYPASS"})
+
+
+def _tokens_of(body: bytes) -> tuple[int, int]:
+    """(input, output) tokens in an Anthropic-style message body; (0, 0) if there are none."""
+    try:
+        usage = json.loads(body).get("usage")
+        if not isinstance(usage, dict):
+            return 0, 0
+        return int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+    except (ValueError, TypeError, AttributeError):
+        return 0, 0
+
+
+class Proxy:
+    """The proxy's state (settings, metrics, cache, client session) and its handlers."""
+
+    def __init__(
+        self,
+        settings: ProxySettings,
+        registry: CollectorRegistry,
+        contract: MetricContract = DEFAULT_CONTRACT,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.metrics = ProxyMetrics(
+            registry, contract=contract, upstream_name=settings.upstream_name, api_routes=API_ROUTES
+        )
+        self.cache = ResponseCache(max_entries=settings.cache_max_entries)
+        self._base = settings.upstream_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("the proxy's client session is not started")
+        return self._session
+
+    async def session_context(self, app: web.Application) -> AsyncIterator[None]:
+        """``cleanup_ctx`` of the app: one pooled client session for its lifetime."""
+        connector = aiohttp.TCPConnector(
+            limit=self.settings.max_connections, limit_per_host=0, ttl_dns_cache=300
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=self._timeout,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+        )
+        try:
+            yield
+        finally:
+            await self._session.close()
+            self._session = None
+
+    @web.middleware
+    async def observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Active requests and the request duration histogram, by route template."""
+        start = time.perf_counter()
+        self.metrics.active_requests.inc()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = 499  # the client went away (nginx's convention)
+            raise
+        finally:
+            self.metrics.active_requests.dec()
+            self.metrics.observe_request(
+                route_of(request), request.method, status, time.perf_counter() - start
+            )
+
+    async def live(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "live"})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        url = URL(self._base + self.settings.ready_path, encoded=True)
+        timeout = aiohttp.ClientTimeout(total=self.settings.ready_timeout_s)
+        try:
+            async with self.session.get(url, timeout=timeout, allow_redirects=False) as resp:
+                await resp.read()
+                status = resp.status
+        except TimeoutError:
+            return web.json_response({"status": "unready", "reason": "upstream timeout"}, status=503)
+        except aiohttp.ClientError as exc:
+            reason = f"upstream unreachable ({type(exc).__name__})"
+            return web.json_response({"status": "unready", "reason": reason}, status=503)
+        if status >= 500:
+            reason = f"upstream answered {status}"
+            return web.json_response({"status": "unready", "reason": reason}, status=503)
+        return web.json_response({"status": "ready"})
+
+    async def metrics_endpoint(self, request: web.Request) -> web.Response:
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return web.Response(body=encoder(self.registry), headers={"Content-Type": content_type})
+
+    def _from_cache(self, request: web.Request, entry: CachedResponse) -> web.Response:
+        headers: CIMultiDict[str] = CIMultiDict(entry.headers)
+        headers["Age"] = str(self.cache.age(entry))
+        headers["X-Cache"] = "HIT"
+        etag = headers.get("ETag")
+        if etag is not None and etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        return web.Response(status=entry.status, body=entry.body, headers=headers)
+
+    def _upstream_headers(self, request: web.Request) -> CIMultiDict[str]:
+        headers = _filter_headers(request.headers, _NOT_FORWARDED_REQUEST)
+        if request.remote:
+            prior = request.headers.get("X-Forwarded-For")
+            headers["X-Forwarded-For"] = f"{prior}, {request.remote}" if prior else request.remote
+        headers.setdefault("X-Forwarded-Proto", request.scheme)
+        if request.host:
+            headers.setdefault("X-Forwarded-Host", request.host)
+        return headers
+
+    async def forward(self, request: web.Request) -> web.Response:
+        route = route_of(request)
+        use_cache = request_may_use_cache(request.method, request.headers)
+        key = request.raw_path
+        if use_cache:
+            entry = self.cache.get(key)
+            if entry is not None:
+                self.metrics.count_cache("hit")
+                return self._from_cache(request, entry)
+        data = await request.read()
+        url = URL(self._base + request.raw_path, encoded=True)
+        start = time.perf_counter()
+        try:
+            async with self.session.request(
+                request.method,
+                url,
+                headers=self._upstream_headers(request),
+                data=data or None,
+                allow_redirects=False,
+            ) as upstream:
+                body = await upstream.read()
+                status = upstream.status
+                upstream_headers = upstream.headers
+        except TimeoutError:
+            return self._failed(route, start, "timeout", request)
+        except aiohttp.ClientError:
+            return self._failed(route, start, "connect", request)
+        self.metrics.observe_upstream(route, time.perf_counter() - start)
+        if status >= 500:
+            self.metrics.count_upstream_error("status_5xx")
+        elif status == 200 and route == MESSAGES_ROUTE and "Content-Encoding" not in upstream_headers:
+            self.metrics.count_tokens(*_tokens_of(body))
+        headers = _filter_headers(upstream_headers, _NOT_FORWARDED_RESPONSE)
+        result = "bypass"
+        if use_cache:
+            ttl = freshness_lifetime(status, request.headers, upstream_headers)
+            if ttl > 0 and self.cache.put(key, status, tuple(headers.items()), body, ttl):
+                result = "miss"
+        self.metrics.count_cache(result)
+        headers["X-Cache"] = result.upper()
+        return web.Response(status=status, body=body, headers=headers)
+
+    def _failed(self, route: str, start: float, reason: str, request: web.Request) -> web.Response:
+        self.metrics.observe_upstream(route, time.perf_counter() - start)
+        self.metrics.count_upstream_error(reason)
+        self.metrics.count_cache("bypass")
+        logger.debug("upstream %s for %s %s", reason, request.method, route)
+        if reason == "timeout":
+            return _json_error(
+                504,
+                "upstream_timeout",
+                f"the upstream did not answer within {self.settings.upstream_timeout_s:g}s",
+            )
+        return _json_error(502, "upstream_unreachable", "the upstream could not be reached")
+
+
+def build_proxy_app(
+    settings: ProxySettings,
+    registry: CollectorRegistry,
+    contract: MetricContract = DEFAULT_CONTRACT,
+) -> web.Application:
+    """The proxy application; metrics go to ``registry`` (pass a fresh ``CollectorRegistry``)."""
+    proxy = Proxy(settings, registry, contract)
+    app = web.Application(middlewares=[proxy.observe], client_max_size=MAX_BODY_BYTES)
+    app.cleanup_ctx.append(proxy.session_context)
+    app.router.add_get("/health/live", proxy.live)
+    app.router.add_get("/health/ready", proxy.ready)
+    app.router.add_get("/metrics", proxy.metrics_endpoint)
+    app.router.add_route("*", MESSAGES_ROUTE, proxy.forward)
+    app.router.add_route("*", CONTENT_ROUTE, proxy.forward)
+    app.router.add_route("*", "/{tail:.*}", proxy.forward)
+    return app

@@ -1,0 +1,156 @@
+"""The simulated upstream: an Anthropic-style messages API and a cacheable content endpoint.
+
+* ``POST /v1/messages``: JSON ``{model, max_tokens, messages, [system]}`` in, an Anthropic-style
+  message out with ``usage`` (input tokens ≈ words in the prompt, output tokens ≤ max_tokens).
+  400 with an Anthropic-style JSON error on a bad body.
+* ``GET /content/{id}``: a deterministic body per id, ``Cache-Control: public, max-age=60`` and an
+  ``ETag`` (``If-None-Match`` gives a 304).
+* ``GET /health``: 200, never faulted (the proxy's readiness probe).
+
+Faults (``FaultConfig``) apply to the first two: stall, then latency, then maybe a 503.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import zlib
+from typing import Any
+
+from aiohttp import web
+
+from slogate.target.faults import FaultConfig, FaultInjector
+
+CONTENT_MAX_AGE_S = 60
+_INJECTOR_KEY = web.AppKey("fault_injector", FaultInjector)
+_WORDS = (
+    "the quick proxy routes every request to a healthy upstream while the cache keeps hot "
+    "content close and the budget burns slowly under a steady open model load with tail latency "
+    "kept below the objective"
+).split()
+
+
+def _error(status: int, error_type: str, message: str) -> web.Response:
+    body = {"type": "error", "error": {"type": error_type, "message": message}}
+    return web.json_response(body, status=status)
+
+
+def _overloaded() -> web.Response:
+    return _error(503, "overloaded_error", "injected fault: upstream unavailable")
+
+
+def _content_text(value: Any) -> str:
+    """The text of a message ``content``: a string or a list of blocks with ``text``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts: list[str] = []
+        for block in value:
+            if not isinstance(block, dict):
+                raise ValueError("content blocks must be objects")
+            text = block.get("text", "")
+            if not isinstance(text, str):
+                raise ValueError("a content block's text must be a string")
+            parts.append(text)
+        return " ".join(parts)
+    raise ValueError("message content must be a string or a list of content blocks")
+
+
+def _prompt_text(payload: Any) -> tuple[str, str, int]:
+    """(model, prompt text, max_tokens) of a request body; ValueError says what is wrong."""
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    model = payload.get("model")
+    if not isinstance(model, str) or not model:
+        raise ValueError("model: a non-empty string is required")
+    max_tokens = payload.get("max_tokens")
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError("max_tokens: a positive integer is required")
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("messages: a non-empty list is required")
+    texts: list[str] = []
+    system = payload.get("system")
+    if system is not None:
+        texts.append(_content_text(system))
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise ValueError(f"messages.{i}: an object is required")
+        if message.get("role") not in ("user", "assistant"):
+            raise ValueError(f"messages.{i}.role: 'user' or 'assistant' is required")
+        try:
+            texts.append(_content_text(message.get("content")))
+        except ValueError as exc:
+            raise ValueError(f"messages.{i}.content: {exc}") from None
+    return model, "\n".join(texts), max_tokens
+
+
+def message_response(model: str, prompt: str, max_tokens: int, message_id: str) -> dict[str, Any]:
+    """A deterministic (per prompt) Anthropic-style message answering ``prompt``."""
+    input_tokens = max(1, len(prompt.split()))
+    digest = zlib.crc32(prompt.encode())
+    wanted = 8 + digest % 57
+    output_tokens = min(wanted, max_tokens)
+    words = random.Random(digest).choices(_WORDS, k=output_tokens)
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": " ".join(words)}],
+        "model": model,
+        "stop_reason": "max_tokens" if output_tokens < wanted else "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
+
+
+def content_body(content_id: str) -> bytes:
+    """The deterministic body of ``/content/{id}`` (about 600 bytes of JSON)."""
+    seed = hashlib.sha256(content_id.encode()).hexdigest()
+    body = {"id": content_id, "title": f"content {seed[:8]}", "body": seed * 8}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def content_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+async def _messages(request: web.Request) -> web.Response:
+    injector = request.app[_INJECTOR_KEY]
+    raw = await request.read()
+    if await injector.apply():
+        return _overloaded()
+    try:
+        model, prompt, max_tokens = _prompt_text(json.loads(raw))
+    except json.JSONDecodeError as exc:
+        return _error(400, "invalid_request_error", f"the body is not valid JSON: {exc.msg}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(400, "invalid_request_error", str(exc))
+    message_id = f"msg_{random.getrandbits(96):024x}"
+    return web.json_response(message_response(model, prompt, max_tokens, message_id))
+
+
+async def _content(request: web.Request) -> web.Response:
+    if await request.app[_INJECTOR_KEY].apply():
+        return _overloaded()
+    body = content_body(request.match_info["id"])
+    etag = content_etag(body)
+    headers = {"Cache-Control": f"public, max-age={CONTENT_MAX_AGE_S}", "ETag": etag}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def build_upstream_app(faults: FaultConfig | None = None) -> web.Application:
+    """The upstream application, with ``faults`` applied to its API endpoints."""
+    app = web.Application()
+    app[_INJECTOR_KEY] = FaultInjector(faults or FaultConfig())
+    app.router.add_post("/v1/messages", _messages)
+    app.router.add_get("/content/{id}", _content)
+    app.router.add_get("/health", _health)
+    return app

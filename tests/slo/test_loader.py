@@ -1,0 +1,102 @@
+"""Spec loading: good specs load; every fault names its file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slo.loader import SpecError, load_spec, parse_spec
+from slo.spec import AvailabilityObjective, ErrorRatioObjective, LatencyObjective
+
+GOOD = """\
+service: checkout-api
+period: 7d
+warmup: 5s
+objectives:
+  - name: p99
+    kind: latency
+    percentile: p99.9
+    threshold: 1.5s
+    endpoint: POST /v1/messages
+  - name: errors
+    kind: error_ratio
+    max: 0.1%
+  - name: availability
+    kind: availability
+    target: 99.9%
+    gating: false
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "spec.yaml")
+    return [str(p) for p in caught.value.problems]
+
+
+def test_good_spec_loads() -> None:
+    spec = parse_spec(GOOD, "spec.yaml")
+    latency, errors, availability = spec.objectives
+    assert isinstance(latency, LatencyObjective)
+    assert latency.percentile == 99.9 and latency.threshold_s == 1.5
+    assert latency.required_samples == 10_000
+    assert isinstance(errors, ErrorRatioObjective) and errors.max_ratio == pytest.approx(0.001)
+    assert errors.required_samples == 3000
+    assert isinstance(availability, AvailabilityObjective) and not availability.gating
+    assert availability.period_s == 7 * 86400 and spec.warmup_s == 5.0
+
+
+def test_shipped_specs_load() -> None:
+    for path in Path("slogate/specs").glob("*.yaml"):
+        assert load_spec(path).objectives
+
+
+def test_bad_yaml_names_line() -> None:
+    [message] = problems("service: x\nobjectives:\n  - name: [unclosed\n")
+    assert message.startswith("spec.yaml:") and "invalid YAML" in message
+
+
+def test_unknown_field_names_line_and_field() -> None:
+    text = GOOD.replace("    threshold: 1.5s\n", "    threshold: 1.5s\n    treshold: 2s\n")
+    assert problems(text) == [
+        "spec.yaml:9: objectives[0].treshold: unknown field; expected one of: description, "
+        "endpoint, gating, kind, min_samples, name, percentile, threshold"
+    ]
+
+
+def test_threshold_without_unit() -> None:
+    [message] = problems(GOOD.replace("threshold: 1.5s", "threshold: 1500"))
+    assert message.startswith("spec.yaml:8: objectives[0].threshold: expected a duration with a unit")
+
+
+def test_percentile_out_of_range() -> None:
+    [message] = problems(GOOD.replace("percentile: p99.9", "percentile: 100"))
+    assert message.startswith("spec.yaml:7: objectives[0].percentile: expected a percentile between 0")
+
+
+def test_every_problem_is_reported() -> None:
+    text = GOOD.replace("percentile: p99.9", "percentile: -1").replace("max: 0.1%", "max: 12")
+    found = problems(text)
+    assert len(found) == 2
+    assert any("objectives[1].max" in p and "12%" in p for p in found)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("- just a list\n", "expected a mapping"),
+        ("service: x\n", "objectives: expected a non-empty list"),
+        ("service: x\nobjectives:\n  - kind: nope\n", "objectives[0].kind: expected one of"),
+        ("service: x\nobjectives:\n  - name: a\n    kind: latency\n", "objectives[0].percentile: missing"),
+        ("service: x\nservice: y\nobjectives: []\n", "duplicate key"),
+        ("service: x\nobjectives:\n  - {name: a, kind: availability, target: 100%}\n", "strictly between"),
+    ],
+)
+def test_structural_errors(text: str, fragment: str) -> None:
+    assert any(fragment in p for p in problems(text)), problems(text)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="cannot read"):
+        load_spec(tmp_path / "absent.yaml")
