@@ -70,3 +70,8 @@ def negate(matcher: str) -> str:
 def selector(metric: str, matchers: str) -> str:
     """``metric{matchers}``, or the bare metric when there are none."""
     return f"{metric}{{{matchers}}}" if matchers else metric
+
+
+def matchers_of(labels: dict[str, str]) -> str:
+    """``a="1", b="2"`` from a mapping, in its order."""
+    return ", ".join(equals(name, value) for name, value in labels.items())

@@ -18,19 +18,25 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
+from markupsafe import Markup
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")  # explicit: never a display, whatever the environment says
+from reports import series
+from reports.format import duration, one_line
 
-from markupsafe import Markup  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from slo.evaluation import Evaluation, ObjectiveResult  # noqa: E402
-from slo.run import RunResult  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+from slo.evaluation import Evaluation, ObjectiveResult
+from slo.run import RunResult
 
-from reports import series  # noqa: E402
-from reports.format import duration, one_line  # noqa: E402
+# Explicit: never a display, whatever MPLBACKEND says. The charts use Figure objects directly
+# (no pyplot), so nothing here depends on global figure state.
+matplotlib.use("Agg")
 
 PERCENTILE_COLORS = {50.0: "#1f77b4", 95.0: "#ff7f0e", 99.0: "#d62728"}
 OTHER_COLOR = "#7f7f7f"
@@ -41,7 +47,7 @@ LABEL_LIMIT = 60
 SPECTRUM_TICKS = ((50.0, "p50"), (75.0, "p75"), (90.0, "p90"), (95.0, "p95"), (99.0, "p99"),
                   (99.5, "p99.5"), (99.9, "p99.9"), (99.99, "p99.99"))
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text stays text (searchable, small), escaped by matplotlib
     "text.parse_math": False,
     "font.size": 9.0,
@@ -51,9 +57,12 @@ _RC = {
     "grid.alpha": 0.3,
 }
 _SVG_METADATA: dict[str, str | None] = {
-    key: None for key in ("Creator", "Date", "Format", "Type", "Title", "Description")
+    key: None for key in ("Creator", "Date", "Format", "Type")
 }
 _PROLOG = re.compile(r"\A.*?(?=<svg[\s>])", re.DOTALL)
+_TAG = re.compile(r"<[^<>]+>")
+_ID = re.compile(r'(?<=\s)id="([^"]*)"')
+_ID_REFERENCE = re.compile(r'((?:href="|url\()#)([^")]*)')
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,8 @@ def latency_chart(run: RunResult, evaluation: Evaluation) -> Chart:
     title = "Latency over time"
     caption = (
         "p50, p95 and p99 of successful requests per time slice, all endpoints together and per "
-        "endpoint; dashed lines are the latency objectives' thresholds."
+        f"endpoint (at most {MAX_ENDPOINT_PANELS}: those with objectives first, then the busiest); "
+        "dashed lines are the latency objectives' thresholds."
     )
     overall = series.latency_over_time(run)
     if overall.empty:
@@ -141,7 +151,7 @@ def _draw_latency_panel(
     if line.empty:
         ax.text(0.5, 0.5, "no successful requests", transform=ax.transAxes, ha="center",
                 va="center", color=OTHER_COLOR)
-    ax.legend(loc="upper left", fontsize=7, ncols=2, framealpha=0.8)
+    _legend(ax)
 
 
 # -- percentile spectrum -------------------------------------------------------------------------
@@ -200,7 +210,7 @@ def spectrum_chart(run: RunResult, evaluation: Evaluation) -> Chart:
         _latency_scale(ax, values_ms)
         ax.set_xlabel("percentile")
         ax.set_ylabel("latency (ms)")
-        ax.legend(loc="upper left", fontsize=7, ncols=2, framealpha=0.8)
+        _legend(ax)
         svg = _to_svg(figure, "spectrum")
     return Chart("spectrum", title, caption, svg)
 
@@ -245,10 +255,12 @@ def throughput_chart(run: RunResult, evaluation: Evaluation) -> Chart:
                           label="users")
             users_ax.set_ylim(bottom=0.0)
             users_ax.set_ylabel("users")
+            users_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             more_handles, more_labels = users_ax.get_legend_handles_labels()
             handles += more_handles
             labels += more_labels
-        ax.legend(handles, labels, loc="upper left", fontsize=7, framealpha=0.8)
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize=7,
+                  frameon=False)
         svg = _to_svg(figure, "throughput")
     return Chart("throughput", title, caption, svg)
 
@@ -262,7 +274,7 @@ def _latency_objectives(evaluation: Evaluation) -> list[ObjectiveResult]:
 
 def _objective_bound(objective: ObjectiveResult) -> str:
     label = f"p{objective.percentile:g}" if objective.percentile is not None else "latency"
-    return f"{label} <= {duration(objective.threshold)}"
+    return f"{label} ≤ {duration(objective.threshold)}"
 
 
 def _window(evaluation: Evaluation) -> str:
@@ -276,13 +288,38 @@ def _shade_warmup(ax: Axes, warmup_s: float) -> None:
                    label="warm-up (not judged)")
 
 
+def _legend(ax: Axes) -> None:
+    """Beside the plot, never over the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+
+
 def _latency_scale(ax: Axes, values_ms: Sequence[float]) -> None:
-    """Linear from zero, or logarithmic when the values span more than 50x."""
+    """Linear from zero, or logarithmic when the values span more than 20x."""
     positive = [v for v in values_ms if v > 0 and math.isfinite(v)]
-    if positive and max(positive) / min(positive) > 50.0:
+    span = max(positive) / min(positive) if positive else 1.0
+    if span > 20.0:
         ax.set_yscale("log")
+        # Plain numbers: the default log labels are mathtext, which is off for safety.
+        ax.yaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.yaxis.set_minor_formatter(FuncFormatter(_minor_tick if span <= 200.0 else _no_tick))
     else:
         ax.set_ylim(bottom=0.0, top=max(positive, default=1.0) * 1.15)
+
+
+def _tick(value: float, _position: int | None = None) -> str:
+    return f"{value:g}"
+
+
+def _minor_tick(value: float, _position: int | None = None) -> str:
+    """Labels the 2s and 5s between powers of ten."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return f"{value:g}" if any(abs(mantissa - m) < 1e-6 for m in (2.0, 5.0)) else ""
+
+
+def _no_tick(_value: float, _position: int | None = None) -> str:
+    return ""
 
 
 def _label(text: str) -> str:
@@ -301,14 +338,23 @@ def _drawing() -> Iterator[None]:
         yield
 
 
-def _to_svg(figure: Figure, salt: str) -> Markup:
+def _to_svg(figure: Figure, key: str) -> Markup:
     """The figure as an ``<svg>`` element for inlining: no XML prolog, no DOCTYPE, no metadata.
 
-    The per-chart hash salt keeps element ids distinct between the charts of one page.
+    Matplotlib numbers its element ids per figure (``figure_1``, ``axes_1``), so every id and
+    every reference to one gets the chart's key as a prefix: ids stay unique in the page.
     """
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"slogate-{salt}"}):
+    with matplotlib.rc_context({"svg.hashsalt": f"slogate-{key}"}):
         figure.savefig(buffer, format="svg", metadata=_SVG_METADATA)
     svg = _PROLOG.sub("", buffer.getvalue(), count=1).strip()
+    prefix = f"chart-{key}-"
+
+    def scope_ids(tag: re.Match[str]) -> str:
+        text = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', tag.group(0))
+        return _ID_REFERENCE.sub(lambda m: f"{m.group(1)}{prefix}{m.group(2)}", text)
+
+    # Only inside tags: text content is escaped by matplotlib and holds no '<' or '>'.
+    svg = _TAG.sub(scope_ids, svg)
     # Matplotlib escapes every text it writes; the SVG is therefore safe to mark as markup.
-    return Markup(svg)  # noqa: S704
+    return Markup(svg)

@@ -12,10 +12,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from reports.redact import redact
 from slo.evaluation import ObjectiveResult
 from slo.units import format_duration, format_ratio
-
-from reports.redact import redact
 
 MISSING = "—"
 ERROR_MESSAGE_LIMIT = 300
@@ -124,10 +123,10 @@ def measured(result: ObjectiveResult) -> str:
 
 
 def threshold(result: ObjectiveResult) -> str:
-    """The bound with its direction: '<= 250ms', '<= 2%', '>= 99.9%'."""
+    """The bound with its direction: '≤ 250ms', '≤ 2%', '≥ 99.9%'."""
     if _availability(result):
-        return f">= {ratio(1.0 - result.threshold)}"
-    return f"<= {_value(result, result.threshold)}"
+        return f"≥ {ratio(1.0 - result.threshold)}"
+    return f"≤ {_value(result, result.threshold)}"
 
 
 def margin(result: ObjectiveResult) -> str:
@@ -172,7 +171,7 @@ def objective_details(result: ObjectiveResult) -> list[tuple[str, str]]:
         ("verdict", verdict_label(result.verdict) + ("" if result.gating else " (not gating)")),
         ("reason", one_line(result.reason)),
         ("kind", kind_label(result)),
-        ("endpoint", safe_text(endpoint_label(result))),
+        ("endpoint", one_line(endpoint_label(result))),
         ("measured", measured(result)),
         ("threshold", threshold(result)),
         ("margin", margin(result)),
@@ -181,5 +180,6 @@ def objective_details(result: ObjectiveResult) -> list[tuple[str, str]]:
         ("budget consumed", budget_consumed(result)),
     ]
     if result.matched_endpoints:
-        details.append(("matched endpoints", safe_text(", ".join(result.matched_endpoints))))
+        matched = ", ".join(one_line(name) for name in result.matched_endpoints)
+        details.append(("matched endpoints", matched))
     return details

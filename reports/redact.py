@@ -26,8 +26,10 @@ _SCHEME = r"(?P<scheme>(?:Bearer|Basic|Token|Digest|Negotiate|ApiKey)\s+)?"
 _NOT_MASKED = r"(?!(?:\w+\s+)?\[REDACTED\])"
 
 _NAMED_LINE = re.compile(
-    rf"(?P<name>(?<![\w-])(?:{_LINE_NAMES}))(?![\w-]){_SEPARATOR}{_SCHEME}{_NOT_MASKED}"
-    r"[^\s\"'][^\r\n\"']*",
+    rf"(?P<name>(?<![\w-])(?:{_LINE_NAMES}))(?![\w-])"
+    rf"(?P<sep>(?>[\"']?\s*[:=]\s*)(?P<quote>[\"'])?){_SCHEME}{_NOT_MASKED}"
+    # A quoted value ends at a quote; an unquoted one runs to the end of the line.
+    r"(?(quote)[^\"'\r\n]+|[^\s\"'][^\r\n]*)",
     re.IGNORECASE,
 )
 _NAMED_TOKEN = re.compile(

@@ -6,14 +6,17 @@ failures are counted, and their latency is not mixed in.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slo.histogram import LatencyHistogram
-from slo.run import EndpointWindow, RunResult
+from slo.run import EndpointWindow, RunResult, TimeSlice
 
 ALL_ENDPOINTS = "all endpoints"
 TIME_PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
+MAX_TIME_POINTS = 600
+"""Longer runs are charted over merged neighbouring slices, so a soak test stays a small page."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def latency_over_time(
     """Per slice, the percentiles of one endpoint (or of all when ``endpoint`` is None)."""
     times: list[float] = []
     values: dict[float, list[float | None]] = {p: [] for p in percentiles}
-    for time_slice in run.slices:
+    for time_slice in coarsened(run.slices):
         histogram = LatencyHistogram()
         for name, window in time_slice.endpoints.items():
             if endpoint is None or name == endpoint:
@@ -130,13 +133,35 @@ def throughput(run: RunResult) -> Throughput:
     requests: list[float] = []
     failures: list[float] = []
     users: list[int] = []
-    for time_slice in run.slices:
+    for time_slice in coarsened(run.slices):
         seconds = time_slice.duration_s if time_slice.duration_s > 0 else 1.0
         times.append(time_slice.start_s + time_slice.duration_s / 2.0)
         requests.append(time_slice.requests / seconds)
         failures.append(time_slice.failures / seconds)
         users.append(time_slice.users)
     return Throughput(tuple(times), tuple(requests), tuple(failures), tuple(users))
+
+
+def coarsened(
+    slices: Sequence[TimeSlice], max_points: int = MAX_TIME_POINTS
+) -> Sequence[TimeSlice]:
+    """At most ``max_points`` slices: runs of neighbours merged (histograms merge exactly, so
+    each merged slice's percentiles are those of all its requests; users is the peak)."""
+    size = math.ceil(len(slices) / max_points) if max_points > 0 else 1
+    if size <= 1:
+        return slices
+    merged: list[TimeSlice] = []
+    for first in range(0, len(slices), size):
+        group = slices[first:first + size]
+        endpoints: dict[str, EndpointWindow] = {}
+        for time_slice in group:
+            for name, window in time_slice.endpoints.items():
+                endpoints.setdefault(name, EndpointWindow()).merge(window)
+        start = group[0].start_s
+        end = group[-1].start_s + group[-1].duration_s
+        merged.append(TimeSlice(start_s=start, duration_s=end - start, endpoints=endpoints,
+                                users=max(s.users for s in group)))
+    return merged
 
 
 def spectrum_quantiles(samples: int, points: int = 48, highest: float = 0.999) -> list[float]:

@@ -186,7 +186,11 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
     import dashboards
 
     spec = load_spec(args.spec)
-    for path in dashboards.write_dashboards(spec, args.out):
+    try:
+        paths = dashboards.write_dashboards(spec, args.out)
+    except ValueError as exc:
+        raise UsageError(f"{spec.source}: {exc}") from None
+    for path in paths:
         print(path)
     return ExitCode.PASS
 
@@ -207,28 +211,47 @@ def _cmd_target(args: argparse.Namespace) -> int:
     from slogate.target.cli import config_from_args
     from slogate.target.server import serve
 
-    serve(config_from_args(args))
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        serve(config)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {config.host}: {exc.strerror or exc}") from None
     return ExitCode.PASS
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from slogate.locust_process import LoadSettings
-    from slogate.pipeline import write_observability
     from slogate.target import ReferenceTarget
 
     spec = load_spec(args.spec)
     run_id = _new_run_id()
     bundle = args.out / "runs" / run_id
     _check_writable(bundle)
-    _say(f"starting the reference target (proxy + simulated upstream) on 127.0.0.1")
+    # Dashboards and rules first: they are quick, and a spec they cannot express is bad input
+    # that should stop the demo before it spends a load run.
+    for path in _write_observability(spec, args.out):
+        _say(f"wrote {path}")
+    _say("starting the reference target (proxy + simulated upstream) on 127.0.0.1")
     with ReferenceTarget() as target:
         _say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
         settings = LoadSettings(host=target.proxy_url, users=args.users, spawn_rate=args.spawn_rate,
                                 duration_s=args.duration)
         code = _load_and_report(settings, spec, bundle, run_id, as_json=args.json,
-                                after=lambda: write_observability(spec, args.out))
+                                extra=[args.out / "dashboards", args.out / "rules"])
     _say("reference target stopped")
     return code
+
+
+def _write_observability(spec: Spec, out: Path) -> list[Path]:
+    from slogate.pipeline import write_observability
+
+    try:
+        return write_observability(spec, out)
+    except ValueError as exc:
+        raise UsageError(f"{spec.source}: {exc}") from None
 
 
 # -- shared steps --------------------------------------------------------------------------
@@ -236,7 +259,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _load_and_report(
     settings: Any, spec: Spec, bundle: Path, run_id: str, *, as_json: bool,
-    after: Any = None,
+    extra: Sequence[Path] = (),
 ) -> int:
     from slogate.pipeline import RunFailedError, load_and_judge
 
@@ -247,9 +270,6 @@ def _load_and_report(
     except RunFailedError as exc:
         print(f"slogate: {exc}", file=sys.stderr)
         return ExitCode.INCONCLUSIVE
-    extra = list(after()) if after is not None else []
-    for path in extra:
-        _say(f"wrote {path}")
     _print_outcome(judged.evaluation, judged.bundle, as_json=as_json, extra=extra)
     if outcome.interrupted and judged.evaluation.exit_code == ExitCode.PASS:
         return ExitCode.INCONCLUSIVE  # unreachable in practice: an interrupted run is incomplete

@@ -92,7 +92,7 @@ def run_locust(
             clean = redact(line, secrets)
             log.write(clean)
             if "slogate:" in clean:
-                progress(clean.rstrip("\n").split("slogate: ", 1)[-1])
+                progress(clean.rstrip("\n").rsplit("slogate: ", 1)[-1])
         exit_code = child.wait()
     return LocustOutcome(exit_code=exit_code, interrupted=interrupted.is_set(), log_path=log_path)
 

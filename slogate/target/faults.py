@@ -105,7 +105,7 @@ class LogNormalLatency:
         return rng.lognormvariate(math.log(self.median_s), self.sigma)
 
     def __str__(self) -> str:
-        return f"lognormal:{_format_seconds(self.median_s)},{self.sigma:g}"
+        return f"lognormal:{_format_seconds(self.median_s)},{self.sigma!r}"
 
 
 LatencyDistribution = NoLatency | ConstantLatency | UniformLatency | LogNormalLatency

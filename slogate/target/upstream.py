@@ -25,10 +25,10 @@ from slogate.target.faults import FaultConfig, FaultInjector
 CONTENT_MAX_AGE_S = 60
 _INJECTOR_KEY = web.AppKey("fault_injector", FaultInjector)
 _WORDS = (
-    "the quick proxy routes every request to a healthy upstream while the cache keeps hot "
-    "content close and the budget burns slowly under a steady open model load with tail latency "
-    "kept below the objective"
-).split()
+    "the", "quick", "proxy", "routes", "every", "request", "to", "a", "healthy", "upstream",
+    "while", "cache", "keeps", "hot", "content", "close", "and", "budget", "burns", "slowly",
+    "under", "steady", "open", "model", "load", "with", "tail", "latency", "kept", "below",
+)  # fmt: skip
 
 
 def _error(status: int, error_type: str, message: str) -> web.Response:

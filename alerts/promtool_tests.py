@@ -1,0 +1,313 @@
+"""``promtool test rules`` unit tests, generated beside the rules from the same spec.
+
+Synthetic series at a steady rate for every endpoint the spec names, in four scenarios:
+
+- ``half-failing``: 50% of requests fail, all fast. Every error-ratio/availability burn alert
+  whose threshold is under 50% fires, no latency alert does, the proxy 5xx alert fires.
+- ``healthy``: no failures, all fast: no SLO alert and no 5xx alert.
+- ``all-slow``: no failures, every request slower than every threshold: every latency burn
+  alert whose threshold is under 100% fires, no error-budget alert does.
+- ``proxy-trouble``: upstream errors at 10% of upstream requests and an open circuit breaker.
+
+The recorded SLIs are checked too (``promql_expr_test``), so a wrong recording rule shows as
+such rather than as a missing alert. Bucket series are written the way Python's
+prometheus_client writes them (``le="0.25"``, ``le="1.0"``), which the rules must match.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.utils import floatToGoString
+
+from alerts import promql, yamltext
+from alerts.rules import (
+    DEFAULT_HEALTH,
+    DEFAULT_RUNBOOK_BASE,
+    ERROR_BUDGET_BURN,
+    LATENCY_BUDGET_BURN,
+    PROXY_CIRCUIT_BREAKER_OPEN,
+    PROXY_SERVER_ERRORS,
+    PROXY_UPSTREAM_ERRORS,
+    VALUE,
+    VALUE_PERCENT,
+    BurnAlert,
+    HealthThresholds,
+    Rule,
+    burn_alerts,
+    health_rules,
+)
+from alerts.sli import Sli, bucket_bound, slis
+from slo.contract import LATENCY_BUCKETS_S, MetricContract
+from slo.spec import LatencyObjective, Spec
+
+INTERVAL = "1m"  # one synthetic sample a minute
+STEPS = 80  # 80 minutes of samples
+EVALUATION_INTERVAL = "5m"  # rules are evaluated less often than samples come: a faster test
+EVAL_TIME = "1h10m"  # every window up to 1h is full; the longer ones hold 70 minutes: enough
+PER_MINUTE = 30  # requests per minute of each synthetic series
+
+_EQUALITY = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+_float_to_go: Callable[[float], str] = floatToGoString  # untyped in prometheus_client
+_STATUS_CANDIDATES = ("500", "503", "502", "504", "429", "404", "400", "301", "200", "204")
+
+
+def humanize_percentage(value: float) -> str:
+    """What Prometheus' ``humanizePercentage`` template function prints."""
+    return f"{value * 100:.4g}%"
+
+
+def render_template(text: str, value: float) -> str:
+    """Expand the two templates the generated annotations use, as Prometheus would."""
+    return text.replace(VALUE_PERCENT, humanize_percentage(value)).replace(
+        VALUE, promql.number(value)
+    )
+
+
+def selector_labels(contract: MetricContract) -> dict[str, str]:
+    """The contract's extra selector as labels a synthetic series must carry.
+
+    Only equality matchers can be synthesised; anything else is a ValueError.
+    """
+    text = contract.selector.strip()
+    labels: dict[str, str] = {}
+    position = 0
+    while position < len(text):
+        match = _EQUALITY.match(text, position)
+        if not match:
+            raise ValueError(
+                f"cannot synthesise test series for the contract selector {contract.selector!r}: "
+                'only equality matchers (name="value", ...) are supported'
+            )
+        labels[match.group(1)] = match.group(2).replace('\\"', '"').replace("\\\\", "\\")
+        position = match.end()
+    return labels
+
+
+def status_codes(contract: MetricContract) -> tuple[str, str]:
+    """A successful and a failed status code, as the contract's error matcher sees them."""
+    match = _MATCHER.match(contract.error_status_matcher)
+    if not match:
+        promql.negate(contract.error_status_matcher)  # raises the descriptive error
+        raise AssertionError("unreachable")
+    operator, value = match.groups()
+    if operator in ("=", "!="):
+        hits = [code for code in _STATUS_CANDIDATES if code == value]
+    else:
+        pattern = re.compile(value)
+        hits = [code for code in _STATUS_CANDIDATES if pattern.fullmatch(code)]
+    if operator.startswith("!"):
+        hits = [code for code in _STATUS_CANDIDATES if code not in hits]
+    misses = [code for code in _STATUS_CANDIDATES if code not in hits]
+    if not hits or not misses:
+        raise ValueError(
+            f"cannot find an error and a success status for the matcher "
+            f"{contract.error_status_matcher!r} among {', '.join(_STATUS_CANDIDATES)}"
+        )
+    success = "200" if "200" in misses else misses[0]
+    return success, hits[0]
+
+
+def synthetic_endpoints(spec: Spec) -> list[tuple[str, str]]:
+    """(method, route) for every endpoint the spec names; GET / when it names none."""
+    endpoints: list[tuple[str, str]] = []
+    for objective in spec.objectives:
+        if objective.endpoint is None:
+            continue
+        parts = objective.endpoint.split()
+        pair = (parts[0], parts[1]) if len(parts) == 2 else ("GET", parts[0])
+        if pair not in endpoints:
+            endpoints.append(pair)
+    return endpoints or [("GET", "/")]
+
+
+def prometheus_client_le(bound: float) -> str:
+    """How Python's prometheus_client writes a bucket bound (``floatToGoString``)."""
+    return _float_to_go(bound)
+
+
+def _series(metric: str, labels: dict[str, str], values: str) -> dict[str, str]:
+    return {"series": f"{metric}{{{promql.matchers_of(labels)}}}", "values": values}
+
+
+def _counter(per_step: float) -> str:
+    return f"0+{promql.number(per_step)}x{STEPS}"
+
+
+def _gauge(value: float) -> str:
+    return f"{promql.number(value)}+0x{STEPS}"
+
+
+def _traffic(
+    spec: Spec,
+    contract: MetricContract,
+    bounds: Sequence[float],
+    *,
+    failed_share: float,
+    slow: bool,
+) -> list[dict[str, str]]:
+    base = selector_labels(contract)
+    ok, error = status_codes(contract)
+    failed = PER_MINUTE * failed_share
+    succeeded = PER_MINUTE - failed
+    series: list[dict[str, str]] = []
+    for method, route in synthetic_endpoints(spec):
+        labels = {**base, contract.route_label: route, contract.method_label: method}
+        good = {**labels, contract.status_label: ok}
+        series.append(_series(f"{contract.request_duration}_count", good, _counter(succeeded)))
+        for bound in bounds:
+            with_le = {**good, "le": prometheus_client_le(bound)}
+            series.append(_series(
+                f"{contract.request_duration}_bucket", with_le, _counter(0 if slow else succeeded)
+            ))
+        if failed:
+            bad = {**labels, contract.status_label: error}
+            series.append(_series(f"{contract.request_duration}_count", bad, _counter(failed)))
+    return series
+
+
+def _expected_burns(burns: Sequence[BurnAlert], latency: bool, value: float) -> list[Rule]:
+    expected = []
+    for burn in burns:
+        if burn.sli.latency == latency and value > burn.active.threshold:
+            annotations = {k: render_template(v, value) for k, v in burn.annotations().items()}
+            expected.append({"exp_labels": burn.labels, "exp_annotations": annotations})
+    return expected
+
+
+def _expected_health(rule: Rule, value: float, series_labels: dict[str, str]) -> list[Rule]:
+    annotations = {k: render_template(v, value) for k, v in rule["annotations"].items()}
+    return [{"exp_labels": {**series_labels, **rule["labels"]}, "exp_annotations": annotations}]
+
+
+def _sli_checks(sli_list: Sequence[Sli], values: dict[bool, float]) -> list[Rule]:
+    checks = []
+    for sli in sli_list:
+        labels = {"slo": sli.name, "service": sli.service}
+        record = sli.record(300.0)
+        checks.append({
+            "expr": f"{record}{{{promql.matchers_of(labels)}}}",
+            "eval_time": EVAL_TIME,
+            "exp_samples": [{
+                "labels": f"{record}{{{promql.matchers_of(labels)}}}",
+                "value": values[sli.latency],
+            }],
+        })
+    return checks
+
+
+def build_rule_tests(
+    spec: Spec,
+    rule_file: str,
+    contract: MetricContract,
+    *,
+    runbook_base: str = DEFAULT_RUNBOOK_BASE,
+    health: HealthThresholds = DEFAULT_HEALTH,
+    buckets: Sequence[float] = LATENCY_BUCKETS_S,
+) -> dict[str, Any]:
+    """The ``promtool test rules`` document for the rules of ``spec`` stored at ``rule_file``."""
+    sli_list = slis(spec, contract, buckets)
+    burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets)
+    health_by_name = {
+        rule["alert"]: rule
+        for rule in health_rules(spec, contract, runbook_base=runbook_base, health=health)
+    }
+    bounds = sorted({
+        bucket_bound(o, buckets) for o in spec.objectives if isinstance(o, LatencyObjective)
+    })
+    half = 0.5
+
+    def alert_test(name: str, expected: list[Rule]) -> Rule:
+        return {"eval_time": EVAL_TIME, "alertname": name, "exp_alerts": expected}
+
+    server = health_by_name[PROXY_SERVER_ERRORS]
+    half_failing = {
+        "name": "half-failing: 50% of requests fail, all fast",
+        "interval": INTERVAL,
+        "input_series": _traffic(spec, contract, bounds, failed_share=half, slow=False),
+        "promql_expr_test": _sli_checks(sli_list, {False: half, True: 0.0}),
+        "alert_rule_test": [
+            alert_test(ERROR_BUDGET_BURN, _expected_burns(burns, False, half)),
+            alert_test(LATENCY_BUDGET_BURN, []),
+            alert_test(
+                PROXY_SERVER_ERRORS,
+                _expected_health(server, half, {}) if half > health.server_error_ratio else [],
+            ),
+        ],
+    }
+    healthy = {
+        "name": "healthy: no failures, all fast",
+        "interval": INTERVAL,
+        "input_series": _traffic(spec, contract, bounds, failed_share=0.0, slow=False),
+        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 0.0}),
+        "alert_rule_test": [
+            alert_test(ERROR_BUDGET_BURN, []),
+            alert_test(LATENCY_BUDGET_BURN, []),
+            alert_test(PROXY_SERVER_ERRORS, []),
+        ],
+    }
+    all_slow = {
+        "name": "all-slow: no failures, every request over its threshold",
+        "interval": INTERVAL,
+        "input_series": _traffic(spec, contract, bounds, failed_share=0.0, slow=True),
+        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 1.0}),
+        "alert_rule_test": [
+            alert_test(ERROR_BUDGET_BURN, []),
+            alert_test(LATENCY_BUDGET_BURN, _expected_burns(burns, True, 1.0)),
+        ],
+    }
+    base = selector_labels(contract)
+    upstream_share = 0.1
+    open_state = health.breaker_open_state
+    upstream = health_by_name[PROXY_UPSTREAM_ERRORS]
+    breaker = health_by_name[PROXY_CIRCUIT_BREAKER_OPEN]
+    proxy_trouble = {
+        "name": "proxy-trouble: 10% upstream errors, an open circuit breaker",
+        "interval": INTERVAL,
+        "input_series": [
+            _series(contract.upstream_errors, base, _counter(PER_MINUTE * upstream_share)),
+            _series(f"{contract.upstream_duration}_count", base, _counter(PER_MINUTE)),
+            _series(contract.circuit_breaker_state, base, _gauge(open_state)),
+        ],
+        "alert_rule_test": [
+            alert_test(
+                PROXY_UPSTREAM_ERRORS,
+                _expected_health(upstream, upstream_share, {})
+                if upstream_share > health.upstream_error_ratio else [],
+            ),
+            alert_test(PROXY_CIRCUIT_BREAKER_OPEN, _expected_health(breaker, open_state, base)),
+        ],
+    }
+    return {
+        "rule_files": [rule_file],
+        "evaluation_interval": EVALUATION_INTERVAL,
+        "tests": [half_failing, healthy, all_slow, proxy_trouble],
+    }
+
+
+def render_rule_tests(
+    spec: Spec,
+    rules_path: Path,
+    test_dir: Path,
+    contract: MetricContract,
+    *,
+    runbook_base: str = DEFAULT_RUNBOOK_BASE,
+    health: HealthThresholds = DEFAULT_HEALTH,
+    buckets: Sequence[float] = LATENCY_BUCKETS_S,
+) -> str:
+    """The test file as YAML; ``rule_files`` names ``rules_path`` relative to ``test_dir``."""
+    try:
+        rule_file = os.path.relpath(rules_path.resolve(), test_dir.resolve())
+    except ValueError:  # another drive on Windows
+        rule_file = str(rules_path.resolve())
+    document = build_rule_tests(
+        spec, rule_file, contract, runbook_base=runbook_base, health=health, buckets=buckets
+    )
+    header = (f"promtool unit tests for the rules of {spec.service}, generated by slogate from "
+              f"{spec.source}.\nRun: promtool test rules <this file>")
+    return yamltext.dump(document, header)

@@ -1,0 +1,36 @@
+"""Writes the rendered reports into a run bundle, each file atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reports.html import render_html
+from reports.json_report import render_json
+from reports.junit import render_junit
+from reports.markdown import render_markdown
+from slo.bundle import EVALUATION_FILE, JUNIT_XML, REPORT_HTML, SUMMARY_MD, write_atomic
+from slo.evaluation import Evaluation
+from slo.run import RunResult
+
+
+def render_all(
+    bundle_dir: Path, run: RunResult, evaluation: Evaluation, *, spec_text: str | None = None
+) -> list[Path]:
+    """Render every report and write it into ``bundle_dir``; returns the paths written.
+
+    All four are rendered before the first is written, so a rendering error leaves the bundle
+    as it was; each file is replaced atomically, so a reader never sees half a file.
+    """
+    bundle_dir = Path(bundle_dir)
+    contents = {
+        EVALUATION_FILE: render_json(evaluation),
+        REPORT_HTML: render_html(run, evaluation, spec_text=spec_text),
+        SUMMARY_MD: render_markdown(run, evaluation),
+        JUNIT_XML: render_junit(run, evaluation),
+    }
+    paths: list[Path] = []
+    for name, content in contents.items():
+        path = bundle_dir / name
+        write_atomic(path, content)
+        paths.append(path)
+    return paths

@@ -1,0 +1,217 @@
+"""Command-line flags of the reference target, reusable by ``slogate target``.
+
+``add_target_arguments`` adds the flags to a parser, ``config_from_args`` turns the parsed
+namespace into a ``TargetConfig`` (ValueError on a bad combination), ``config_to_args`` is its
+inverse (used to start a child process), and ``main`` is ``python -m slogate.target``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from slo.units import DURATION_HELP, parse_duration
+from slogate.target.faults import (
+    LATENCY_HELP,
+    STALL_HELP,
+    FaultConfig,
+    NoLatency,
+    format_stall,
+    parse_error_ratio,
+    parse_latency,
+    parse_stall,
+)
+from slogate.target.server import TargetConfig, serve
+
+T = TypeVar("T")
+
+DESCRIPTION = (
+    "Serve the slogate reference target: an HTTP proxy (cache, health, Prometheus /metrics) in "
+    "front of a simulated Anthropic-style upstream with injectable faults. Prints one JSON line "
+    '{"proxy_url", "upstream_url", "pid"} on stdout when ready; stops on SIGINT/SIGTERM.'
+)
+
+
+def _argtype(parse: Callable[[str], T], name: str) -> Callable[[str], T]:
+    """An argparse ``type`` whose ValueError message becomes a clean usage error (exit 2)."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise ValueError(f"expected a port number 0..65535, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise ValueError(f"expected a port number 0..65535, got {text!r}")
+    return port
+
+
+def _positive_duration(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds <= 0:
+        raise ValueError(f"expected a duration > 0, got {text!r}")
+    return seconds
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected an integer seed, got {text!r}") from None
+
+
+def _cache_size(text: str) -> int:
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ValueError(f"expected a number of entries >= 0, got {text!r}")
+    return size
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the target's flags (--host, --port, --upstream-port, faults, ...) to ``parser``."""
+    listen = parser.add_argument_group("listening")
+    listen.add_argument(
+        "--host", default="127.0.0.1", help="address of both servers (default: %(default)s)"
+    )
+    listen.add_argument(
+        "--port",
+        type=_argtype(_port, "port"),
+        default=0,
+        help="proxy port; 0 picks a free one (default: %(default)s)",
+    )
+    listen.add_argument(
+        "--upstream-port",
+        type=_argtype(_port, "port"),
+        default=0,
+        metavar="PORT",
+        help="simulated upstream port; 0 picks a free one (default: %(default)s)",
+    )
+    listen.add_argument(
+        "--upstream-url",
+        default=None,
+        metavar="URL",
+        help="proxy this http(s) server instead of the simulated upstream (no faults then)",
+    )
+    listen.add_argument(
+        "--upstream-timeout",
+        type=_argtype(_positive_duration, "duration"),
+        default=10.0,
+        metavar="DURATION",
+        help=f"upstream request timeout, answered 504; {DURATION_HELP} (default: 10s)",
+    )
+    listen.add_argument(
+        "--cache-entries",
+        type=_argtype(_cache_size, "entries"),
+        default=1024,
+        metavar="N",
+        help="maximum entries in the proxy's response cache; 0 disables it (default: %(default)s)",
+    )
+    faults = parser.add_argument_group("faults of the simulated upstream")
+    faults.add_argument(
+        "--latency",
+        type=_argtype(parse_latency, "latency"),
+        default=NoLatency(),
+        metavar="DIST",
+        help=f"added latency distribution: {LATENCY_HELP} (default: none)",
+    )
+    faults.add_argument(
+        "--error-ratio",
+        type=_argtype(parse_error_ratio, "ratio"),
+        default=0.0,
+        metavar="RATIO",
+        help="fraction of API requests answered 503, such as 0.05 or 5%% (default: 0)",
+    )
+    faults.add_argument(
+        "--stall",
+        type=_argtype(parse_stall, "stall"),
+        default=(0.0, 0.0),
+        metavar="STALL/EVERY",
+        help=f"periodic stall: {STALL_HELP}; requests arriving during a stall wait until it "
+        "ends (default: none)",
+    )
+    faults.add_argument(
+        "--seed",
+        type=_argtype(_seed, "seed"),
+        default=None,
+        help="random seed for reproducible latencies and errors (default: random)",
+    )
+
+
+def config_from_args(ns: argparse.Namespace) -> TargetConfig:
+    """A ``TargetConfig`` from flags added by ``add_target_arguments``; ValueError if invalid."""
+    stall_ms, stall_every_s = ns.stall
+    faults = FaultConfig(
+        latency=ns.latency,
+        error_ratio=ns.error_ratio,
+        stall_ms=stall_ms,
+        stall_every_s=stall_every_s,
+        seed=ns.seed,
+    )
+    return TargetConfig(
+        host=ns.host,
+        proxy_port=ns.port,
+        upstream_port=ns.upstream_port,
+        faults=faults,
+        upstream_timeout_s=ns.upstream_timeout,
+        upstream_url=ns.upstream_url,
+        cache_max_entries=ns.cache_entries,
+    )
+
+
+def config_to_args(config: TargetConfig) -> list[str]:
+    """Flags that ``config_from_args`` turns back into ``config``."""
+    f = config.faults
+    args = [
+        "--host", config.host,
+        "--port", str(config.proxy_port),
+        "--upstream-port", str(config.upstream_port),
+        "--upstream-timeout", f"{config.upstream_timeout_s * 1e3:.6f}ms",
+        "--cache-entries", str(config.cache_max_entries),
+        "--latency", str(f.latency),
+        "--error-ratio", repr(f.error_ratio),
+        "--stall", format_stall(f.stall_ms, f.stall_every_s),
+    ]  # fmt: skip
+    if config.upstream_url is not None:
+        args += ["--upstream-url", config.upstream_url]
+    if f.seed is not None:
+        args += ["--seed", str(f.seed)]
+    return args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m slogate.target", description=DESCRIPTION)
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help=argparse.SUPPRESS,  # set by ReferenceTarget: stop when the parent process is gone
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m slogate.target``: 0 after a clean shutdown, 2 on bad flags or a busy port."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    try:
+        config = config_from_args(ns)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        serve(config, ready_line=True, exit_on_stdin_eof=ns.exit_on_stdin_eof)
+    except OSError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    return 0

@@ -1,0 +1,204 @@
+"""Synthetic runs with known latencies, judged by the real evaluator, for the report tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from slo.evaluation import Evaluation
+from slo.evaluator import evaluate
+from slo.loader import parse_spec
+from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
+from slo.spec import ErrorRatioObjective, LatencyObjective, Spec
+
+
+START = 1_700_000_000.0
+MESSAGES = "POST /v1/messages"
+CONTENT = "GET /content/{id}"
+SECRET = "sk-test-SECRET123"
+HOSTILE = "<script>alert(1)</script> | a&b `tick` \x07bell\x00 *x*\nnext"
+
+SPEC = f"""\
+service: checkout-api
+warmup: 2s
+objectives:
+  - name: messages-p95
+    kind: latency
+    endpoint: {MESSAGES}
+    percentile: p95
+    threshold: 80ms
+  - name: content-p99
+    kind: latency
+    endpoint: {CONTENT}
+    percentile: p99
+    threshold: 50ms
+  - name: error-ratio
+    kind: error_ratio
+    max: 2%
+  - name: availability
+    kind: availability
+    target: 99%
+  - name: tail-p99.9
+    kind: latency
+    percentile: 99.9
+    threshold: 1s
+    gating: false
+"""
+
+
+@dataclass(frozen=True)
+class Judged:
+    run: RunResult
+    evaluation: Evaluation
+
+
+def window(latencies_ms: Sequence[float], failures: int = 0, fail_ms: float = 5.0) -> EndpointWindow:
+    result = EndpointWindow()
+    for ms in latencies_ms:
+        result.record(ms * 1000.0, "200", failed=False)
+    for _ in range(failures):
+        result.record(fail_ms * 1000.0, "503", failed=True)
+    return result
+
+
+def make_run(
+    endpoints: Mapping[str, tuple[Sequence[float], int]],
+    *,
+    slices: int = 10,
+    errors: Sequence[ErrorGroup] = (),
+    validity: Sequence[ValidityFlag] = (),
+    complete: bool = True,
+    target: str = "http://127.0.0.1:8080",
+) -> RunResult:
+    """Every 1 s slice holds, per endpoint, the given successful latencies and failures."""
+    return RunResult(
+        run_id="run-2024-01-01-abc",
+        target=target,
+        scenario="scenarios/reference.py",
+        load_model={"model": "open", "rate_per_s": 200, "stages": [{"duration": "10s"}]},
+        started_at=START,
+        ended_at=START + slices,
+        slice_s=1.0,
+        slices=tuple(
+            TimeSlice(
+                start_s=float(i),
+                duration_s=1.0,
+                users=10 + i,
+                endpoints={name: window(ms, fails) for name, (ms, fails) in endpoints.items()},
+            )
+            for i in range(slices)
+        ),
+        errors=tuple(errors),
+        validity=tuple(validity),
+        complete=complete,
+        slogate_version="0.1.0-test",
+    )
+
+
+def standard_run(**kwargs: object) -> RunResult:
+    """messages: 1..100 ms and one failure per slice; content: 200 x 20 ms per slice."""
+    return make_run(
+        {MESSAGES: ([float(v) for v in range(1, 101)], 1), CONTENT: ([20.0] * 200, 0)},
+        errors=[ErrorGroup(MESSAGES, "HTTP 503", "503 Service Unavailable: upstream busy", 10)],
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def judge(run: RunResult, spec: Spec | str = SPEC) -> Judged:
+    parsed = parse_spec(spec) if isinstance(spec, str) else spec
+    return Judged(run, evaluate(parsed, run, now=START + 60))
+
+
+@pytest.fixture(scope="session")
+def failing() -> Judged:
+    """messages-p95 fails (95 ms > 80 ms), the rest pass, the non-gating tail is inconclusive."""
+    return judge(standard_run())
+
+
+@pytest.fixture(scope="session")
+def passing() -> Judged:
+    return judge(standard_run(), SPEC.replace("threshold: 80ms", "threshold: 100ms"))
+
+
+@pytest.fixture(scope="session")
+def invalid() -> Judged:
+    flags = [ValidityFlag("generator_saturated", "load generator CPU at 97% over 90%")]
+    return judge(standard_run(validity=flags, complete=False))
+
+
+@pytest.fixture(scope="session")
+def empty() -> Judged:
+    """A run that recorded nothing at all."""
+    return judge(replace(make_run({}, slices=0), ended_at=START + 5.0))
+
+
+@pytest.fixture(scope="session")
+def failures_only() -> Judged:
+    """Requests were made, and every one failed: no latency to chart."""
+    run = make_run({MESSAGES: ([], 20)},
+                   errors=[ErrorGroup(MESSAGES, "ConnectionRefusedError", "connection refused",
+                                      200)])
+    return judge(run)
+
+
+@pytest.fixture(scope="session")
+def hostile() -> Judged:
+    """Markup, pipes, backticks, control characters and a secret wherever run text goes."""
+    run = make_run(
+        {HOSTILE: ([float(v) for v in range(1, 51)], 2), "GET /price/$id/$x": ([5.0] * 50, 0),
+         "_private": ([5.0] * 10, 0)},
+        errors=[
+            ErrorGroup(HOSTILE, f"kind {HOSTILE}", f"HTTP 401 {HOSTILE} x-api-key: {SECRET}", 7),
+            ErrorGroup(HOSTILE, "HTTP 401", f"upstream said: Authorization: Bearer {SECRET}", 3),
+            ErrorGroup("GET /x", "Error", "y" * 5000 + f" api_key={SECRET}", 1),
+        ],
+        validity=[ValidityFlag(f"code{HOSTILE}", f"message {HOSTILE} token={SECRET}")],
+        target=f"https://user:{SECRET}@api.example.com/?api_key={SECRET}",
+    )
+    spec = Spec(
+        service=f"svc {HOSTILE}",
+        source="<hostile>",
+        objectives=(
+            LatencyObjective(name=f"lat {HOSTILE}", percentile=95.0, threshold_s=0.01,
+                             endpoint=HOSTILE),
+            ErrorRatioObjective(name=f"err {HOSTILE}", max_ratio=0.0),  # infinite burn rate
+        ),
+    )
+    return judge(run, spec)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    markdown: str
+    junit: str
+    json: str
+
+    def all(self) -> dict[str, str]:
+        return {"html": self.html, "markdown": self.markdown, "junit": self.junit,
+                "json": self.json}
+
+
+@pytest.fixture(scope="session")
+def render() -> Callable[[Judged], Rendered]:
+    """Renders a judged run once per session (matplotlib is the slow part)."""
+    import reports
+
+    cache: dict[int, Rendered] = {}
+
+    def rendered(judged: Judged) -> Rendered:
+        key = id(judged)
+        if key not in cache:
+            cache[key] = Rendered(
+                html=reports.render_html(judged.run, judged.evaluation, spec_text=SPEC),
+                markdown=reports.render_markdown(judged.run, judged.evaluation),
+                junit=reports.render_junit(judged.run, judged.evaluation),
+                json=reports.render_json(judged.evaluation),
+            )
+        return cache[key]
+
+    return rendered

@@ -1,0 +1,149 @@
+"""report.html: verdict first, the key figures, three inline SVG charts, nothing external."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from html.parser import HTMLParser
+
+from conftest import Judged, Rendered
+
+from reports import format as fmt
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "source", "area", "base"}
+EXTERNAL = re.compile(
+    r"""(?:\b(?:src|href|xlink:href|action|poster|srcset|data)\s*=\s*["']?\s*"""
+    r"""(?:[a-z][a-z0-9+.-]*:)?//|url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//|@import)""",
+    re.IGNORECASE,
+)
+REFERENCE = re.compile(r"""\b(?:src|href|xlink:href)\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+
+
+class TagChecker(HTMLParser):
+    """Fails on an end tag that does not close the innermost open element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def check_tags(html: str) -> TagChecker:
+    checker = TagChecker()
+    checker.feed(html)
+    checker.close()
+    assert checker.problems == []
+    assert checker.stack == []
+    return checker
+
+
+def test_verdict_banner_comes_first(failing: Judged, render: Callable[[Judged], Rendered]) -> None:
+    html = render(failing).html
+    body = html[html.index("<body>"):]
+    assert body.index('id="verdict"') < body.index('id="objectives"') < body.index('id="charts"')
+    banner = body[: body.index("</header>")]
+    assert 'class="banner verdict-fail"' in banner
+    assert "FAIL" in banner
+    assert "messages-p95: p95 95.33ms &gt; 80ms" in banner
+    assert "<title>FAIL: checkout-api" in html
+
+
+def test_objective_table_shows_the_figures(failing: Judged,
+                                           render: Callable[[Judged], Rendered]) -> None:
+    html = render(failing).html
+    for objective in failing.evaluation.objectives:
+        for figure in (fmt.measured(objective), fmt.threshold(objective), fmt.margin(objective),
+                       fmt.samples(objective), fmt.burn_rate(objective)):
+            assert figure in html, (objective.name, figure)
+        assert objective.name in html
+    assert "95.33ms" in html and "≤ 80ms" in html and "-15.33ms" in html
+    assert "≥ 99%" in html  # availability shown as the success share against its target
+    assert "800 / 200" in html
+    assert html.count('class="badge badge-fail"') == 1
+    assert "not gating" in html
+
+
+def test_run_facts_endpoints_and_errors(failing: Judged,
+                                        render: Callable[[Judged], Rendered]) -> None:
+    html = render(failing).html
+    for fact in ("http://127.0.0.1:8080", "scenarios/reference.py", "run-2024-01-01-abc",
+                 "0.1.0-test", "rate_per_s", "2023-11-14T22:13:20Z"):
+        assert fact in html
+    assert "GET /content/{id}" in html and "POST /v1/messages" in html
+    assert "503 Service Unavailable: upstream busy" in html
+    assert "the first 2s are warm-up" in html
+    assert "<pre>service: checkout-api" in html  # the spec text, escaped in a <pre>
+
+
+def test_three_inline_svg_charts(failing: Judged, render: Callable[[Judged], Rendered]) -> None:
+    html = render(failing).html
+    svgs = SVG.findall(html)
+    assert len(svgs) == 3
+    for svg in svgs:
+        ET.fromstring(svg)  # each chart is well-formed XML on its own
+    assert "<?xml" not in html and "<!DOCTYPE svg" not in html
+    for key in ("latency", "spectrum", "throughput"):
+        assert f'id="chart-{key}"' in html
+    # Thresholds drawn as lines and objectives as points carry their names in the legend.
+    assert "messages-p95: p95 ≤ 80ms" in html
+    assert "No data" not in html
+
+
+def test_page_is_self_contained(failing: Judged, render: Callable[[Judged], Rendered]) -> None:
+    html = render(failing).html
+    assert not EXTERNAL.search(html)
+    for reference in REFERENCE.findall(html):
+        assert reference.startswith(("#", "data:")), reference
+    lowered = html.lower()
+    for tag in ("<script", "<link", "<iframe", "<object", "<embed", "<img"):
+        assert tag not in lowered
+    assert "Content-Security-Policy" in html
+
+
+def test_markup_is_balanced(failing: Judged, invalid: Judged, empty: Judged,
+                            render: Callable[[Judged], Rendered]) -> None:
+    for judged in (failing, invalid, empty):
+        check_tags(render(judged).html)
+
+
+def test_validity_flags_are_explained(invalid: Judged,
+                                      render: Callable[[Judged], Rendered]) -> None:
+    html = render(invalid).html
+    assert 'class="banner verdict-inconclusive"' in html
+    assert "generator_saturated" in html
+    assert "load generator CPU at 97% over 90%" in html
+    assert "ran out of CPU" in html  # the explanation of the code
+    assert "<code>incomplete</code>" in html
+
+
+def test_empty_run_renders_with_no_data_notes(empty: Judged,
+                                              render: Callable[[Judged], Rendered]) -> None:
+    html = render(empty).html
+    assert "<svg" not in html
+    assert html.count('class="no-data"') >= 4  # three charts and the endpoint table
+    assert "INCONCLUSIVE" in html
+
+
+def test_failures_only_run_still_charts_throughput(
+    failures_only: Judged, render: Callable[[Judged], Rendered]
+) -> None:
+    html = render(failures_only).html
+    assert len(SVG.findall(html)) == 1
+    assert "No data: no successful request was recorded." in html
+    assert "connection refused" in html
