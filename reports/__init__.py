@@ -2,14 +2,13 @@
 
 ``render_all`` writes ``evaluation.json``, ``report.html``, ``summary.md`` and ``junit.xml``,
 each atomically; the single renderers return text. Every string taken from the run or the
-spec is redacted (``reports.redact``) and escaped for its format.
+spec is redacted (``slo.redact``) and escaped for its format.
 """
 
 from reports.html import render_html
 from reports.json_report import render_json
 from reports.junit import render_junit
 from reports.markdown import render_markdown
-from reports.redact import redact
 from reports.writer import render_all
 
-__all__ = ["redact", "render_all", "render_html", "render_json", "render_junit", "render_markdown"]
+__all__ = ["render_all", "render_html", "render_json", "render_junit", "render_markdown"]

@@ -12,8 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from reports.redact import redact
 from slo.evaluation import ObjectiveResult
+from slo.redact import redact
 from slo.units import format_duration, format_ratio
 
 MISSING = "—"
@@ -114,18 +114,16 @@ def _value(result: ObjectiveResult, value: float | None) -> str:
 
 
 def measured(result: ObjectiveResult) -> str:
-    """The measured value as the objective states it (availability as the success share)."""
+    """The measured value as the objective states it (the evaluator gives availability as successes)."""
     if result.measured is None:
         return MISSING
-    if _availability(result):
-        return ratio(1.0 - result.measured)
     return _value(result, result.measured)
 
 
 def threshold(result: ObjectiveResult) -> str:
     """The bound with its direction: '≤ 250ms', '≤ 2%', '≥ 99.9%'."""
     if _availability(result):
-        return f"≥ {ratio(1.0 - result.threshold)}"
+        return f"≥ {ratio(result.threshold)}"
     return f"≤ {_value(result, result.threshold)}"
 
 

@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from reports.format import strip_control
-from reports.redact import redact
 from slo.evaluation import Evaluation
+from slo.redact import redact
 
 
 def render_json(evaluation: Evaluation) -> str:

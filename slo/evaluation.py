@@ -33,7 +33,8 @@ class ObjectiveResult:
     """How one objective fared.
 
     ``measured`` and ``threshold`` are seconds for latency and fractions for ratios (``unit``).
-    ``margin`` is threshold minus measured: positive is headroom, negative is the overshoot.
+    ``margin`` is positive for headroom and negative for the overshoot: threshold minus measured for
+    upper bounds (latency, error ratio), measured minus target for availability (a lower bound).
     ``burn_rate`` is the bad-event ratio over the allowed one (1.0 spends the budget exactly over
     the SLO period); ``budget_consumed`` is the share of the period's budget this run used.
     """

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import time
 
 from slo.evaluation import Evaluation, ObjectiveResult, Verdict
 from slo.run import EndpointWindow, RunResult
-from slo.spec import LatencyObjective, Objective, RatioObjective, Spec
+from slo.spec import AvailabilityObjective, LatencyObjective, Objective, RatioObjective, Spec
 from slo.units import format_duration, format_ratio
 
 
@@ -85,6 +84,8 @@ def _no_data(objective: Objective, reason: str) -> ObjectiveResult:
 def _threshold(objective: Objective) -> float:
     if isinstance(objective, LatencyObjective):
         return objective.threshold_s
+    if isinstance(objective, AvailabilityObjective):
+        return objective.target
     return objective.allowed_bad_ratio
 
 
@@ -156,27 +157,40 @@ def _judge_ratio(
     burn = None
     consumed = None
     if measured is not None:
-        burn = measured / allowed if allowed > 0 else (math.inf if bad else 0.0)
-        consumed = burn * seconds / objective.period_s
+        # A zero budget ('max: 0%') has no burn rate: any failure fails it outright.
+        if allowed > 0:
+            burn = measured / allowed
+            consumed = burn * seconds / objective.period_s
 
-    shown = format_ratio(allowed)
-    what = ("error ratio" if objective.kind == "error_ratio" else "unavailability")
+    # Availability is shown as it is stated (successes, at least the target); the error ratio as
+    # failures, at most the maximum. Either way a positive margin is headroom.
+    is_availability = objective.kind == "availability"
+    shown_measured = None if measured is None else (1.0 - measured if is_availability else measured)
+    threshold = 1.0 - allowed if is_availability else allowed
+    margin = None
+    if shown_measured is not None:
+        margin = shown_measured - threshold if is_availability else threshold - shown_measured
+    what = "availability" if is_availability else "error ratio"
+    compare = ">=" if is_availability else "<="
+    worse = "<" if is_availability else ">"
     verdict: Verdict
     if samples < required:
         if bad > allowed * required:
             verdict = "fail"
-            reason = (f"{bad} failed of {samples} requests: over the {shown} allowed even at "
-                      f"{required} requests")
+            reason = (f"{bad} failed of {samples} requests: more than {format_ratio(allowed)} "
+                      f"fail even counting {required} requests")
         else:
             verdict = "inconclusive"
-            reason = (f"{samples} requests, {required} needed to show {what} <= {shown} "
-                      f"(rule of three)")
-    elif measured is not None and measured <= allowed:
+            reason = (f"{samples} requests, {required} needed to show {what} {compare} "
+                      f"{format_ratio(threshold)} (rule of three)")
+    elif shown_measured is not None and measured is not None and measured <= allowed:
         verdict = "pass"
-        reason = f"{what} {format_ratio(measured)} <= {shown} ({bad} of {samples} failed)"
+        reason = (f"{what} {format_ratio(shown_measured)} {compare} {format_ratio(threshold)} "
+                  f"({bad} of {samples} failed)")
     else:
         verdict = "fail"
-        reason = f"{what} {format_ratio(measured or 0.0)} > {shown} ({bad} of {samples} failed)"
+        reason = (f"{what} {format_ratio(shown_measured or 0.0)} {worse} {format_ratio(threshold)} "
+                  f"({bad} of {samples} failed)")
     return ObjectiveResult(
         name=objective.name,
         kind=objective.kind,
@@ -185,9 +199,9 @@ def _judge_ratio(
         verdict=verdict,
         reason=reason,
         unit="ratio",
-        threshold=allowed,
-        measured=measured,
-        margin=None if measured is None else allowed - measured,
+        threshold=threshold,
+        measured=shown_measured,
+        margin=margin,
         samples=samples,
         required_samples=required,
         bad_events=bad,

@@ -21,6 +21,8 @@ from slo.spec import Spec
 from slo.units import format_duration, format_ratio, parse_duration
 
 DEFAULT_OUT = Path("out")
+DEMO_LATENCY = "lognormal:15ms,0.5"
+DEMO_ERROR_RATIO = "0.2%"
 EXAMPLE_SPEC = Path(__file__).resolve().parent / "specs" / "reference.yaml"
 
 
@@ -66,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--spawn-rate", type=_positive_float, default=20.0, help="users started per second")
     demo.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec (default: the demo's)")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default ./out)")
+    demo.add_argument("--latency", default=DEMO_LATENCY,
+                      help=f"upstream latency distribution (default {DEMO_LATENCY}; see `target --help`)")
+    demo.add_argument("--error-ratio", default=DEMO_ERROR_RATIO,
+                      help=f"share of upstream requests answered 503 (default {DEMO_ERROR_RATIO})")
     demo.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     demo.set_defaults(handler=_cmd_demo)
 
@@ -224,9 +230,13 @@ def _cmd_target(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from slogate.locust_process import LoadSettings
-    from slogate.target import ReferenceTarget
+    from slogate.target import FaultConfig, ReferenceTarget
 
     spec = load_spec(args.spec)
+    try:
+        faults = FaultConfig.parse(latency=args.latency, error_ratio=args.error_ratio)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     run_id = _new_run_id()
     bundle = args.out / "runs" / run_id
     _check_writable(bundle)
@@ -234,8 +244,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # that should stop the demo before it spends a load run.
     for path in _write_observability(spec, args.out):
         _say(f"wrote {path}")
-    _say("starting the reference target (proxy + simulated upstream) on 127.0.0.1")
-    with ReferenceTarget() as target:
+    _say(f"starting the reference target on 127.0.0.1 (upstream latency {args.latency}, "
+         f"errors {args.error_ratio})")
+    with ReferenceTarget(faults=faults) as target:
         _say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
         settings = LoadSettings(host=target.proxy_url, users=args.users, spawn_rate=args.spawn_rate,
                                 duration_s=args.duration)

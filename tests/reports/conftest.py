@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +12,6 @@ from slo.evaluator import evaluate
 from slo.loader import parse_spec
 from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
 from slo.spec import ErrorRatioObjective, LatencyObjective, Spec
-
 
 START = 1_700_000_000.0
 MESSAGES = "POST /v1/messages"

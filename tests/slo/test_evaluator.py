@@ -43,6 +43,10 @@ def test_pass_when_all_objectives_met() -> None:
     assert evaluation.verdict == "pass", evaluation.reasons
     assert evaluation.exit_code == 0
     availability = evaluation.objectives[2]
+    assert availability.measured == pytest.approx(2000 / 2005)  # shown as stated: successes
+    assert availability.threshold == pytest.approx(0.99)
+    assert availability.margin == pytest.approx(2000 / 2005 - 0.99)
+    assert "availability 99.75% >= 99%" in availability.reason
     assert availability.burn_rate == pytest.approx((5 / 2005) / 0.01)
     assert availability.budget_consumed == pytest.approx(availability.burn_rate * 10 / (30 * 86400))
 

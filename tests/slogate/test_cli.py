@@ -58,7 +58,9 @@ def test_run_refuses_bad_input_before_loading(tmp_path: Path, capsys: pytest.Cap
 
 
 @pytest.mark.slow
-def test_demo_passes_lax_spec_then_gate_fails_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_passes_lax_spec_then_gate_fails_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lax = write(tmp_path, "lax.yaml", LAX)
     out = tmp_path / "out"
     code = main(["demo", "--duration", "6s", "--users", "8", "--spawn-rate", "8",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reports.redact import MASK, redact
+from slo.redact import MASK, redact
 
 
 @pytest.mark.parametrize(
