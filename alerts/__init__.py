@@ -26,10 +26,10 @@ from alerts.rules import (
     HealthThresholds,
     build_groups,
 )
-from alerts.sli import LATENCY_RECORD, RATIO_RECORD
 from alerts.windows import WORKBOOK_WINDOWS, BurnWindow
 from slo.bundle import write_atomic
 from slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
+from slo.promql import LATENCY_RECORD, RATIO_RECORD
 from slo.spec import Spec
 
 __all__ = [

@@ -24,7 +24,7 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
-from alerts import promql, yamltext
+from alerts import yamltext
 from alerts.rules import (
     DEFAULT_HEALTH,
     DEFAULT_RUNBOOK_BASE,
@@ -42,6 +42,7 @@ from alerts.rules import (
     health_rules,
 )
 from alerts.sli import Sli, bucket_bound, slis
+from slo import promql
 from slo.contract import LATENCY_BUCKETS_S, MetricContract
 from slo.spec import LatencyObjective, Spec
 
@@ -188,13 +189,12 @@ def _expected_health(rule: Rule, value: float, series_labels: dict[str, str]) ->
 def _sli_checks(sli_list: Sequence[Sli], values: dict[bool, float]) -> list[Rule]:
     checks = []
     for sli in sli_list:
-        labels = {"slo": sli.name, "service": sli.service}
-        record = sli.record(300.0)
+        recorded = sli.recorded(300.0)
         checks.append({
-            "expr": f"{record}{{{promql.matchers_of(labels)}}}",
+            "expr": recorded,
             "eval_time": EVAL_TIME,
             "exp_samples": [{
-                "labels": f"{record}{{{promql.matchers_of(labels)}}}",
+                "labels": recorded,
                 "value": values[sli.latency],
             }],
         })

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from alerts import promql
 from alerts.sli import Sli, slis
 from alerts.windows import RECORD_WINDOWS_S, WORKBOOK_WINDOWS, ActiveWindow, active_windows
+from slo import promql
 from slo.contract import LATENCY_BUCKETS_S, MetricContract
 from slo.spec import LatencyObjective, Spec
 from slo.units import format_duration, format_ratio
@@ -86,16 +86,15 @@ class BurnAlert:
     @property
     def series_labels(self) -> dict[str, str]:
         """The labels of the recorded series the rule reads (and so of the alert, besides)."""
-        return {"slo": self.sli.name, "service": self.sli.service}
+        return self.sli.labels
 
     def expr(self) -> str:
-        match = promql.matchers_of(self.series_labels)
         threshold = promql.number(self.active.threshold)
         window = self.active.window
         return (
-            f"{self.sli.record(window.long_s)}{{{match}}} > {threshold}\n"
+            f"{self.sli.recorded(window.long_s)} > {threshold}\n"
             f"and\n"
-            f"{self.sli.record(window.short_s)}{{{match}}} > {threshold}"
+            f"{self.sli.recorded(window.short_s)} > {threshold}"
         )
 
     def annotations(self) -> dict[str, str]:
@@ -144,7 +143,7 @@ def recording_rules(sli_list: Sequence[Sli]) -> list[Rule]:
             rules.append({
                 "record": sli.record(window_s),
                 "expr": sli.expr(window_s),
-                "labels": {"slo": sli.name, "service": sli.service},
+                "labels": sli.labels,
             })
     return rules
 
@@ -175,8 +174,7 @@ def health_rules(
     """Proxy health alerts read straight from the metric contract (no SLO involved)."""
     w = promql.duration(health.window_s)
     requests = f"{contract.request_duration}_count"
-    failed = f"{promql.label_name(contract.status_label)}{contract.error_status_matcher.strip()}"
-    promql.negate(contract.error_status_matcher)  # validates the matcher's form
+    failed = promql.failed_matcher(contract)
     upstream = f"{contract.upstream_duration}_count"
     labels = {k: v for k, v in sorted(spec.labels.items())}
     labels["service"] = spec.service

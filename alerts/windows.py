@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from alerts import promql
+from slo import promql
 
 Tier = Literal["page", "ticket"]
 

@@ -24,6 +24,7 @@ from grafanalib.core import (
 )
 
 from dashboards import queries as q
+from slo import promql
 from slo.contract import DEFAULT_CONTRACT, MetricContract
 from slo.spec import AvailabilityObjective, LatencyObjective, Objective, Spec
 from slo.units import format_duration, format_ratio
@@ -209,17 +210,13 @@ def _sli_panel(objective: Objective, c: MetricContract) -> TimeSeries:
     )
 
 
-def _period_s(objective: Objective, spec: Spec) -> float:
-    return spec.period_s if isinstance(objective, LatencyObjective) else objective.period_s
-
-
 def _burn_panel(objective: Objective, spec: Spec) -> TimeSeries:
-    period = _period_s(objective, spec)
-    page = float(q.number(PAGE_BUDGET_SHARE_1H * period / 3600.0))
+    period = promql.period_s(objective, spec)
+    page = float(promql.number(PAGE_BUDGET_SHARE_1H * period / 3600.0))
     return _timeseries(
         f"{objective.name}: burn rate (1h)",
         f"How many times faster than the {format_duration(period)} period allows the error "
-        f"budget went over the last hour: 1 spends it exactly in the period, {q.number(page)} "
+        f"budget went over the last hour: 1 spends it exactly in the period, {promql.number(page)} "
         f"spends {format_ratio(PAGE_BUDGET_SHARE_1H)} of it within an hour (the page threshold). "
         "Read from slogate's recording rules: load the rules from `slogate alerts` into "
         "Prometheus.",
@@ -238,7 +235,7 @@ def proxy_slo_dashboard(spec: Spec, contract: MetricContract = DEFAULT_CONTRACT)
         grid.add(8, panel)
     grid.row("SLOs")
     for objective in spec.objectives:
-        burn = q.allowed_bad_ratio(objective) > 0.0
+        burn = promql.allowed_bad_ratio(objective) > 0.0
         grid.add(12 if burn else GRID_COLUMNS, _sli_panel(objective, contract))
         if burn:
             grid.add(12, _burn_panel(objective, spec))

@@ -4,14 +4,13 @@ Every ``rate()`` reads ``[$__rate_interval]`` so panels follow the scrape interv
 The SLO burn-rate panels read slogate's recording rules (``slogate:sli_error_ratio:rate1h`` and
 ``slogate:sli_slow_ratio:rate1h``, written by ``slogate alerts``): the dashboard then shows the very
 number the burn-rate alerts compare, and a fixed 1h window is not a display rate.
-The SLI definitions follow ``alerts.sli`` (the dashboards may not import ``alerts``; the tests
-check that the recorded names agree).
+The SLI definitions, the recorded names and the PromQL text helpers are ``slo.promql``, which the
+alert rules build on too (the dashboards may not import ``alerts``).
 """
 
 from __future__ import annotations
 
-import re
-
+from slo import promql
 from slo.contract import MetricContract
 from slo.spec import LatencyObjective, Objective
 
@@ -19,8 +18,7 @@ RATE_INTERVAL = "$__rate_interval"
 ROUTE_VARIABLE = "route"
 DATASOURCE_VARIABLE = "datasource"
 
-RATIO_RECORD_1H = "slogate:sli_error_ratio:rate1h"
-LATENCY_RECORD_1H = "slogate:sli_slow_ratio:rate1h"
+BURN_WINDOW_S = 3600.0  # the burn-rate panels read the recorded 1h SLI
 
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 STATUS_CLASS_LABEL = "status_class"
@@ -29,43 +27,10 @@ ERROR_STATUS_CLASS_NAMES = ("4xx", "5xx")
 CACHE_HIT = "hit"
 CACHE_LOOKUPS = '=~"hit|miss"'  # 'bypass' is traffic the cache may not serve: not a miss
 
-_MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*(".*")\s*$', re.DOTALL)
-_NEGATED = {"=": "!=", "!=": "=", "=~": "!~", "!~": "=~"}
-
-
-def number(value: float) -> str:
-    """12 significant digits in the shortest form: ``1 - 0.999`` gives ``0.001``."""
-    rounded = float(f"{value:.12g}")
-    if rounded == 0.0:
-        return "0"
-    if rounded.is_integer() and abs(rounded) < 1e15:
-        return str(int(rounded))
-    return repr(rounded)
-
-
-def string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def equals(name: str, value: str) -> str:
-    return f"{name}={string(value)}"
-
-
-def negate(matcher: str) -> str:
-    """``!~"5.."`` from ``=~"5.."``."""
-    match = _MATCHER.match(matcher)
-    if not match:
-        raise ValueError(
-            f"cannot read the label matcher {matcher!r}; expected an operator (=, !=, =~, !~) "
-            'and a double-quoted value, such as =~"5.."'
-        )
-    return f"{_NEGATED[match.group(1)]}{match.group(2)}"
-
 
 def selector(metric: str, contract: MetricContract, *matchers: str) -> str:
-    body = contract.matchers(*matchers)
-    return f"{metric}{{{body}}}" if body else metric
+    """``metric{…}`` with the contract's selector and ``matchers``."""
+    return promql.selector(metric, contract.matchers(*matchers))
 
 
 def rate(metric: str, contract: MetricContract, *matchers: str) -> str:
@@ -74,18 +39,6 @@ def rate(metric: str, contract: MetricContract, *matchers: str) -> str:
 
 def route_filter(contract: MetricContract) -> str:
     return f'{contract.route_label}=~"${ROUTE_VARIABLE}"'
-
-
-def endpoint_matchers(endpoint: str | None, contract: MetricContract) -> list[str]:
-    """'POST /v1/messages' -> route and method; '/v1/messages' -> route; None -> nothing."""
-    if endpoint is None:
-        return []
-    parts = endpoint.split()
-    if len(parts) == 1:
-        return [equals(contract.route_label, parts[0])]
-    if len(parts) == 2:
-        return [equals(contract.route_label, parts[1]), equals(contract.method_label, parts[0])]
-    raise ValueError(f"cannot read the endpoint {endpoint!r}; expected 'METHOD /route' or '/route'")
 
 
 # --- Proxy RED -------------------------------------------------------------------------------
@@ -118,7 +71,7 @@ def error_ratio_by_status_class(c: MetricContract) -> str:
 def latency_quantile_by_route(c: MetricContract, quantile: float) -> str:
     bucket = f"{c.request_duration}_bucket"
     return (
-        f"histogram_quantile({number(quantile)}, "
+        f"histogram_quantile({promql.number(quantile)}, "
         f"sum by ({c.route_label}, le) ({rate(bucket, c, route_filter(c))}))"
     )
 
@@ -128,7 +81,7 @@ def active_requests(c: MetricContract) -> str:
 
 
 def cache_hit_ratio(c: MetricContract) -> str:
-    hits = rate(c.cache_requests, c, equals(c.cache_result_label, CACHE_HIT))
+    hits = rate(c.cache_requests, c, promql.equals(c.cache_result_label, CACHE_HIT))
     lookups = rate(c.cache_requests, c, f"{c.cache_result_label}{CACHE_LOOKUPS}")
     return f"sum({hits})\n/\nsum({lookups})"
 
@@ -139,33 +92,20 @@ def upstream_error_rate(c: MetricContract) -> str:
 
 # --- SLOs ------------------------------------------------------------------------------------
 
-def allowed_bad_ratio(objective: Objective) -> float:
-    if isinstance(objective, LatencyObjective):
-        return float(number(1.0 - objective.percentile / 100.0))
-    return float(number(objective.allowed_bad_ratio))
-
-
 def objective_latency(objective: LatencyObjective, c: MetricContract) -> str:
     """The objective's percentile of successful requests (as the run evaluator counts them)."""
-    ok = f"{c.status_label}{negate(c.error_status_matcher)}"
     bucket = f"{c.request_duration}_bucket"
-    where = endpoint_matchers(objective.endpoint, c)
+    succeeded = promql.latency_matchers(objective, c)
     return (
-        f"histogram_quantile({number(objective.percentile / 100.0)}, "
-        f"sum by (le) ({rate(bucket, c, *where, ok)}))"
+        f"histogram_quantile({promql.number(objective.percentile / 100.0)}, "
+        f"sum by (le) ({rate(bucket, c, *succeeded)}))"
     )
 
 
 def objective_error_ratio(objective: Objective, c: MetricContract) -> str:
     """Failed requests over all requests the objective selects (0 when none failed)."""
-    negate(c.error_status_matcher)  # validates the matcher's form
-    failed = f"{c.status_label}{c.error_status_matcher.strip()}"
-    count = f"{c.request_duration}_count"
-    where = endpoint_matchers(objective.endpoint, c)
-    return (
-        f"(\n  sum({rate(count, c, *where, failed)})\n  or vector(0)\n)\n"
-        f"/\nsum({rate(count, c, *where)})"
-    )
+    failed, total = promql.error_selectors(objective, c)
+    return promql.error_ratio(failed, total, RATE_INTERVAL)
 
 
 def objective_availability(objective: Objective, c: MetricContract) -> str:
@@ -174,11 +114,10 @@ def objective_availability(objective: Objective, c: MetricContract) -> str:
 
 
 def constant(value: float) -> str:
-    return f"vector({number(value)})"
+    return f"vector({promql.number(value)})"
 
 
 def burn_rate_1h(objective: Objective, service: str) -> str:
     """The 1h burn rate from slogate's recording rule: bad ratio over the allowed bad ratio."""
-    record = LATENCY_RECORD_1H if isinstance(objective, LatencyObjective) else RATIO_RECORD_1H
-    labels = f"{equals('slo', objective.name)}, {equals('service', service)}"
-    return f"{record}{{{labels}}}\n/\n{number(allowed_bad_ratio(objective))}"
+    recorded = promql.recorded_sli(objective, service, BURN_WINDOW_S)
+    return f"{recorded}\n/\n{promql.number(promql.allowed_bad_ratio(objective))}"

@@ -156,11 +156,10 @@ def _judge_ratio(
     measured = bad / samples if samples else None
     burn = None
     consumed = None
-    if measured is not None:
-        # A zero budget ('max: 0%') has no burn rate: any failure fails it outright.
-        if allowed > 0:
-            burn = measured / allowed
-            consumed = burn * seconds / objective.period_s
+    # A zero budget ('max: 0%') has no burn rate: any failure fails it outright.
+    if measured is not None and allowed > 0:
+        burn = measured / allowed
+        consumed = burn * seconds / objective.period_s
 
     # Availability is shown as it is stated (successes, at least the target); the error ratio as
     # failures, at most the maximum. Either way a positive margin is headroom.

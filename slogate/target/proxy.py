@@ -45,7 +45,8 @@ MESSAGES_ROUTE = "/v1/messages"
 CONTENT_ROUTE = "/content/{id}"
 API_ROUTES = (MESSAGES_ROUTE, CONTENT_ROUTE)
 """Forwarded paths with a known route template; any other forwarded path is route ``other``."""
-OWN_ROUTES = ("/health/live", "/health/ready", "/metrics")
+METRICS_PATH = "/metrics"
+OWN_ROUTES = ("/health/live", "/health/ready", METRICS_PATH)
 KNOWN_ROUTES = frozenset(API_ROUTES + OWN_ROUTES)
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -184,6 +185,9 @@ class Proxy:
     @web.middleware
     async def observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Active requests and the request duration histogram, by route template."""
+        if request.path == METRICS_PATH:
+            # Scrapes are not traffic: counting them would dilute every "all endpoints" SLI.
+            return await handler(request)
         start = time.perf_counter()
         self.metrics.active_requests.inc()
         status = 500
@@ -313,7 +317,7 @@ def build_proxy_app(
     app.cleanup_ctx.append(proxy.session_context)
     app.router.add_get("/health/live", proxy.live)
     app.router.add_get("/health/ready", proxy.ready)
-    app.router.add_get("/metrics", proxy.metrics_endpoint)
+    app.router.add_get(METRICS_PATH, proxy.metrics_endpoint)
     app.router.add_route("*", MESSAGES_ROUTE, proxy.forward)
     app.router.add_route("*", CONTENT_ROUTE, proxy.forward)
     app.router.add_route("*", "/{tail:.*}", proxy.forward)

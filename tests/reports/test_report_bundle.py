@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import SPEC, Judged
 
 import reports
 from slo.bundle import (
@@ -17,6 +16,7 @@ from slo.bundle import (
     SUMMARY_MD,
     read_evaluation,
 )
+from tests.reports.conftest import SPEC, Judged
 
 
 def test_render_all_writes_every_file_and_each_parses(tmp_path: Path, failing: Judged) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
-from conftest import MESSAGES, Judged, judge, make_run
 
 from reports import charts, series
+from tests.reports.conftest import MESSAGES, Judged, judge, make_run
 
 MANY_SPEC = """\
 service: many

@@ -7,9 +7,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from html.parser import HTMLParser
 
-from conftest import Judged, Rendered
-
 from reports import format as fmt
+from tests.reports.conftest import Judged, Rendered
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "source", "area", "base"}
 EXTERNAL = re.compile(

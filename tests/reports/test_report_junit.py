@@ -5,9 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from conftest import HOSTILE, Judged, Rendered
-
 from reports.junit import VALIDITY_CASE
+from tests.reports.conftest import HOSTILE, Judged, Rendered
 
 
 def suite_of(xml: str) -> tuple[ET.Element, ET.Element]:

@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable
 
 import pytest
-from conftest import Judged, Rendered
 
 from reports.markdown import escape
+from tests.reports.conftest import Judged, Rendered
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 

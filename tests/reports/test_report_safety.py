@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from conftest import SECRET, Judged, Rendered
-from test_report_html import SVG, check_tags
 
 import reports
 from slo.run import ErrorGroup
+from tests.reports.conftest import SECRET, Judged, Rendered
+from tests.reports.test_report_html import SVG, check_tags
 
 
 def test_no_secret_in_any_output(hostile: Judged, render: Callable[[Judged], Rendered]) -> None:

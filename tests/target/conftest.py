@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from target_helpers import ThreadedTarget
 
 from slogate.target import TargetConfig
+from tests.target.target_helpers import ThreadedTarget
 
 
 @pytest.fixture

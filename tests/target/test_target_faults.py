@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from target_helpers import ThreadedTarget
 
 from slogate.target.faults import (
     ConstantLatency,
@@ -23,6 +22,7 @@ from slogate.target.faults import (
     parse_latency,
     parse_stall,
 )
+from tests.target.target_helpers import ThreadedTarget
 
 MakeTarget = Callable[..., ThreadedTarget]
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 import requests
-from target_helpers import samples, value
 
 from slo.contract import DEFAULT_CONTRACT
 from slogate.target import FaultConfig, ReferenceTarget, TargetConfig
 from slogate.target.cli import add_target_arguments, config_from_args, config_to_args, main
 from slogate.target.faults import LogNormalLatency
+from tests.target.target_helpers import samples, value
 
 SECRET = "sk-ant-test-7f3c9e-never-print-me"
 

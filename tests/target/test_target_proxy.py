@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from target_helpers import ThreadedTarget, samples, unused_port, value
 
 from slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
 from slogate.target.faults import ConstantLatency, FaultConfig
+from tests.target.target_helpers import ThreadedTarget, samples, unused_port, value
 
 MakeTarget = Callable[..., ThreadedTarget]
 C = DEFAULT_CONTRACT
@@ -174,7 +174,7 @@ def test_metrics_follow_the_contract(make_target: MakeTarget) -> None:
 
     # Route templates, never raw paths or ids.
     routes = {dict(labels).get(C.route_label) for (_, labels) in metrics} - {None}
-    assert routes == {"/content/{id}", "/v1/messages", "/health/live", "other"}
+    assert routes == {"/content/{id}", "/v1/messages", "/health/live", "other"}  # no /metrics
     assert "item-0" not in text and "path-42" not in text
 
     count = f"{C.request_duration}_count"
@@ -200,7 +200,7 @@ def test_metrics_follow_the_contract(make_target: MakeTarget) -> None:
     assert value(metrics, upstream_count, **{C.route_label: "/v1/messages"}) == 3
     assert value(metrics, C.llm_tokens, token_type="input") == input_tokens
     assert value(metrics, C.llm_tokens, token_type="output") == output_tokens
-    assert value(metrics, C.active_requests) == 1  # the /metrics request itself
+    assert value(metrics, C.active_requests) == 0  # scrapes are not counted as traffic
     assert value(metrics, C.circuit_breaker_state, upstream="upstream") == 0
     for reason in ("connect", "timeout", "status_5xx"):
         assert (C.upstream_errors, frozenset({("reason", reason)})) in metrics
