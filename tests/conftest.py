@@ -1,11 +1,46 @@
-"""Shared fixtures: free ports and real processes, cleaned up after each test."""
+"""Shared fixtures: the reference spec, real tools (promtool, chromium), free ports."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from slo.loader import load_spec
+from slo.spec import Spec
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_SPEC = REPO / "slogate" / "specs" / "reference.yaml"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def require_tool(name: str, debian_package: str) -> str:
+    """The path of a real tool: a skip on a developer machine without it, a failure in CI."""
+    found = shutil.which(name)
+    if found is None:
+        message = (f"{name} not found: install Debian's {debian_package!r} package "
+                   "(scripts/setup --with-system does)")
+        if in_ci():
+            pytest.fail(message + "; it is required when CI is set")
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return require_tool("promtool", "prometheus")
+
+
+@pytest.fixture(scope="session")
+def reference_spec() -> Spec:
+    return load_spec(REFERENCE_SPEC)
 
 
 @pytest.fixture

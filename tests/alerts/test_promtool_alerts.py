@@ -19,8 +19,7 @@ from alerts import (
 from slo.contract import DEFAULT_CONTRACT, MetricContract
 from slo.loader import parse_spec
 from slo.spec import Spec
-
-REFERENCE_SPEC = Path(__file__).resolve().parents[2] / "slogate" / "specs" / "reference.yaml"
+from tests.conftest import REFERENCE_SPEC
 
 
 def _run(promtool: str, *args: str) -> str:

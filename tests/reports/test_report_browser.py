@@ -9,20 +9,14 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
+from tests.conftest import require_tool
 from tests.reports.conftest import Judged, Rendered
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (scripts/setup --with-system installs it)")
-        pytest.skip("chromium is not installed")
     command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        require_tool("chromium", "chromium"), "--headless", "--no-sandbox", "--disable-gpu",
+        "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
         # Any attempt to reach a host fails and shows up in the log as a network error.
