@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from slo.evaluation import Evaluation
 from slo.run import RunResult
+
+_Model = TypeVar("_Model")
 
 RUN_FILE = "run.json"
 EVALUATION_FILE = "evaluation.json"
@@ -70,22 +73,18 @@ def read_json(path: Path) -> Any:
 
 def read_run(bundle: Path) -> RunResult:
     """The run of a bundle folder (or of a run.json given directly)."""
-    path = bundle if bundle.is_file() else bundle / RUN_FILE
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise BundleError(f"{path}: expected a JSON object")
-    try:
-        return RunResult.from_dict(data)
-    except ValueError as exc:
-        raise BundleError(f"{path}: {exc}") from None
+    return _read_model(bundle if bundle.is_file() else bundle / RUN_FILE, RunResult.from_dict)
 
 
 def read_evaluation(bundle: Path) -> Evaluation:
-    path = bundle / EVALUATION_FILE
+    return _read_model(bundle / EVALUATION_FILE, Evaluation.from_dict)
+
+
+def _read_model(path: Path, from_dict: Callable[[dict[str, Any]], _Model]) -> _Model:
     data = read_json(path)
     if not isinstance(data, dict):
         raise BundleError(f"{path}: expected a JSON object")
     try:
-        return Evaluation.from_dict(data)
+        return from_dict(data)
     except ValueError as exc:
         raise BundleError(f"{path}: {exc}") from None

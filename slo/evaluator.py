@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from slo.evaluation import Evaluation, ObjectiveResult, Verdict
 from slo.run import EndpointWindow, RunResult
@@ -58,27 +59,28 @@ def _judge(objective: Objective, run: RunResult, from_s: float, seconds: float) 
         known = ", ".join(run.endpoints) or "none"
         return _no_data(objective, f"no endpoint matches {objective.endpoint!r} (run has: {known})")
     if isinstance(objective, LatencyObjective):
-        return _judge_latency(objective, window, matched, run.slice_s, seconds)
+        return _judge_latency(objective, window, matched)
     return _judge_ratio(objective, window, matched, seconds)
 
 
-def _no_data(objective: Objective, reason: str) -> ObjectiveResult:
+def _result(objective: Objective, **measured: Any) -> ObjectiveResult:
+    """An objective's result: what the spec said, plus what was measured."""
     latency = isinstance(objective, LatencyObjective)
     return ObjectiveResult(
         name=objective.name,
         kind=objective.kind,
         endpoint=objective.endpoint,
         gating=objective.gating,
-        verdict="inconclusive",
-        reason=reason,
         unit="s" if latency else "ratio",
-        threshold=_threshold(objective),
-        measured=None,
-        margin=None,
-        samples=0,
         required_samples=objective.required_samples,
         percentile=objective.percentile if isinstance(objective, LatencyObjective) else None,
+        **measured,
     )
+
+
+def _no_data(objective: Objective, reason: str) -> ObjectiveResult:
+    return _result(objective, verdict="inconclusive", reason=reason, threshold=_threshold(objective),
+                   measured=None, margin=None, samples=0)
 
 
 def _threshold(objective: Objective) -> float:
@@ -93,8 +95,6 @@ def _judge_latency(
     objective: LatencyObjective,
     window: EndpointWindow,
     matched: list[str],
-    slice_s: float,
-    seconds: float,
 ) -> ObjectiveResult:
     histogram = window.ok
     samples = histogram.count
@@ -125,23 +125,16 @@ def _judge_latency(
     else:
         verdict = "fail"
         reason = f"{label} {format_duration(measured or 0.0)} > {threshold}"
-    return ObjectiveResult(
-        name=objective.name,
-        kind=objective.kind,
-        endpoint=objective.endpoint,
-        gating=objective.gating,
+    return _result(
+        objective,
         verdict=verdict,
         reason=reason,
-        unit="s",
         threshold=objective.threshold_s,
         measured=measured,
         margin=None if measured is None else objective.threshold_s - measured,
         samples=samples,
-        required_samples=required,
         bad_events=slow,
         burn_rate=burn,
-        budget_consumed=None,
-        percentile=objective.percentile,
         matched_endpoints=tuple(matched),
     )
 
@@ -190,19 +183,14 @@ def _judge_ratio(
         verdict = "fail"
         reason = (f"{what} {format_ratio(shown_measured or 0.0)} {worse} {format_ratio(threshold)} "
                   f"({bad} of {samples} failed)")
-    return ObjectiveResult(
-        name=objective.name,
-        kind=objective.kind,
-        endpoint=objective.endpoint,
-        gating=objective.gating,
+    return _result(
+        objective,
         verdict=verdict,
         reason=reason,
-        unit="ratio",
         threshold=threshold,
         measured=shown_measured,
         margin=margin,
         samples=samples,
-        required_samples=required,
         bad_events=bad,
         burn_rate=burn,
         budget_consumed=consumed,
