@@ -58,3 +58,30 @@ class MetricContract:
 
 
 DEFAULT_CONTRACT = MetricContract()
+
+
+@dataclass(frozen=True)
+class LoadTestContract:
+    """What a running load test exposes on its own Prometheus endpoint (127.0.0.1 by default).
+
+    Labels: ``endpoint`` ('GET /content/{id}'), ``outcome`` ('ok' | 'failed'), ``kind`` (error
+    kind, 'HTTP 503'), ``process`` ('master', 'local' or a worker id). The latency histogram holds
+    the same requests the gate judges (its buckets are LATENCY_BUCKETS_S; the gate's own
+    histograms are finer).
+    """
+
+    users: str = "slogate_loadtest_users"  # gauge: users running now
+    target_users: str = "slogate_loadtest_target_users"  # gauge: users asked for (closed model)
+    target_rate: str = "slogate_loadtest_target_rate"  # gauge: arrivals/s asked for (open model)
+    request_duration: str = "slogate_loadtest_request_duration_seconds"  # histogram: endpoint, outcome
+    failures: str = "slogate_loadtest_failures_total"  # counter: endpoint, kind
+    dispatch_late: str = "slogate_loadtest_dispatch_late_total"  # counter (open model)
+    dispatch_dropped: str = "slogate_loadtest_dispatch_dropped_total"  # counter (open model)
+    generator_cpu: str = "slogate_loadtest_generator_cpu_percent"  # gauge: process
+    endpoint_label: str = "endpoint"
+    outcome_label: str = "outcome"
+    kind_label: str = "kind"
+    process_label: str = "process"
+
+
+DEFAULT_LOADTEST_CONTRACT = LoadTestContract()

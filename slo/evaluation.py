@@ -56,6 +56,17 @@ class ObjectiveResult:
     budget_consumed: float | None = None
     percentile: float | None = None
     matched_endpoints: tuple[str, ...] = ()
+    # Statistics (filled by the evaluator where it computes them; None where it does not).
+    ci_low: float | None = None
+    ci_high: float | None = None
+    confidence: float | None = None
+    more_samples_needed: int | None = None
+    time_to_exhaustion_s: float | None = None
+    formula: str = ""
+    # Baseline comparison: the baseline's value, the test used and its p-value.
+    baseline: float | None = None
+    test: str | None = None
+    p_value: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -72,6 +72,14 @@ class TimeSlice:
     endpoints: dict[str, EndpointWindow]
     users: int = 0
     generator_cpu_percent: float | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+    """Failed requests by error kind ('HTTP 503', 'ConnectionRefusedError') in this slice."""
+    target_rate: float | None = None
+    """Open model: the arrival rate asked for (requests/s); None in the closed model."""
+    dispatch_late: int = 0
+    """Open model: arrivals sent later than their intended start (their latency counts from it)."""
+    dispatch_dropped: int = 0
+    """Open model: arrivals that could not be sent at all (no free user)."""
 
     @property
     def requests(self) -> int:
@@ -87,17 +95,26 @@ class TimeSlice:
             "duration_s": self.duration_s,
             "users": self.users,
             "generator_cpu_percent": self.generator_cpu_percent,
+            "errors": dict(sorted(self.errors.items())),
+            "target_rate": self.target_rate,
+            "dispatch_late": self.dispatch_late,
+            "dispatch_dropped": self.dispatch_dropped,
             "endpoints": {name: w.to_dict() for name, w in sorted(self.endpoints.items())},
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TimeSlice:
         cpu = data.get("generator_cpu_percent")
+        rate = data.get("target_rate")
         return cls(
             start_s=float(data["start_s"]),
             duration_s=float(data["duration_s"]),
             users=int(data.get("users", 0)),
             generator_cpu_percent=None if cpu is None else float(cpu),
+            errors={str(k): int(v) for k, v in data.get("errors", {}).items()},
+            target_rate=None if rate is None else float(rate),
+            dispatch_late=int(data.get("dispatch_late", 0)),
+            dispatch_dropped=int(data.get("dispatch_dropped", 0)),
             endpoints={
                 str(name): EndpointWindow.from_dict(w) for name, w in data["endpoints"].items()
             },
@@ -121,6 +138,46 @@ class ErrorGroup:
     def from_dict(cls, data: Mapping[str, Any]) -> ErrorGroup:
         return cls(str(data["endpoint"]), str(data["kind"]), str(data["message"]),
                    int(data["count"]))
+
+
+@dataclass(frozen=True)
+class SlowRequest:
+    """One of the slowest requests of a run, with its trace id to find it in the proxy's traces."""
+
+    endpoint: str
+    latency_us: float
+    start_s: float
+    status: str
+    trace_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "latency_us": self.latency_us, "start_s": self.start_s,
+                "status": self.status, "trace_id": self.trace_id}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SlowRequest:
+        trace = data.get("trace_id")
+        return cls(str(data["endpoint"]), float(data["latency_us"]), float(data["start_s"]),
+                   str(data["status"]), None if trace is None else str(trace))
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One load-generating process: its peak CPU, and whether it was lost before the end."""
+
+    worker_id: str
+    max_cpu_percent: float | None = None
+    lost: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"worker_id": self.worker_id, "max_cpu_percent": self.max_cpu_percent,
+                "lost": self.lost}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkerInfo:
+        cpu = data.get("max_cpu_percent")
+        return cls(str(data["worker_id"]), None if cpu is None else float(cpu),
+                   bool(data.get("lost", False)))
 
 
 @dataclass(frozen=True)
@@ -153,6 +210,8 @@ class RunResult:
     complete: bool = True
     git_revision: str | None = None
     slogate_version: str = ""
+    slowest: tuple[SlowRequest, ...] = ()
+    workers: tuple[WorkerInfo, ...] = ()
     schema_version: int = RUN_SCHEMA_VERSION
 
     @property
@@ -197,6 +256,8 @@ class RunResult:
             "slogate_version": self.slogate_version,
             "validity": [flag.to_dict() for flag in self.validity],
             "errors": [group.to_dict() for group in self.errors],
+            "slowest": [request.to_dict() for request in self.slowest],
+            "workers": [worker.to_dict() for worker in self.workers],
             "slices": [s.to_dict() for s in self.slices],
         }
 
@@ -222,6 +283,8 @@ class RunResult:
                 slogate_version=str(data.get("slogate_version", "")),
                 validity=tuple(ValidityFlag.from_dict(f) for f in data.get("validity", [])),
                 errors=tuple(ErrorGroup.from_dict(e) for e in data.get("errors", [])),
+                slowest=tuple(SlowRequest.from_dict(r) for r in data.get("slowest", [])),
+                workers=tuple(WorkerInfo.from_dict(w) for w in data.get("workers", [])),
                 slices=tuple(TimeSlice.from_dict(s) for s in data["slices"]),
             )
         except KeyError as exc:
