@@ -15,6 +15,10 @@ from slo.spec import endpoint_matches
 
 RUN_SCHEMA_VERSION = 1
 
+TTFB_SUFFIX = "#ttfb"
+"""Time to first byte of a streamed response is recorded as its own endpoint, the request's key
+plus this suffix ('POST /v1/messages#ttfb'), so a route selector never mixes it with total time."""
+
 
 @dataclass
 class EndpointWindow:
@@ -23,6 +27,8 @@ class EndpointWindow:
     ok: LatencyHistogram = field(default_factory=LatencyHistogram)
     failed: LatencyHistogram = field(default_factory=LatencyHistogram)
     statuses: dict[str, int] = field(default_factory=dict)
+    rate_limited: int = 0
+    """Requests the target refused with 429: counted apart, neither successes nor errors."""
 
     @property
     def requests(self) -> int:
@@ -41,6 +47,7 @@ class EndpointWindow:
         self.failed.merge(other.failed)
         for status, count in other.statuses.items():
             self.statuses[status] = self.statuses.get(status, 0) + count
+        self.rate_limited += other.rate_limited
 
     def all_latencies(self) -> LatencyHistogram:
         merged = self.ok.copy()
@@ -52,6 +59,7 @@ class EndpointWindow:
             "ok": self.ok.to_dict(),
             "failed": self.failed.to_dict(),
             "statuses": dict(sorted(self.statuses.items())),
+            "rate_limited": self.rate_limited,
         }
 
     @classmethod
@@ -60,6 +68,7 @@ class EndpointWindow:
             ok=LatencyHistogram.from_dict(data["ok"]),
             failed=LatencyHistogram.from_dict(data["failed"]),
             statuses={str(k): int(v) for k, v in data.get("statuses", {}).items()},
+            rate_limited=int(data.get("rate_limited", 0)),
         )
 
 
