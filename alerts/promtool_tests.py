@@ -31,17 +31,24 @@ from alerts.rules import (
     ERROR_BUDGET_BURN,
     LATENCY_BUDGET_BURN,
     PROXY_CIRCUIT_BREAKER_OPEN,
+    PROXY_LATENCY_HIGH,
+    PROXY_RATE_LIMITING_SPIKE,
     PROXY_SERVER_ERRORS,
+    PROXY_TARGET_DOWN,
     PROXY_UPSTREAM_ERRORS,
+    SLI_METRICS_ABSENT,
     VALUE,
     VALUE_PERCENT,
     BurnAlert,
     HealthThresholds,
     Rule,
+    absent_rules,
     burn_alerts,
     health_rules,
+    slow_request_bound,
 )
 from alerts.sli import Sli, bucket_bound, slis
+from alerts.windows import WORKBOOK_WINDOWS, BurnWindow
 from slo import promql
 from slo.contract import LATENCY_BUCKETS_S, MetricContract
 from slo.spec import LatencyObjective, Spec
@@ -53,6 +60,8 @@ EVAL_TIME = "1h10m"  # every window up to 1h is full; the longer ones hold 70 mi
 PER_MINUTE = 30  # requests per minute of each synthetic series
 
 _EQUALITY = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+_LABEL_TEMPLATE = re.compile(r"\{\{ \$labels\.([a-zA-Z_][a-zA-Z0-9_]*) \}\}")
+_EQUALITY_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
 _float_to_go: Callable[[float], str] = floatToGoString  # untyped in prometheus_client
 _STATUS_CANDIDATES = ("500", "503", "502", "504", "429", "404", "400", "301", "200", "204")
@@ -63,11 +72,19 @@ def humanize_percentage(value: float) -> str:
     return f"{value * 100:.4g}%"
 
 
-def render_template(text: str, value: float) -> str:
-    """Expand the two templates the generated annotations use, as Prometheus would."""
-    return text.replace(VALUE_PERCENT, humanize_percentage(value)).replace(
+def render_template(text: str, value: float, labels: dict[str, str] | None = None) -> str:
+    """Expand the templates the generated annotations use (``$value``, ``$labels.x``), as
+    Prometheus would."""
+    text = text.replace(VALUE_PERCENT, humanize_percentage(value)).replace(
         VALUE, promql.number(value)
     )
+    return _LABEL_TEMPLATE.sub(lambda m: (labels or {}).get(m.group(1), ""), text)
+
+
+def equality_labels(selector: str) -> dict[str, str]:
+    """The labels ``absent(selector)`` returns: those of its equality matchers."""
+    inner = selector.partition("{")[2].rpartition("}")[0]
+    return {name: value for name, value in _EQUALITY_MATCHER.findall(inner)}
 
 
 def selector_labels(contract: MetricContract) -> dict[str, str]:
@@ -182,7 +199,9 @@ def _expected_burns(burns: Sequence[BurnAlert], latency: bool, value: float) -> 
 
 
 def _expected_health(rule: Rule, value: float, series_labels: dict[str, str]) -> list[Rule]:
-    annotations = {k: render_template(v, value) for k, v in rule["annotations"].items()}
+    annotations = {
+        k: render_template(v, value, series_labels) for k, v in rule["annotations"].items()
+    }
     return [{"exp_labels": {**series_labels, **rule["labels"]}, "exp_annotations": annotations}]
 
 
@@ -209,27 +228,37 @@ def build_rule_tests(
     runbook_base: str = DEFAULT_RUNBOOK_BASE,
     health: HealthThresholds = DEFAULT_HEALTH,
     buckets: Sequence[float] = LATENCY_BUCKETS_S,
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
 ) -> dict[str, Any]:
     """The ``promtool test rules`` document for the rules of ``spec`` stored at ``rule_file``."""
     sli_list = slis(spec, contract, buckets)
-    burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets)
+    burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets, windows=windows)
     health_by_name = {
         rule["alert"]: rule
-        for rule in health_rules(spec, contract, runbook_base=runbook_base, health=health)
+        for rule in health_rules(
+            spec, contract, runbook_base=runbook_base, health=health, buckets=buckets
+        )
     }
+    slow_bound = slow_request_bound(health, buckets)
     bounds = sorted({
         bucket_bound(o, buckets) for o in spec.objectives if isinstance(o, LatencyObjective)
-    })
+    } | {slow_bound})
     half = 0.5
 
     def alert_test(name: str, expected: list[Rule]) -> Rule:
         return {"eval_time": EVAL_TIME, "alertname": name, "exp_alerts": expected}
 
     server = health_by_name[PROXY_SERVER_ERRORS]
+    limiter = health_by_name[PROXY_RATE_LIMITING_SPIKE]
+    requests_per_minute = PER_MINUTE * len(synthetic_endpoints(spec))
+    rate_limited = _series(contract.rate_limited, selector_labels(contract),
+                           _counter(requests_per_minute * half))
     half_failing = {
-        "name": "half-failing: 50% of requests fail, all fast",
+        "name": "half-failing: 50% of requests fail, all fast; as many are rate-limited",
         "interval": INTERVAL,
-        "input_series": _traffic(spec, contract, bounds, failed_share=half, slow=False),
+        "input_series": [
+            *_traffic(spec, contract, bounds, failed_share=half, slow=False), rate_limited
+        ],
         "promql_expr_test": _sli_checks(sli_list, {False: half, True: 0.0}),
         "alert_rule_test": [
             alert_test(ERROR_BUDGET_BURN, _expected_burns(burns, False, half)),
@@ -237,6 +266,10 @@ def build_rule_tests(
             alert_test(
                 PROXY_SERVER_ERRORS,
                 _expected_health(server, half, {}) if half > health.server_error_ratio else [],
+            ),
+            alert_test(
+                PROXY_RATE_LIMITING_SPIKE,
+                _expected_health(limiter, half, {}) if half > health.rate_limited_ratio else [],
             ),
         ],
     }
@@ -249,6 +282,9 @@ def build_rule_tests(
             alert_test(ERROR_BUDGET_BURN, []),
             alert_test(LATENCY_BUDGET_BURN, []),
             alert_test(PROXY_SERVER_ERRORS, []),
+            alert_test(PROXY_LATENCY_HIGH, []),
+            alert_test(PROXY_RATE_LIMITING_SPIKE, []),
+            alert_test(SLI_METRICS_ABSENT, []),
         ],
     }
     all_slow = {
@@ -259,6 +295,10 @@ def build_rule_tests(
         "alert_rule_test": [
             alert_test(ERROR_BUDGET_BURN, []),
             alert_test(LATENCY_BUDGET_BURN, _expected_burns(burns, True, 1.0)),
+            alert_test(PROXY_LATENCY_HIGH, _expected_health(
+                health_by_name[PROXY_LATENCY_HIGH], 1.0, {}
+            ) if health.slow_request_ratio < 1.0 else []),
+            alert_test(SLI_METRICS_ABSENT, []),
         ],
     }
     base = selector_labels(contract)
@@ -266,13 +306,25 @@ def build_rule_tests(
     open_state = health.breaker_open_state
     upstream = health_by_name[PROXY_UPSTREAM_ERRORS]
     breaker = health_by_name[PROXY_CIRCUIT_BREAKER_OPEN]
+    target_down = health_by_name[PROXY_TARGET_DOWN]
+    up_labels = {"job": "proxy", "instance": "127.0.0.1:8080", **base}
+    absent = [
+        {"exp_labels": {**equality_labels(sli.total_selector), **rule["labels"]},
+         "exp_annotations": rule["annotations"]}
+        for sli, rule in zip(
+            sli_list, absent_rules(sli_list, spec, runbook_base=runbook_base, health=health),
+            strict=True,
+        )
+    ]
     proxy_trouble = {
-        "name": "proxy-trouble: 10% upstream errors, an open circuit breaker",
+        "name": "proxy-trouble: 10% upstream errors, an open circuit breaker, the target "
+                "down, no request metrics",
         "interval": INTERVAL,
         "input_series": [
             _series(contract.upstream_errors, base, _counter(PER_MINUTE * upstream_share)),
             _series(f"{contract.upstream_duration}_count", base, _counter(PER_MINUTE)),
             _series(contract.circuit_breaker_state, base, _gauge(open_state)),
+            _series("up", up_labels, _gauge(0)),
         ],
         "alert_rule_test": [
             alert_test(
@@ -281,6 +333,8 @@ def build_rule_tests(
                 if upstream_share > health.upstream_error_ratio else [],
             ),
             alert_test(PROXY_CIRCUIT_BREAKER_OPEN, _expected_health(breaker, open_state, base)),
+            alert_test(PROXY_TARGET_DOWN, _expected_health(target_down, 0, up_labels)),
+            alert_test(SLI_METRICS_ABSENT, absent),
         ],
     }
     return {
@@ -299,6 +353,7 @@ def render_rule_tests(
     runbook_base: str = DEFAULT_RUNBOOK_BASE,
     health: HealthThresholds = DEFAULT_HEALTH,
     buckets: Sequence[float] = LATENCY_BUCKETS_S,
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
 ) -> str:
     """The test file as YAML; ``rule_files`` names ``rules_path`` relative to ``test_dir``."""
     try:
@@ -306,7 +361,8 @@ def render_rule_tests(
     except ValueError:  # another drive on Windows
         rule_file = str(rules_path.resolve())
     document = build_rule_tests(
-        spec, rule_file, contract, runbook_base=runbook_base, health=health, buckets=buckets
+        spec, rule_file, contract, runbook_base=runbook_base, health=health, buckets=buckets,
+        windows=windows,
     )
     header = (f"promtool unit tests for the rules of {spec.service}, generated by slogate from "
               f"{spec.source}.\nRun: promtool test rules <this file>")

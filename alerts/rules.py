@@ -7,12 +7,13 @@ Conventions (monitoring mixins): CamelCase alert names prefixed ``Slogate``; a `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from alerts.sli import Sli, slis
-from alerts.windows import RECORD_WINDOWS_S, WORKBOOK_WINDOWS, ActiveWindow, active_windows
+from alerts.windows import WORKBOOK_WINDOWS, ActiveWindow, BurnWindow, active_windows, record_windows_s
 from slo import promql
 from slo.contract import LATENCY_BUCKETS_S, MetricContract
 from slo.spec import LatencyObjective, Spec
@@ -28,6 +29,11 @@ LATENCY_BUDGET_BURN = "SlogateLatencyBudgetBurn"
 PROXY_SERVER_ERRORS = "SlogateProxyServerErrorsHigh"
 PROXY_UPSTREAM_ERRORS = "SlogateProxyUpstreamErrorsHigh"
 PROXY_CIRCUIT_BREAKER_OPEN = "SlogateProxyCircuitBreakerOpen"
+PROXY_LATENCY_HIGH = "SlogateProxyLatencyHigh"
+PROXY_RATE_LIMITING_SPIKE = "SlogateProxyRateLimitingSpike"
+PROXY_TARGET_DOWN = "SlogateProxyTargetDown"
+SLI_METRICS_ABSENT = "SlogateSliMetricsAbsent"
+ALERT_PREFIX = "Slogate"
 
 VALUE_PERCENT = "{{ $value | humanizePercentage }}"
 VALUE = "{{ $value }}"
@@ -43,6 +49,11 @@ class HealthThresholds:
     window_s: float = 300.0
     for_s: float = 300.0
     breaker_for_s: float = 60.0
+    slow_request_s: float = 1.0  # a bucket boundary: requests slower than this are "slow"
+    slow_request_ratio: float = 0.05  # alert when more successful requests than this are slow
+    rate_limited_ratio: float = 0.1  # alert when the rate limiter refuses more than this share
+    target_down_for_s: float = 60.0
+    absent_for_s: float = 600.0
 
 
 DEFAULT_HEALTH = HealthThresholds()
@@ -135,11 +146,14 @@ class BurnAlert:
         }
 
 
-def recording_rules(sli_list: Sequence[Sli]) -> list[Rule]:
-    """One rule per objective and window: the bad-event ratio, labelled ``slo`` and ``service``."""
+def recording_rules(
+    sli_list: Sequence[Sli], windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS
+) -> list[Rule]:
+    """One rule per objective and window (every tier's windows and the SLO period, for the
+    budget remaining): the bad-event ratio, labelled ``slo`` and ``service``."""
     rules: list[Rule] = []
     for sli in sli_list:
-        for window_s in RECORD_WINDOWS_S:
+        for window_s in record_windows_s(sli.period_s, windows):
             rules.append({
                 "record": sli.record(window_s),
                 "expr": sli.expr(window_s),
@@ -154,14 +168,44 @@ def burn_alerts(
     *,
     runbook_base: str = DEFAULT_RUNBOOK_BASE,
     buckets: Sequence[float] = LATENCY_BUCKETS_S,
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
 ) -> list[BurnAlert]:
     """Every objective's burn-rate alerts (see ``alerts.windows`` for which tiers apply)."""
     extra = tuple((promql.label_name(k), v) for k, v in sorted(spec.labels.items()))
     alerts: list[BurnAlert] = []
     for sli in slis(spec, contract, buckets):
-        for active in active_windows(sli.period_s, sli.allowed_bad_ratio, WORKBOOK_WINDOWS):
+        for active in active_windows(sli.period_s, sli.allowed_bad_ratio, windows):
             alerts.append(BurnAlert(sli, active, runbook_base, extra))
     return alerts
+
+
+def _alert(
+    name: str,
+    expr: str,
+    for_s: float,
+    severity: str,
+    labels: dict[str, str],
+    summary: str,
+    description: str,
+    runbook_base: str,
+) -> Rule:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": promql.duration(for_s),
+        "labels": {"severity": severity, **labels},
+        "annotations": {
+            "summary": summary,
+            "description": description,
+            "runbook_url": runbook_url(runbook_base, name),
+        },
+    }
+
+
+def _spec_labels(spec: Spec) -> dict[str, str]:
+    labels = {promql.label_name(k): v for k, v in sorted(spec.labels.items())}
+    labels["service"] = spec.service
+    return labels
 
 
 def health_rules(
@@ -170,49 +214,54 @@ def health_rules(
     *,
     runbook_base: str = DEFAULT_RUNBOOK_BASE,
     health: HealthThresholds = DEFAULT_HEALTH,
+    buckets: Sequence[float] = LATENCY_BUCKETS_S,
 ) -> list[Rule]:
     """Proxy health alerts read straight from the metric contract (no SLO involved)."""
     w = promql.duration(health.window_s)
     requests = f"{contract.request_duration}_count"
+    bucket = f"{contract.request_duration}_bucket"
     failed = promql.failed_matcher(contract)
+    succeeded = promql.succeeded_matcher(contract)
     upstream = f"{contract.upstream_duration}_count"
-    labels = {k: v for k, v in sorted(spec.labels.items())}
-    labels["service"] = spec.service
+    slow_bound = slow_request_bound(health, buckets)
+    labels = _spec_labels(spec)
 
-    def alert(name: str, expr: str, for_s: float, summary: str, description: str) -> Rule:
-        return {
-            "alert": name,
-            "expr": expr,
-            "for": promql.duration(for_s),
-            "labels": {"severity": "warning", **labels},
-            "annotations": {
-                "summary": summary,
-                "description": description,
-                "runbook_url": runbook_url(runbook_base, name),
-            },
-        }
+    def alert(name: str, expr: str, for_s: float, summary: str, description: str,
+              severity: str = "warning") -> Rule:
+        return _alert(name, expr, for_s, severity, labels, summary, description, runbook_base)
 
-    server_ratio = promql.number(health.server_error_ratio)
-    upstream_ratio = promql.number(health.upstream_error_ratio)
+    def ratio(numerator: str, denominator: str, threshold: float) -> str:
+        return (f"{promql.sum_rate(numerator, w)}\n/\n{promql.sum_rate(denominator, w)}\n"
+                f"> {promql.number(threshold)}")
+
+    all_requests = promql.selector(requests, contract.matchers())
+    ok_requests = promql.selector(requests, contract.matchers(succeeded))
+    ok_fast = promql.selector(bucket, contract.matchers(succeeded, promql.le_matcher(slow_bound)))
     open_state = promql.number(health.breaker_open_state)
     return [
         alert(
             PROXY_SERVER_ERRORS,
-            f"sum(rate({promql.selector(requests, contract.matchers(failed))}[{w}]))\n"
-            f"/\n"
-            f"sum(rate({promql.selector(requests, contract.matchers())}[{w}]))\n"
-            f"> {server_ratio}",
+            ratio(promql.selector(requests, contract.matchers(failed)), all_requests,
+                  health.server_error_ratio),
             health.for_s,
             f"{spec.service}: the proxy answers too many requests with server errors.",
             f"{VALUE_PERCENT} of requests failed with a server error over the last {w} "
             f"(alert above {format_ratio(health.server_error_ratio)}).",
         ),
         alert(
+            PROXY_LATENCY_HIGH,
+            f"1 - (\n  {promql.sum_rate(ok_fast, w)}\n/\n  {promql.sum_rate(ok_requests, w)}\n)\n"
+            f"> {promql.number(health.slow_request_ratio)}",
+            health.for_s,
+            f"{spec.service}: the proxy answers too many requests slowly.",
+            f"{VALUE_PERCENT} of successful requests took longer than "
+            f"{format_duration(slow_bound)} over the last {w} "
+            f"(alert above {format_ratio(health.slow_request_ratio)}).",
+        ),
+        alert(
             PROXY_UPSTREAM_ERRORS,
-            f"sum(rate({promql.selector(contract.upstream_errors, contract.matchers())}[{w}]))\n"
-            f"/\n"
-            f"sum(rate({promql.selector(upstream, contract.matchers())}[{w}]))\n"
-            f"> {upstream_ratio}",
+            ratio(promql.selector(contract.upstream_errors, contract.matchers()),
+                  promql.selector(upstream, contract.matchers()), health.upstream_error_ratio),
             health.for_s,
             f"{spec.service}: calls from the proxy to its upstreams fail too often.",
             f"There were {VALUE_PERCENT} as many upstream errors as upstream requests over the "
@@ -228,7 +277,81 @@ def health_rules(
             f"open for {promql.duration(health.breaker_for_s)}: requests to its upstream fail "
             f"fast without being tried.",
         ),
+        alert(
+            PROXY_RATE_LIMITING_SPIKE,
+            ratio(promql.selector(contract.rate_limited, contract.matchers()), all_requests,
+                  health.rate_limited_ratio),
+            health.for_s,
+            f"{spec.service}: the proxy's rate limiter refuses many requests.",
+            f"The rate limiter refused {VALUE_PERCENT} as many requests as the proxy answered "
+            f"over the last {w} (alert above {format_ratio(health.rate_limited_ratio)}).",
+        ),
+        alert(
+            PROXY_TARGET_DOWN,
+            f"{promql.selector('up', contract.matchers())} == 0",
+            health.target_down_for_s,
+            f"{spec.service}: Prometheus cannot scrape the proxy.",
+            "Prometheus has failed to scrape {{ $labels.instance }} of job {{ $labels.job }} for "
+            f"{promql.duration(health.target_down_for_s)}: the proxy is down or its metrics "
+            "endpoint is unreachable, and every other alert on it is blind.",
+            severity="critical",
+        ),
     ]
+
+
+def slow_request_bound(health: HealthThresholds, buckets: Sequence[float]) -> float:
+    """The bucket boundary of ``health.slow_request_s``; a ValueError naming the nearest ones."""
+    for bound in buckets:
+        if math.isclose(bound, health.slow_request_s, rel_tol=1e-9, abs_tol=1e-12):
+            return bound
+    raise ValueError(
+        f"the slow-request threshold {format_duration(health.slow_request_s)} of the proxy "
+        f"latency alert is not a bucket boundary of the latency histogram; nearest buckets: "
+        f"{nearest_buckets(health.slow_request_s, buckets)}"
+    )
+
+
+def absent_rules(
+    sli_list: Sequence[Sli],
+    spec: Spec,
+    *,
+    runbook_base: str = DEFAULT_RUNBOOK_BASE,
+    health: HealthThresholds = DEFAULT_HEALTH,
+) -> list[Rule]:
+    """One alert per SLI when the series it is computed from are missing altogether.
+
+    An SLI with no series is no SLI: its burn-rate alerts are silent, whatever happens. For a
+    latency SLI the threshold's bucket itself is checked too, which catches a bucket boundary
+    that the exporter does not have (or spells in a way the ``le`` pattern misses).
+    """
+    base = _spec_labels(spec)
+    rules = []
+    for sli in sli_list:
+        exprs = [f"absent({sli.total_selector})"]
+        if sli.latency:
+            exprs.append(f"absent({sli.bad_selector})")
+        rules.append(_alert(
+            SLI_METRICS_ABSENT,
+            "\nor\n".join(exprs),
+            health.absent_for_s,
+            "warning",
+            {**base, "slo": sli.name},
+            f"{spec.service}: the metrics of an SLO are missing.",
+            f"Prometheus has had no series for the {sli.name} SLI for "
+            f"{promql.duration(health.absent_for_s)}, so its burn-rate alerts cannot fire. Check "
+            f"that the proxy is scraped and exports the metric contract's names and buckets.",
+            runbook_base,
+        ))
+    return rules
+
+
+def nearest_buckets(value: float, buckets: Sequence[float]) -> str:
+    """'250ms (le=0.25) and 500ms (le=0.5)': the buckets either side of ``value``."""
+    below = [b for b in sorted(buckets) if b < value]
+    above = [b for b in sorted(buckets) if b > value]
+    return " and ".join(
+        f"{format_duration(b)} (le={promql.number(b)})" for b in (*below[-1:], *above[:1])
+    ) or "none (the histogram has no buckets)"
 
 
 def build_groups(
@@ -238,16 +361,24 @@ def build_groups(
     runbook_base: str = DEFAULT_RUNBOOK_BASE,
     health: HealthThresholds = DEFAULT_HEALTH,
     buckets: Sequence[float] = LATENCY_BUCKETS_S,
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
 ) -> list[Rule]:
-    """The three groups: ``…-sli`` (recording), ``…-slo-burn`` and ``…-proxy-health``."""
+    """The groups ``…-sli`` (recording), ``…-slo-burn``, ``…-sli-absent`` and
+    ``…-proxy-health``."""
     sli_list = slis(spec, contract, buckets)
-    burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets)
+    burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets, windows=windows)
     groups = [
-        {"name": group_name(spec, "sli"), "rules": recording_rules(sli_list)},
+        {"name": group_name(spec, "sli"), "rules": recording_rules(sli_list, windows)},
         {"name": group_name(spec, "slo-burn"), "rules": [b.rule() for b in burns]},
         {
+            "name": group_name(spec, "sli-absent"),
+            "rules": absent_rules(sli_list, spec, runbook_base=runbook_base, health=health),
+        },
+        {
             "name": group_name(spec, "proxy-health"),
-            "rules": health_rules(spec, contract, runbook_base=runbook_base, health=health),
+            "rules": health_rules(
+                spec, contract, runbook_base=runbook_base, health=health, buckets=buckets
+            ),
         },
     ]
     return [group for group in groups if group["rules"]]

@@ -1,24 +1,23 @@
-"""PromQL of the dashboard panels, from the metric contract and the SLO spec.
+"""PromQL of the dashboard panels, from the metric contracts and the SLO spec.
 
 Every ``rate()`` reads ``[$__rate_interval]`` so panels follow the scrape interval and the zoom.
-The SLO burn-rate panels read slogate's recording rules (``slogate:sli_error_ratio:rate1h`` and
-``slogate:sli_slow_ratio:rate1h``, written by ``slogate alerts``): the dashboard then shows the very
-number the burn-rate alerts compare, and a fixed 1h window is not a display rate.
-The SLI definitions, the recorded names and the PromQL text helpers are ``slo.promql``, which the
-alert rules build on too (the dashboards may not import ``alerts``).
+The SLO burn-rate, budget and would-fire panels read slogate's recording rules (written by
+``slogate alerts``, named in ``slo.promql``): the dashboard shows the very numbers the burn-rate
+alerts compare. The dashboards may not import ``alerts``; what both need is in ``slo.promql``.
 """
 
 from __future__ import annotations
 
 from slo import promql
-from slo.contract import MetricContract
+from slo.contract import LoadTestContract, MetricContract, ObservabilityLabels
 from slo.spec import LatencyObjective, Objective
 
 RATE_INTERVAL = "$__rate_interval"
-ROUTE_VARIABLE = "route"
 DATASOURCE_VARIABLE = "datasource"
-
-BURN_WINDOW_S = 3600.0  # the burn-rate panels read the recorded 1h SLI
+ROUTE_VARIABLE = "route"
+METHOD_VARIABLE = "method"
+INSTANCE_VARIABLE = "instance"
+ENDPOINT_VARIABLE = "endpoint"
 
 LATENCY_QUANTILES = (0.5, 0.95, 0.99)
 STATUS_CLASS_LABEL = "status_class"
@@ -26,6 +25,7 @@ ERROR_STATUS_CLASSES = '=~"[45].."'
 ERROR_STATUS_CLASS_NAMES = ("4xx", "5xx")
 CACHE_HIT = "hit"
 CACHE_LOOKUPS = '=~"hit|miss"'  # 'bypass' is traffic the cache may not serve: not a miss
+LABELS = ObservabilityLabels()
 
 
 def selector(metric: str, contract: MetricContract, *matchers: str) -> str:
@@ -37,24 +37,36 @@ def rate(metric: str, contract: MetricContract, *matchers: str) -> str:
     return f"rate({selector(metric, contract, *matchers)}[{RATE_INTERVAL}])"
 
 
-def route_filter(contract: MetricContract) -> str:
-    return f'{contract.route_label}=~"${ROUTE_VARIABLE}"'
+def _filter(label: str, variable: str) -> str:
+    return f'{promql.label_name(label)}=~"${variable}"'
 
 
-# --- Proxy RED -------------------------------------------------------------------------------
+def route_filter(c: MetricContract) -> str:
+    return _filter(c.route_label, ROUTE_VARIABLE)
+
+
+def instance_filter() -> str:
+    return _filter(LABELS.instance_label, INSTANCE_VARIABLE)
+
+
+def request_filters(c: MetricContract) -> list[str]:
+    """Route, method and instance: the filters of the request-duration histogram."""
+    return [route_filter(c), _filter(c.method_label, METHOD_VARIABLE), instance_filter()]
+
+
+# --- Proxy overview ---------------------------------------------------------------------------
 
 def request_rate_by_route(c: MetricContract) -> str:
     count = f"{c.request_duration}_count"
-    return f"sum by ({c.route_label}) ({rate(count, c, route_filter(c))})"
+    return f"sum by ({c.route_label}) ({rate(count, c, *request_filters(c))})"
 
 
 def error_ratio_by_status_class(c: MetricContract) -> str:
-    """4xx and 5xx shares of all requests; a class with no error at all shows as 0, not as
-    no data."""
+    """4xx and 5xx shares of all requests; a class with no error at all shows as 0."""
     count = f"{c.request_duration}_count"
     failed = f"{c.status_label}{ERROR_STATUS_CLASSES}"
     classes = (
-        f'label_replace({rate(count, c, route_filter(c), failed)}, "{STATUS_CLASS_LABEL}", '
+        f'label_replace({rate(count, c, *request_filters(c), failed)}, "{STATUS_CLASS_LABEL}", '
         f'"${{1}}xx", "{c.status_label}", "([0-9]).*")'
     )
     zeros = " or ".join(
@@ -64,7 +76,7 @@ def error_ratio_by_status_class(c: MetricContract) -> str:
     return (
         f"(\n  sum by ({STATUS_CLASS_LABEL}) ({classes})\n  or {zeros}\n)\n"
         f"/ ignoring({STATUS_CLASS_LABEL}) group_left\n"
-        f"sum({rate(count, c, route_filter(c))})"
+        f"sum({rate(count, c, *request_filters(c))})"
     )
 
 
@@ -72,25 +84,49 @@ def latency_quantile_by_route(c: MetricContract, quantile: float) -> str:
     bucket = f"{c.request_duration}_bucket"
     return (
         f"histogram_quantile({promql.number(quantile)}, "
-        f"sum by ({c.route_label}, le) ({rate(bucket, c, route_filter(c))}))"
+        f"sum by ({c.route_label}, le) ({rate(bucket, c, *request_filters(c))}))"
     )
 
 
+def upstream_latency_quantile(c: MetricContract, quantile: float) -> str:
+    bucket = f"{c.upstream_duration}_bucket"
+    return (
+        f"histogram_quantile({promql.number(quantile)}, "
+        f"sum by (le) ({rate(bucket, c, route_filter(c), instance_filter())}))"
+    )
+
+
+def upstream_error_rate_by_reason(c: MetricContract) -> str:
+    reason = promql.label_name(LABELS.upstream_error_reason_label)
+    return f"sum by ({reason}) ({rate(c.upstream_errors, c, instance_filter())})"
+
+
+def circuit_breaker_state(c: MetricContract) -> str:
+    upstream = promql.label_name(LABELS.circuit_breaker_upstream_label)
+    return f"max by ({upstream}) ({selector(c.circuit_breaker_state, c, instance_filter())})"
+
+
 def active_requests(c: MetricContract) -> str:
-    return f"sum({selector(c.active_requests, c)})"
+    return f"sum({selector(c.active_requests, c, instance_filter())})"
 
 
 def cache_hit_ratio(c: MetricContract) -> str:
-    hits = rate(c.cache_requests, c, promql.equals(c.cache_result_label, CACHE_HIT))
-    lookups = rate(c.cache_requests, c, f"{c.cache_result_label}{CACHE_LOOKUPS}")
+    hits = rate(c.cache_requests, c, promql.equals(c.cache_result_label, CACHE_HIT), instance_filter())
+    lookups = rate(c.cache_requests, c, f"{c.cache_result_label}{CACHE_LOOKUPS}", instance_filter())
     return f"sum({hits})\n/\nsum({lookups})"
 
 
-def upstream_error_rate(c: MetricContract) -> str:
-    return f"sum({rate(c.upstream_errors, c)})"
+def rate_limited_by_route(c: MetricContract) -> str:
+    return (f"sum by ({c.route_label}) "
+            f"({rate(c.rate_limited, c, route_filter(c), instance_filter())})")
 
 
-# --- SLOs ------------------------------------------------------------------------------------
+def llm_tokens_by_type(c: MetricContract) -> str:
+    return (f"sum by ({promql.label_name(c.token_type_label)}) "
+            f"({rate(c.llm_tokens, c, instance_filter())})")
+
+
+# --- SLOs -------------------------------------------------------------------------------------
 
 def objective_latency(objective: LatencyObjective, c: MetricContract) -> str:
     """The objective's percentile of successful requests (as the run evaluator counts them)."""
@@ -117,7 +153,46 @@ def constant(value: float) -> str:
     return f"vector({promql.number(value)})"
 
 
-def burn_rate_1h(objective: Objective, service: str) -> str:
-    """The 1h burn rate from slogate's recording rule: bad ratio over the allowed bad ratio."""
-    recorded = promql.recorded_sli(objective, service, BURN_WINDOW_S)
-    return f"{recorded}\n/\n{promql.number(promql.allowed_bad_ratio(objective))}"
+# --- Load test --------------------------------------------------------------------------------
+
+
+
+def endpoint_filter(lt: LoadTestContract) -> str:
+    return _filter(lt.endpoint_label, ENDPOINT_VARIABLE)
+
+
+def loadtest_users(lt: LoadTestContract) -> str:
+    return f"sum({lt.users})"
+
+
+def loadtest_target_users(lt: LoadTestContract) -> str:
+    return f"max({lt.target_users})"
+
+
+def loadtest_achieved_rate(lt: LoadTestContract) -> str:
+    count = promql.selector(f"{lt.request_duration}_count", endpoint_filter(lt))
+    return f"sum(rate({count}[{RATE_INTERVAL}]))"
+
+
+def loadtest_target_rate(lt: LoadTestContract) -> str:
+    return f"max({lt.target_rate})"
+
+
+def loadtest_latency_quantile(lt: LoadTestContract, quantile: float) -> str:
+    bucket = promql.selector(f"{lt.request_duration}_bucket", endpoint_filter(lt))
+    return (f"histogram_quantile({promql.number(quantile)}, "
+            f"sum by ({lt.endpoint_label}, le) (rate({bucket}[{RATE_INTERVAL}])))")
+
+
+def loadtest_failures_by_kind(lt: LoadTestContract) -> str:
+    failures = promql.selector(lt.failures, endpoint_filter(lt))
+    # 0 rather than no data while nothing has failed.
+    return f"sum by ({lt.kind_label}) (rate({failures}[{RATE_INTERVAL}]))\nor vector(0)"
+
+
+def loadtest_dispatch(lt: LoadTestContract, metric: str) -> str:
+    return f"sum(rate({metric}[{RATE_INTERVAL}]))\nor vector(0)"
+
+
+def loadtest_generator_cpu(lt: LoadTestContract) -> str:
+    return f"max by ({lt.process_label}) ({lt.generator_cpu})"

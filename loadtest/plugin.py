@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import gevent
-from locust import events
+from locust import LoadTestShape, events
 from locust.env import Environment
-from locust.runners import STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
+from loadtest import open_model, tracing
+from loadtest.exporter import LiveState, LoadTestCollector, serve
 from loadtest.recorder import RunRecorder
+from loadtest.shapes import ShapeError, ShapePlan, parse_shape
 from slo.bundle import EVALUATION_FILE, RUN_FILE, write_json
 from slo.evaluator import evaluate
 from slo.loader import SpecError, load_spec
@@ -36,6 +39,10 @@ PROGRESS_EVERY_S = 5.0
 CPU_SATURATED_PERCENT = 90.0
 REPORT_KEY = "slogate"
 DEFAULT_OUT = "out/runs"
+MAX_DROPPED_SHARE = 0.01
+"""Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
+POOL_USERS_OPTION = "slogate_pool_users"
+"""Set by the master so each worker knows its share of an open-model rate (its users / all users)."""
 
 
 def new_run_id() -> str:
@@ -73,6 +80,30 @@ def add_options(parser: Any, **_: Any) -> None:
     group.add_argument("--slogate-api-key", metavar="KEY", default=None,
                        env_var="SLOGATE_API_KEY",
                        help="API key the scenarios send (masked everywhere slogate writes)")
+    group.add_argument("--slogate-shape", metavar="SHAPE", default=None,
+                       help="Closed-model load shape: ramp | steps | spike | soak, with parameters "
+                            "as NAME:key=value,... (see loadtest/shapes.py); peak is -u, length -t")
+    group.add_argument("--slogate-rate", metavar="PER_S", type=float, default=None,
+                       help="Open model: arrivals per second, independent of response times "
+                            "(-u is then the pool of users that send them)")
+    group.add_argument("--slogate-rate-to", metavar="PER_S", type=float, default=None,
+                       help="Open model: ramp the arrival rate linearly to this")
+    group.add_argument("--slogate-rate-ramp", metavar="SECONDS", type=float, default=None,
+                       help="Open model: length of the rate ramp (default: the run time)")
+    group.add_argument("--slogate-max-lag", metavar="SECONDS", type=float,
+                       default=open_model.DEFAULT_MAX_LAG_S,
+                       help="Open model: an arrival no user took within this is dropped (default 2)")
+    group.add_argument("--slogate-accept-saturated", action="store_true", default=False,
+                       help="Record a saturated load generator without invalidating the run")
+    group.add_argument("--slogate-metrics-port", metavar="PORT", type=int, default=None,
+                       help="Serve the running test's Prometheus metrics on 127.0.0.1:PORT")
+    group.add_argument("--slogate-metrics-host", metavar="ADDR", default="127.0.0.1",
+                       help="Address of the metrics endpoint (default 127.0.0.1)")
+    group.add_argument("--slogate-otlp-endpoint", metavar="URL", default=None,
+                       help="Export a client span per request to this OTLP/HTTP endpoint "
+                            "(off by default; traceparent is sent either way)")
+    group.add_argument("--slogate-no-traceparent", action="store_true", default=False,
+                       help="Do not send a W3C traceparent header")
 
 
 @events.init.add_listener
@@ -104,6 +135,36 @@ class SlogateSession:
         self.ended_at: float | None = None
         self.revision = git_revision()
         self._greenlets: list[gevent.Greenlet] = []
+        self.accepted: dict[str, str] = {}
+        self.accept_saturated = bool(getattr(options, "slogate_accept_saturated", False))
+        self._seen_workers: set[str] = set()
+        self.shape_description: dict[str, Any] | None = None
+        self.schedule = self._arrival_schedule(options)
+        self.dispatcher: open_model.ArrivalDispatcher | None = None
+        if not getattr(options, "slogate_no_traceparent", False):
+            tracing.enable()
+        otlp = getattr(options, "slogate_otlp_endpoint", None)
+        if otlp:
+            try:
+                tracing.configure_otlp(otlp)
+            except ImportError:
+                logger.error("slogate: --slogate-otlp-endpoint needs opentelemetry-exporter-otlp-proto-http "
+                             "(pip install opentelemetry-exporter-otlp-proto-http)")
+                raise SystemExit(2) from None
+
+    def _arrival_schedule(self, options: Any) -> open_model.ArrivalSchedule | None:
+        rate = getattr(options, "slogate_rate", None)
+        if rate is None:
+            return None
+        rate_to = getattr(options, "slogate_rate_to", None)
+        ramp = getattr(options, "slogate_rate_ramp", None)
+        if ramp is None:
+            ramp = float(getattr(options, "run_time", None) or 0)
+        try:
+            return open_model.ArrivalSchedule(float(rate), rate_to, float(ramp))
+        except ValueError as exc:
+            logger.error("slogate: --slogate-rate: %s", exc)
+            raise SystemExit(2) from None
 
     @property
     def is_worker(self) -> bool:
@@ -115,10 +176,17 @@ class SlogateSession:
 
     def attach(self) -> None:
         hooks = self.environment.events
+        if not self.is_master:
+            self._install_open_model()
         if self.is_worker:
             hooks.request.add_listener(self.on_request)
             hooks.report_to_master.add_listener(self.on_report_to_master)
+            hooks.test_stop.add_listener(self.on_test_stop)
             return
+        self._install_shape()
+        options = self.environment.parsed_options
+        if self.is_master and options is not None:
+            setattr(options, POOL_USERS_OPTION, getattr(options, "num_users", None) or 1)
         if not self.is_master:
             hooks.request.add_listener(self.on_request)
         hooks.worker_report.add_listener(self.on_worker_report)
@@ -126,6 +194,94 @@ class SlogateSession:
         hooks.test_stop.add_listener(self.on_test_stop)
         hooks.cpu_warning.add_listener(self.on_cpu_warning)
         hooks.quitting.add_listener(self.on_quitting)
+        port = getattr(options, "slogate_metrics_port", None)
+        if port is not None:
+            self._serve_metrics(port, getattr(options, "slogate_metrics_host", "127.0.0.1"))
+
+    def _install_shape(self) -> None:
+        options = self.environment.parsed_options
+        text = getattr(options, "slogate_shape", None)
+        if not text:
+            return
+        if self.schedule is not None:
+            logger.error("slogate: --slogate-shape is for the closed model; the open model ramps with "
+                         "--slogate-rate-to")
+            raise SystemExit(2)
+        try:
+            plan = parse_shape(text, users=int(getattr(options, "num_users", None) or 1),
+                               duration_s=getattr(options, "run_time", None))
+        except ShapeError as exc:
+            logger.error("slogate: --slogate-shape: %s", exc)
+            raise SystemExit(2) from None
+        shape = PlannedShape(plan, float(getattr(options, "spawn_rate", None) or 1.0))
+        shape.runner = self.environment.runner
+        self.environment.shape_class = shape
+        self.shape_description = plan.describe()
+
+    def _install_open_model(self) -> None:
+        if self.schedule is None:
+            return
+        options = self.environment.parsed_options
+        runner = self.environment.runner
+
+        def share() -> float:
+            if not self.is_worker or runner is None:
+                return 1.0
+            pool = getattr(options, POOL_USERS_OPTION, None) or runner.user_count or 1
+            return min(1.0, runner.user_count / float(pool))
+
+        self.dispatcher = open_model.ArrivalDispatcher(
+            self.schedule,
+            share=share,
+            on_late=lambda intended: self.recorder.dispatched(intended, late=True),
+            on_dropped=lambda intended: self.recorder.dispatched(intended, dropped=True),
+            max_lag_s=float(getattr(options, "slogate_max_lag", open_model.DEFAULT_MAX_LAG_S)),
+        )
+        open_model.install(self.environment.user_classes, self.dispatcher)
+        self.environment.events.test_start.add_listener(lambda **_: self._start_dispatcher())
+
+    def _start_dispatcher(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.start()
+
+    def _serve_metrics(self, port: int, host: str) -> None:
+        runner = self.environment.runner
+        options = self.environment.parsed_options
+
+        def target_users() -> int | None:
+            shape = self.environment.shape_class
+            if isinstance(shape, PlannedShape) and self.started_at is not None:
+                return shape.plan.users_at(time.time() - self.started_at) or 0
+            wanted = getattr(options, "num_users", None)
+            return int(wanted) if wanted else None
+
+        live = LiveState(
+            users=lambda: runner.user_count if runner is not None else 0,
+            target_users=target_users,
+            target_rate=self._target_rate_now,
+            cpu_by_process=self._cpu_by_process,
+        )
+        try:
+            server = serve(LoadTestCollector(self.recorder, live), port, host)
+        except OSError as exc:
+            logger.error("slogate: cannot serve metrics on %s:%s: %s", host, port, exc)
+            raise SystemExit(2) from None
+        logger.info("slogate: metrics on http://%s:%d/metrics", host, server.server_port)
+
+    def _target_rate_now(self) -> float | None:
+        if self.schedule is None:
+            return None
+        elapsed = time.time() - self.started_at if self.started_at is not None else 0.0
+        return self.schedule.rate_at(elapsed)
+
+    def _cpu_by_process(self) -> dict[str, float]:
+        runner = self.environment.runner
+        if runner is None:
+            return {}
+        if isinstance(runner, MasterRunner):
+            return {"master": runner.current_cpu_usage,
+                    **{c.id: c.cpu_usage for c in runner.clients.values()}}
+        return {"local": runner.current_cpu_usage}
 
     # -- listeners -----------------------------------------------------------------------
 
@@ -137,16 +293,27 @@ class SlogateSession:
         response: Any = None,
         exception: BaseException | None = None,
         start_time: float | None = None,
+        context: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
         code = getattr(response, "status_code", None) or 0
         status = str(code) if code else "none"
+        context = context or {}
         error = None
-        if exception is not None:
+        if exception is not None and not context.get("rate_limited"):
             kind = f"HTTP {code}" if code >= 400 else type(exception).__name__
             error = (kind, str(exception))
         started = start_time if start_time is not None else time.time() - response_time / 1e3
-        self.recorder.record(f"{request_type} {name}", started, response_time * 1e3, status, error)
+        latency_us = response_time * 1e3
+        intended = self.dispatcher.claim_intended() if self.dispatcher is not None else None
+        if intended is not None and intended <= started:
+            # Open model: the iteration's first request counts from when it should have been sent.
+            latency_us += (started - intended) * 1e6
+            started = intended
+        self.recorder.record(
+            f"{request_type} {name}", started, latency_us, status, error,
+            rate_limited=bool(context.get("rate_limited")), trace_id=context.get(tracing.TRACE_ID_KEY),
+        )
 
     def on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         data[REPORT_KEY] = self.recorder.drain()
@@ -163,6 +330,11 @@ class SlogateSession:
             logger.info("slogate: recording run %s into %s", self.run_id, self.bundle)
 
     def on_test_stop(self, **_: Any) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop()
+        if self.is_master and self.ended_at is None:
+            # A worker that went missing just before the stop must not escape the sampler's tick.
+            self._watch_workers(self.environment.runner)
         if self.started_at is not None and self.ended_at is None:
             self.ended_at = time.time()
 
@@ -178,7 +350,9 @@ class SlogateSession:
             return
         if self.is_master and getattr(runner, "worker_cpu_warning_emitted", False):
             self._flag_saturated(None)
+        self._check_peak_cpu()
         self._check_users_reached()
+        self._check_rate_held()
         run = self.write_checkpoint(complete=not interrupted and self._ran_planned_time())
         if self.spec is not None:
             evaluation = evaluate(self.spec, run)
@@ -208,13 +382,20 @@ class SlogateSession:
 
     def _load_model(self) -> dict[str, Any]:
         options = self.environment.parsed_options
-        model: dict[str, Any] = {"model": "closed"}
+        model: dict[str, Any] = {"model": "closed" if self.schedule is None else "open"}
         for key in ("num_users", "spawn_rate", "run_time", "processes"):
             value = getattr(options, key, None)
             if value is not None:
                 model[{"num_users": "users", "run_time": "run_time_s"}.get(key, key)] = value
-        if self.environment.shape_class is not None:
+        if self.schedule is not None:
+            model |= self.schedule.describe()
+            model["max_lag_s"] = getattr(options, "slogate_max_lag", open_model.DEFAULT_MAX_LAG_S)
+        if self.shape_description is not None:
+            model |= self.shape_description
+        elif self.environment.shape_class is not None:
             model["shape"] = type(self.environment.shape_class).__name__
+        if self.accepted:
+            model["accepted"] = dict(self.accepted)
         return model
 
     def _ran_planned_time(self) -> bool:
@@ -224,12 +405,62 @@ class SlogateSession:
         elapsed = (self.ended_at or time.time()) - self.started_at
         return elapsed >= float(planned) - 1.0
 
-    def _flag_saturated(self, cpu_usage: float | None) -> None:
-        where = f" at {cpu_usage:.0f}%" if cpu_usage is not None else ""
+    def _flag_saturated(self, cpu_usage: float | None, where: str = "") -> None:
+        at = f" at {cpu_usage:.0f}%" if cpu_usage is not None else ""
+        message = (
+            f"load generator{where} CPU{at} over {CPU_SATURATED_PERCENT:.0f}%: measured latency "
+            "includes the generator's own queueing; add processes or lower the load"
+        )
+        if self.accept_saturated:
+            # Recorded in the bundle's load model, but not a validity flag: the user accepted it.
+            self.accepted.setdefault(
+                "generator_saturated", message + " (accepted with --slogate-accept-saturated)"
+            )
+        else:
+            self.recorder.flag("generator_saturated", message)
+
+    def _check_peak_cpu(self) -> None:
+        # Locust warns from its own 5 s average; the per-process peaks sampled here are the floor too.
+        for worker in self.recorder.workers.values():
+            if worker.max_cpu_percent is not None and worker.max_cpu_percent >= CPU_SATURATED_PERCENT:
+                self._flag_saturated(worker.max_cpu_percent, f" {worker.worker_id}")
+
+    def _check_rate_held(self) -> None:
+        if self.schedule is None or self.started_at is None:
+            return
+        elapsed = (self.ended_at or time.time()) - self.started_at
+        expected = self.schedule.arrivals_until(elapsed)
+        dropped = sum(d.dropped for d in self.recorder.dispatch.values())
+        late = sum(d.late for d in self.recorder.dispatch.values())
+        if expected > 0 and dropped > MAX_DROPPED_SHARE * expected:
+            self.recorder.flag(
+                "rate_not_held",
+                f"open model: {dropped} of {expected:.0f} arrivals could not be sent (no free user "
+                f"within {getattr(self.environment.parsed_options, 'slogate_max_lag', '?')} s; "
+                f"{late} more were late): raise -u (the user pool) or add processes",
+            )
+
+    def _watch_workers(self, runner: Any) -> None:
+        """Each worker's CPU; one that goes missing (or away) while the test runs is lost."""
+        running = self.started_at is not None and self.ended_at is None
+        present = set()
+        for client in list(runner.clients.values()):
+            present.add(client.id)
+            self._seen_workers.add(client.id)
+            lost = running and client.state == STATE_MISSING
+            self.recorder.worker(client.id, client.cpu_usage, lost=lost)
+            if lost:
+                self._flag_lost(client.id, "stopped sending heartbeats")
+        if running:
+            for worker_id in self._seen_workers - present:
+                self.recorder.worker(worker_id, None, lost=True)
+                self._flag_lost(worker_id, "disconnected")
+
+    def _flag_lost(self, worker_id: str, how: str) -> None:
         self.recorder.flag(
-            "generator_saturated",
-            f"load generator CPU{where} over {CPU_SATURATED_PERCENT:.0f}%: measured latency "
-            "includes the generator's own queueing; add processes or lower the load",
+            f"worker_lost:{worker_id}",
+            f"worker {worker_id} {how} during the run: its share of the load and of the "
+            "measurements is missing",
         )
 
     def _check_users_reached(self) -> None:
@@ -249,9 +480,13 @@ class SlogateSession:
         while runner is not None:
             cpu = runner.current_cpu_usage
             if isinstance(runner, MasterRunner):
+                self._watch_workers(runner)
+                self.recorder.worker("master", runner.current_cpu_usage)
                 cpu = max([cpu, *(c.cpu_usage for c in runner.clients.values())])
+            else:
+                self.recorder.worker("local", cpu)
             now = time.time()
-            self.recorder.sample(now, runner.user_count, cpu)
+            self.recorder.sample(now, runner.user_count, cpu, self._target_rate_now())
             if now >= next_progress:
                 next_progress += PROGRESS_EVERY_S
                 self._log_progress(now, runner.user_count, cpu)
@@ -274,3 +509,25 @@ class SlogateSession:
                 self.write_checkpoint(complete=False)
             except OSError as exc:
                 logger.error("slogate: cannot write %s: %s", self.bundle / RUN_FILE, exc)
+
+
+# Locust's side of a shape lives here, so loadtest.shapes stays free of Locust (and of gevent's
+# patching) for tools and tests that only plan.
+class PlannedShape(LoadTestShape):
+    """Locust's view of a ShapePlan: tick() gives (users, spawn rate) until the plan ends."""
+
+    use_common_options = True
+
+    def __init__(self, plan: ShapePlan, spawn_rate: float) -> None:
+        super().__init__()
+        self.plan = plan
+        self.spawn_rate = spawn_rate
+
+    def tick(self) -> tuple[int, float] | None:
+        users = self.plan.users_at(self.get_run_time())
+        if users is None:
+            return None
+        # A ramp must be able to add its users as fast as the plan asks.
+        ramp = self.plan.params.get("ramp", 0.0)
+        rate = max(self.spawn_rate, self.plan.users / ramp if ramp > 0 else self.spawn_rate)
+        return users, rate

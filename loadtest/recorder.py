@@ -8,23 +8,44 @@ the result is built. A recorder can ship what it has (``drain``) and absorb anot
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from slo.redact import redact
-from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
+from slo.run import (
+    EndpointWindow,
+    ErrorGroup,
+    RunResult,
+    SlowRequest,
+    TimeSlice,
+    ValidityFlag,
+    WorkerInfo,
+)
 
 MAX_ERROR_MESSAGE = 300
 MAX_ERROR_GROUPS = 500
 """Distinct error messages kept; beyond that they count under one 'other' message per kind."""
+SLOWEST_KEPT = 20
+"""The slowest requests kept per process (and in the merged run), with their trace ids."""
+
+_Slow = tuple[float, str, float, str, str]
+"""(latency_us, endpoint, epoch start, status, trace id or ''): ordered by latency first for the heap."""
 
 
 @dataclass
 class _SliceSamples:
     users: int = 0
     cpu_percent: float | None = None
+    target_rate: float | None = None
+
+
+@dataclass
+class _SliceDispatch:
+    late: int = 0
+    dropped: int = 0
 
 
 @dataclass
@@ -35,6 +56,11 @@ class RunRecorder:
     errors: dict[tuple[str, str, str], int] = field(default_factory=dict)
     samples: dict[int, _SliceSamples] = field(default_factory=dict)
     validity: dict[str, str] = field(default_factory=dict)
+    slice_errors: dict[int, dict[str, int]] = field(default_factory=dict)
+    dispatch: dict[int, _SliceDispatch] = field(default_factory=dict)
+    slowest: list[_Slow] = field(default_factory=list)
+    """A min-heap of the slowest requests, at most SLOWEST_KEPT."""
+    workers: dict[str, WorkerInfo] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.slice_s > 0:
@@ -50,15 +76,49 @@ class RunRecorder:
         latency_us: float,
         status: str,
         error: tuple[str, str] | None = None,
+        *,
+        rate_limited: bool = False,
+        trace_id: str | None = None,
     ) -> None:
-        """One request: its endpoint key, epoch start, latency, status, and (kind, message) if failed."""
-        by_endpoint = self.windows.setdefault(self.slice_index(start_time), {})
+        """One request: its endpoint key, epoch start, latency, status, and (kind, message) if failed.
+
+        A rate-limited request (the target said 429, the scenario backs off) is counted apart:
+        neither a success nor a failure, and its latency is not the service's.
+        """
+        index = self.slice_index(start_time)
+        by_endpoint = self.windows.setdefault(index, {})
         window = by_endpoint.get(endpoint)
         if window is None:
             window = by_endpoint[endpoint] = EndpointWindow()
-        window.record(max(0.0, latency_us), status, failed=error is not None)
+        if rate_limited:
+            window.rate_limited += 1
+            return
+        latency_us = max(0.0, latency_us)
+        window.record(latency_us, status, failed=error is not None)
         if error is not None:
+            kinds = self.slice_errors.setdefault(index, {})
+            kinds[error[0]] = kinds.get(error[0], 0) + 1
             self._count_error(endpoint, error[0], error[1], 1)
+        slowest = self.slowest
+        if len(slowest) < SLOWEST_KEPT:
+            heapq.heappush(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
+        elif latency_us > slowest[0][0]:
+            heapq.heapreplace(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
+
+    def dispatched(self, intended_s: float, *, late: bool = False, dropped: bool = False) -> None:
+        """Open model: an arrival due at ``intended_s`` was sent late, or could not be sent at all."""
+        if late or dropped:
+            slot = self.dispatch.setdefault(self.slice_index(intended_s), _SliceDispatch())
+            slot.late += late
+            slot.dropped += dropped
+
+    def worker(self, worker_id: str, cpu_percent: float | None, *, lost: bool = False) -> None:
+        """A load-generating process seen now: its CPU (peak kept) and whether it is lost."""
+        known = self.workers.get(worker_id)
+        peak = known.max_cpu_percent if known else None
+        if cpu_percent is not None:
+            peak = max(peak or 0.0, cpu_percent)
+        self.workers[worker_id] = WorkerInfo(worker_id, peak, lost or bool(known and known.lost))
 
     def _count_error(self, endpoint: str, kind: str, message: str, count: int) -> None:
         message = redact(message, self.secrets)
@@ -69,12 +129,16 @@ class RunRecorder:
             key = (endpoint, kind, "(other messages)")
         self.errors[key] = self.errors.get(key, 0) + count
 
-    def sample(self, epoch_s: float, users: int, cpu_percent: float | None) -> None:
-        """The generator's state at a moment: users running and its CPU use."""
+    def sample(
+        self, epoch_s: float, users: int, cpu_percent: float | None, target_rate: float | None = None
+    ) -> None:
+        """The generator's state at a moment: users running, its CPU use, the arrival rate asked for."""
         slot = self.samples.setdefault(self.slice_index(epoch_s), _SliceSamples())
         slot.users = max(slot.users, users)
         if cpu_percent is not None:
             slot.cpu_percent = max(slot.cpu_percent or 0.0, cpu_percent)
+        if target_rate is not None:
+            slot.target_rate = max(slot.target_rate or 0.0, target_rate)
 
     def flag(self, code: str, message: str) -> None:
         """Mark the measurement invalid; the first message of a code is kept."""
@@ -91,10 +155,16 @@ class RunRecorder:
                 for index, by_endpoint in self.windows.items()
             },
             "errors": [[*key, count] for key, count in self.errors.items()],
+            "slice_errors": {str(index): kinds for index, kinds in self.slice_errors.items()},
+            "dispatch": {str(index): [d.late, d.dropped] for index, d in self.dispatch.items()},
+            "slowest": [list(request) for request in self.slowest],
             "validity": dict(self.validity),
         }
         self.windows = {}
         self.errors = {}
+        self.slice_errors = {}
+        self.dispatch = {}
+        self.slowest = []
         return data
 
     def absorb(self, data: Mapping[str, Any]) -> None:
@@ -111,6 +181,20 @@ class RunRecorder:
                     mine[name] = incoming
         for endpoint, kind, message, count in data["errors"]:
             self._count_error(endpoint, kind, message, int(count))
+        for index_text, kinds in data.get("slice_errors", {}).items():
+            mine_kinds = self.slice_errors.setdefault(int(index_text), {})
+            for kind, count in kinds.items():
+                mine_kinds[kind] = mine_kinds.get(kind, 0) + int(count)
+        for index_text, (late, dropped) in data.get("dispatch", {}).items():
+            slot = self.dispatch.setdefault(int(index_text), _SliceDispatch())
+            slot.late += int(late)
+            slot.dropped += int(dropped)
+        for latency_us, endpoint, start, status, trace_id in data.get("slowest", []):
+            request: _Slow = (float(latency_us), str(endpoint), float(start), str(status), str(trace_id))
+            if len(self.slowest) < SLOWEST_KEPT:
+                heapq.heappush(self.slowest, request)
+            elif request[0] > self.slowest[0][0]:
+                heapq.heapreplace(self.slowest, request)
         for code, message in data.get("validity", {}).items():
             self.flag(code, message)
 
@@ -132,7 +216,8 @@ class RunRecorder:
         """The run so far, with slices from ``started_at`` on (earlier requests count in slice 0)."""
         first = self.slice_index(started_at)
         last = max(
-            [self.slice_index(max(started_at, ended_at - self.slice_s * 1e-3)), *self.windows, *self.samples]
+            [self.slice_index(max(started_at, ended_at - self.slice_s * 1e-3)), *self.windows, *self.samples,
+             *self.dispatch]
         )
         # Requests stamped before the start (clock skew between processes) join the first slice;
         # fresh windows keep the recorder itself unchanged, so a result can be taken repeatedly.
@@ -140,11 +225,20 @@ class RunRecorder:
         for index in sorted(i for i in self.windows if i <= first):
             for name, window in self.windows[index].items():
                 first_windows.setdefault(name, EndpointWindow()).merge(window)
+        first_errors: dict[str, int] = {}
+        for index in (i for i in self.slice_errors if i <= first):
+            for kind, count in self.slice_errors[index].items():
+                first_errors[kind] = first_errors.get(kind, 0) + count
+        first_dispatch = _SliceDispatch()
+        for index in (i for i in self.dispatch if i <= first):
+            first_dispatch.late += self.dispatch[index].late
+            first_dispatch.dropped += self.dispatch[index].dropped
         slices: list[TimeSlice] = []
         for index in range(first, last + 1):
             sampled = self.samples.get(index, _SliceSamples())
             start = index * self.slice_s
             duration = min(start + self.slice_s, ended_at) - max(start, started_at)
+            dispatch = first_dispatch if index == first else self.dispatch.get(index, _SliceDispatch())
             slices.append(
                 TimeSlice(
                     start_s=round(max(0.0, start - started_at), 6),
@@ -152,6 +246,10 @@ class RunRecorder:
                     endpoints=first_windows if index == first else self.windows.get(index, {}),
                     users=sampled.users,
                     generator_cpu_percent=sampled.cpu_percent,
+                    errors=dict(first_errors if index == first else self.slice_errors.get(index, {})),
+                    target_rate=sampled.target_rate,
+                    dispatch_late=dispatch.late,
+                    dispatch_dropped=dispatch.dropped,
                 )
             )
         errors = tuple(
@@ -171,6 +269,13 @@ class RunRecorder:
             slices=tuple(slices),
             errors=errors,
             validity=tuple(ValidityFlag(c, m) for c, m in sorted(self.validity.items())),
+            slowest=tuple(
+                SlowRequest(endpoint, round(latency_us, 1), round(max(0.0, start - started_at), 6),
+                            status, trace_id or None)
+                for latency_us, endpoint, start, status, trace_id in sorted(self.slowest, reverse=True,
+                                                                           key=lambda r: r[0])
+            ),
+            workers=tuple(self.workers[w] for w in sorted(self.workers)),
             complete=complete,
             git_revision=git_revision,
             slogate_version=slogate_version,

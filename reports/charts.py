@@ -1,8 +1,10 @@
 """The report's charts, drawn with matplotlib (Agg, no display) and returned as inline SVG.
 
-Three charts: latency percentiles over time with the objectives' thresholds, the percentile
-spectrum of the judged window with the objectives as points, and requests, failures and users
-over time. A chart without data comes back as a note instead of an empty plot.
+The charts: latency percentiles over time with the objectives' thresholds, the latency
+distribution of the judged window with its percentiles marked, the percentile spectrum with the
+objectives as points, achieved and target rate with users over time, failures over time by
+error kind, and, when a baseline run is given, the spectra of both runs side by side. A chart
+without data comes back as a note instead of an empty plot.
 
 Text from the run (endpoint and objective names) reaches the SVG as ``<text>`` elements, which
 matplotlib escapes; it is also redacted, stripped of controls, shortened, and kept away from
@@ -74,12 +76,19 @@ class Chart:
     note: str = ""
 
 
-def render_charts(run: RunResult, evaluation: Evaluation) -> list[Chart]:
-    return [
+def render_charts(
+    run: RunResult, evaluation: Evaluation, baseline: RunResult | None = None
+) -> list[Chart]:
+    charts = [
         latency_chart(run, evaluation),
+        distribution_chart(run, evaluation),
         spectrum_chart(run, evaluation),
         throughput_chart(run, evaluation),
+        errors_chart(run, evaluation),
     ]
+    if baseline is not None:
+        charts.append(baseline_chart(run, evaluation, baseline))
+    return charts
 
 
 # -- latency over time ---------------------------------------------------------------------------
@@ -228,9 +237,10 @@ def _objective_color(objective: ObjectiveResult, colors: dict[str, str]) -> str:
 
 
 def throughput_chart(run: RunResult, evaluation: Evaluation) -> Chart:
-    title = "Requests and failures"
-    caption = ("Requests and failed requests per second in each time slice, all endpoints; "
-               "the dotted line is the number of simulated users (right axis).")
+    title = "Achieved rate, target rate and users"
+    caption = ("Requests, failed requests and rate-limited (429) requests per second in each time "
+               "slice, all endpoints; the dashed line is the arrival rate the open model asked "
+               "for, where it did; the dotted line is the number of simulated users (right axis).")
     data = series.throughput(run)
     if data.empty:
         return Chart("throughput", title, caption, None, "No data: no request was recorded.")
@@ -244,6 +254,13 @@ def throughput_chart(run: RunResult, evaluation: Evaluation) -> Chart:
         ax.plot(data.times_s, data.failures_per_s, color="#d62728", marker=marker,
                 markersize=2.5, label="failures/s")
         ax.fill_between(data.times_s, data.failures_per_s, color="#d62728", alpha=0.15)
+        if any(data.rate_limited_per_s):
+            ax.plot(data.times_s, data.rate_limited_per_s, color="#9467bd", marker=marker,
+                    markersize=2.5, label="rate-limited/s")
+        if any(rate is not None for rate in data.target_rate):
+            target = [math.nan if rate is None else rate for rate in data.target_rate]
+            ax.plot(data.times_s, target, color="#2ca02c", linestyle="--", linewidth=1.3,
+                    label="target rate/s")
         ax.set_ylim(bottom=0.0)
         ax.set_xlabel("seconds since start")
         ax.set_ylabel("per second")
@@ -263,6 +280,125 @@ def throughput_chart(run: RunResult, evaluation: Evaluation) -> Chart:
                   frameon=False)
         svg = _to_svg(figure, "throughput")
     return Chart("throughput", title, caption, svg)
+
+
+# -- latency distribution ------------------------------------------------------------------------
+
+
+def distribution_chart(run: RunResult, evaluation: Evaluation) -> Chart:
+    title = "Latency distribution"
+    caption = (
+        f"How many successful requests took how long, all endpoints, in the judged window "
+        f"({_window(evaluation)}); logarithmic bins. Solid lines mark p50, p95, p99 and p99.9 "
+        "(those the sample count resolves); dashed lines are the latency objectives' thresholds."
+    )
+    histogram = series.total(series.windows(run, evaluation.window_start_s)).ok
+    if histogram.count < 2:
+        return Chart("distribution", title, caption, None,
+                     "No data: fewer than two successful requests in the judged window.")
+    edges, counts = series.distribution(histogram)
+    with _drawing():
+        figure = Figure(figsize=(9.0, 3.2), layout="constrained")
+        ax = figure.add_subplot()
+        edges_ms = [edge / 1000.0 for edge in edges]
+        ax.stairs(counts, edges_ms, fill=True, color="#1f77b4", alpha=0.35,
+                  label=f"requests (n={histogram.count:,})")
+        top = max(counts)
+        for percentile, value_us in series.marked_percentiles(histogram):
+            color = PERCENTILE_COLORS.get(percentile, "#222222")
+            ax.axvline(value_us / 1000.0, color=color, linewidth=1.4,
+                       label=f"p{percentile:g} = {duration(value_us / 1e6)}")
+        low, high = edges_ms[0], edges_ms[-1]
+        for objective in _latency_objectives(evaluation):
+            threshold_ms = objective.threshold * 1000.0
+            if objective.endpoint is None and low / 3 <= threshold_ms <= high * 3:
+                low, high = min(low, threshold_ms), max(high, threshold_ms)
+                ax.axvline(threshold_ms, linestyle="--", linewidth=1.0, color=OTHER_COLOR,
+                           label=_label(f"{objective.name}: {_objective_bound(objective)}"))
+        ax.set_xscale("log")
+        ax.set_xlim(low / 1.1, high * 1.1)
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.xaxis.set_minor_formatter(FuncFormatter(_minor_tick))
+        ax.set_ylim(0.0, top * 1.1)
+        ax.set_xlabel("latency (ms)")
+        ax.set_ylabel("requests")
+        _legend(ax)
+        svg = _to_svg(figure, "distribution")
+    return Chart("distribution", title, caption, svg)
+
+
+# -- errors over time ----------------------------------------------------------------------------
+
+
+def errors_chart(run: RunResult, evaluation: Evaluation) -> Chart:
+    title = "Errors over time by kind"
+    caption = ("Failed requests per second in each time slice, stacked by error kind (the "
+               "busiest kinds; 'unclassified' are failures the run did not give a kind).")
+    data = series.errors_over_time(run)
+    if data.empty:
+        return Chart("errors", title, caption, None, "No errors: no request failed.")
+    with _drawing():
+        figure = Figure(figsize=(9.0, 2.8), layout="constrained")
+        ax = figure.add_subplot()
+        _shade_warmup(ax, evaluation.window_start_s)
+        names = list(data.per_kind)
+        colors = [SERIES_COLORS[(i + 3) % len(SERIES_COLORS)] for i in range(len(names))]
+        ax.stackplot(data.times_s, *[data.per_kind[name] for name in names],
+                     labels=[_label(name) for name in names], colors=colors, alpha=0.8,
+                     step="mid")
+        ax.set_ylim(bottom=0.0)
+        ax.set_xlabel("seconds since start")
+        ax.set_ylabel("failures per second")
+        _legend(ax)
+        svg = _to_svg(figure, "errors")
+    return Chart("errors", title, caption, svg)
+
+
+# -- baseline comparison -------------------------------------------------------------------------
+
+
+def baseline_chart(run: RunResult, evaluation: Evaluation, baseline: RunResult) -> Chart:
+    title = "Compared with the baseline"
+    caption = (
+        f"Latency of successful requests at each percentile, this run (solid) and the baseline "
+        f"run {one_line(baseline.run_id, 80)} (dashed), all endpoints and the busiest endpoints "
+        f"both runs have; each run over its own window from {evaluation.window_start_s:g}s."
+    )
+    current = series.windows(run, evaluation.window_start_s)
+    before = series.windows(baseline, evaluation.window_start_s)
+    pairs = [(series.ALL_ENDPOINTS, series.total(current).ok, series.total(before).ok)]
+    shared = [name for name in series.by_traffic(run) if name in before]
+    if len(current) > 1:
+        pairs += [(name, current[name].ok, before[name].ok) for name in shared[:3]]
+    pairs = [(name, now, then) for name, now, then in pairs if now.count >= 2 and then.count >= 2]
+    if not pairs:
+        return Chart("baseline", title, caption, None,
+                     "No comparison: one of the runs has fewer than two successful requests.")
+    with _drawing():
+        figure = Figure(figsize=(9.0, 4.0), layout="constrained")
+        ax = figure.add_subplot()
+        values_ms: list[float] = []
+        for index, (name, now, then) in enumerate(pairs):
+            color = "#222222" if index == 0 else SERIES_COLORS[(index - 1) % len(SERIES_COLORS)]
+            for histogram, style, which in ((now, "-", "this run"), (then, "--", "baseline")):
+                qs, latencies = series.spectrum(histogram)
+                ms = [v / 1000.0 for v in latencies]
+                values_ms += ms
+                ax.plot([1.0 / (1.0 - q) for q in qs], ms, color=color, linestyle=style,
+                        linewidth=1.8 if index == 0 else 1.1,
+                        label=_label(f"{name}, {which} (n={histogram.count:,})"))
+        ax.set_xscale("log")
+        low, high = ax.get_xlim()
+        ticks = [(1.0 / (1.0 - p / 100.0), text) for p, text in SPECTRUM_TICKS]
+        ticks = [(x, text) for x, text in ticks if low <= x <= high]
+        ax.set_xticks([x for x, _ in ticks], [text for _, text in ticks])
+        ax.minorticks_off()
+        _latency_scale(ax, values_ms)
+        ax.set_xlabel("percentile")
+        ax.set_ylabel("latency (ms)")
+        _legend(ax)
+        svg = _to_svg(figure, "baseline")
+    return Chart("baseline", title, caption, svg)
 
 
 # -- shared --------------------------------------------------------------------------------------

@@ -14,10 +14,53 @@ from typing import Any
 
 from slo.evaluation import ObjectiveResult
 from slo.redact import redact
+from slo.run import TTFB_SUFFIX
 from slo.units import format_duration, format_ratio
 
 MISSING = "—"
 ERROR_MESSAGE_LIMIT = 300
+
+VALIDITY_HELP = {
+    "generator_saturated": (
+        "The load generator ran out of CPU, so requests waited in the generator itself and "
+        "the measured latency is partly the generator's. Run more Locust processes or "
+        "lower the load."
+    ),
+    "users_not_reached": (
+        "The planned number of users never ran at once, so the service saw less load than "
+        "the scenario asks for. Raise the spawn rate or the duration."
+    ),
+    "worker_lost": (
+        "A Locust worker stopped reporting: its requests are missing from the counts and the "
+        "load was lower than planned."
+    ),
+    "dispatch_late": (
+        "The open-model scheduler started requests late: the offered rate was not met, and "
+        "latency measured from the intended start includes the delay."
+    ),
+    "dispatch_dropped": (
+        "The open-model scheduler dropped dispatches it could not start: the offered rate "
+        "was not met."
+    ),
+    "rate_not_held": (
+        "The achieved request rate stayed below the target rate: the service was judged at "
+        "less load than planned. Add load-generator capacity or users, or lower the target."
+    ),
+    "interrupted": (
+        "The run was stopped before its planned end (a signal, a crash or a time limit): "
+        "what it measured may miss the load it was meant to show. Run it again in full."
+    ),
+}
+GENERIC_VALIDITY_HELP = (
+    "The load test itself may have distorted this measurement, so the gate answers "
+    "inconclusive: fix the cause and run again."
+)
+
+
+def validity_help(code: str) -> str:
+    """What a validity flag means for the measurement, in words; a generic word for new codes."""
+    return VALIDITY_HELP.get(code, GENERIC_VALIDITY_HELP)
+
 
 # C0/C1 controls except tab/newline/carriage return, lone surrogates, and the XML non-characters.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -102,15 +145,27 @@ def kind_label(result: ObjectiveResult) -> str:
 
 
 def endpoint_label(result: ObjectiveResult) -> str:
-    return result.endpoint if result.endpoint is not None else "all endpoints"
+    return endpoint_name(result.endpoint) if result.endpoint is not None else "all endpoints"
 
 
-def _availability(result: ObjectiveResult) -> bool:
-    return result.kind == "availability" and result.unit == "ratio"
+LOWER_BOUND_KINDS = frozenset({"availability", "throughput"})
+"""Kinds whose measured value must stay at or above the threshold; every other is an upper bound."""
+
+
+def _lower_bound(result: ObjectiveResult) -> bool:
+    return result.kind in LOWER_BOUND_KINDS
 
 
 def _value(result: ObjectiveResult, value: float | None) -> str:
-    return duration(value) if result.unit == "s" else ratio(value)
+    unit: str = result.unit
+    if unit == "s":
+        return duration(value)
+    if unit == "ratio":
+        return ratio(value)
+    # A unit this renderer does not know (requests/s for throughput): the number, and the unit.
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return rate(value) if unit in ("rps", "1/s", "per_s") else f"{value:.4g} {unit}"
 
 
 def measured(result: ObjectiveResult) -> str:
@@ -122,8 +177,8 @@ def measured(result: ObjectiveResult) -> str:
 
 def threshold(result: ObjectiveResult) -> str:
     """The bound with its direction: '≤ 250ms', '≤ 2%', '≥ 99.9%'."""
-    if _availability(result):
-        return f"≥ {ratio(result.threshold)}"
+    if _lower_bound(result):
+        return f"≥ {_value(result, result.threshold)}"
     return f"≤ {_value(result, result.threshold)}"
 
 
@@ -159,6 +214,40 @@ def budget_consumed(result: ObjectiveResult) -> str:
     return ratio(result.budget_consumed)
 
 
+def confidence_interval(result: ObjectiveResult) -> str:
+    """'93.1ms – 97.2ms (95%)': where the true value lies, at the stated confidence."""
+    if result.ci_low is None or result.ci_high is None:
+        return MISSING
+    level = f" ({result.confidence * 100:.4g}%)" if result.confidence is not None else ""
+    return f"{_value(result, result.ci_low)} – {_value(result, result.ci_high)}{level}"
+
+
+def time_to_exhaustion(result: ObjectiveResult) -> str:
+    """How long the error budget lasts at this run's burn rate ('never' when nothing burns)."""
+    value = result.time_to_exhaustion_s
+    if value is None:
+        return MISSING
+    if math.isinf(value):
+        return "never"
+    return duration(value)
+
+
+def baseline_value(result: ObjectiveResult) -> str:
+    """'88ms (p=0.003, mann-whitney)': the baseline run's value and the test that compared them."""
+    if result.baseline is None:
+        return MISSING
+    extra = [f"p={result.p_value:.3g}"] if result.p_value is not None else []
+    extra += [result.test] if result.test else []
+    return _value(result, result.baseline) + (f" ({', '.join(extra)})" if extra else "")
+
+
+def endpoint_name(name: str) -> str:
+    """An endpoint as a reader knows it: a streamed response's first-byte time said in words."""
+    if name.endswith(TTFB_SUFFIX):
+        return f"{name.removesuffix(TTFB_SUFFIX)} (time to first byte)"
+    return name
+
+
 def verdict_label(verdict: str) -> str:
     return verdict.upper()
 
@@ -177,6 +266,15 @@ def objective_details(result: ObjectiveResult) -> list[tuple[str, str]]:
         ("burn rate", burn_rate(result)),
         ("budget consumed", budget_consumed(result)),
     ]
+    optional = [
+        ("confidence interval", confidence_interval(result)),
+        ("budget exhausted in", time_to_exhaustion(result)),
+        ("more samples needed", None if result.more_samples_needed is None
+         else count(result.more_samples_needed)),
+        ("baseline", baseline_value(result)),
+        ("formula", one_line(result.formula) if result.formula else None),
+    ]
+    details += [(label, value) for label, value in optional if value not in (None, MISSING)]
     if result.matched_endpoints:
         matched = ", ".join(one_line(name) for name in result.matched_endpoints)
         details.append(("matched endpoints", matched))

@@ -22,35 +22,11 @@ from slo.evaluation import Evaluation, ObjectiveResult
 from slo.run import RunResult
 
 MAX_ERROR_ROWS = 50
+MAX_SLOWEST_ROWS = 20
 SPEC_TEXT_LIMIT = 100_000
 
-VALIDITY_HELP = {
-    "generator_saturated": (
-        "The load generator ran out of CPU, so requests waited in the generator itself and "
-        "the measured latency is partly the generator's. Run more Locust processes or "
-        "lower the load."
-    ),
-    "users_not_reached": (
-        "The planned number of users never ran at once, so the service saw less load than "
-        "the scenario asks for. Raise the spawn rate or the duration."
-    ),
-    "worker_lost": (
-        "A Locust worker stopped reporting: its requests are missing from the counts and the "
-        "load was lower than planned."
-    ),
-    "dispatch_late": (
-        "The open-model scheduler started requests late: the offered rate was not met, and "
-        "latency measured from the intended start includes the delay."
-    ),
-    "dispatch_dropped": (
-        "The open-model scheduler dropped dispatches it could not start: the offered rate "
-        "was not met."
-    ),
-}
-GENERIC_VALIDITY_HELP = (
-    "The load test itself may have distorted this measurement, so the gate answers "
-    "inconclusive: fix the cause and run again."
-)
+VALIDITY_HELP = fmt.VALIDITY_HELP
+GENERIC_VALIDITY_HELP = fmt.GENERIC_VALIDITY_HELP
 
 
 @dataclass(frozen=True)
@@ -66,6 +42,11 @@ class ObjectiveRow:
     samples_short: bool
     burn_rate: str
     budget: str
+    confidence_interval: str
+    exhaustion: str
+    more_samples: str | None
+    baseline: str
+    formula: str
     verdict: str
     gating: bool
     reason: str
@@ -80,7 +61,9 @@ class EndpointRow:
     p50: str
     p95: str
     p99: str
+    p999: str
     max: str
+    rate_limited: str
 
 
 @dataclass(frozen=True)
@@ -91,9 +74,40 @@ class ErrorRow:
     count: str
 
 
-def render_html(run: RunResult, evaluation: Evaluation, *, spec_text: str | None = None) -> str:
+@dataclass(frozen=True)
+class SlowRow:
+    endpoint: str
+    latency: str
+    start: str
+    status: str
+    trace_id: str
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    worker_id: str
+    cpu: str
+    lost: bool
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    name: str
+    requests: str
+    values: list[tuple[str, str, str, bool]]
+    """Per percentile: (this run, baseline, change, worse)."""
+
+
+def render_html(
+    run: RunResult,
+    evaluation: Evaluation,
+    *,
+    spec_text: str | None = None,
+    baseline: RunResult | None = None,
+) -> str:
+    """The page; with ``baseline``, a chart and a table compare this run with that one."""
     template = _environment().get_template("report.html.j2")
-    return template.render(_context(run, evaluation, spec_text))
+    return template.render(_context(run, evaluation, spec_text, baseline))
 
 
 @functools.cache
@@ -120,7 +134,9 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def _context(run: RunResult, evaluation: Evaluation, spec_text: str | None) -> dict[str, Any]:
+def _context(
+    run: RunResult, evaluation: Evaluation, spec_text: str | None, baseline: RunResult | None
+) -> dict[str, Any]:
     gating = [o for o in evaluation.objectives if o.gating]
     return {
         "verdict": evaluation.verdict,
@@ -131,14 +147,25 @@ def _context(run: RunResult, evaluation: Evaluation, spec_text: str | None) -> d
         "gating_count": len(gating),
         "gating_met": sum(1 for o in gating if o.verdict == "pass"),
         "objectives": [_objective_row(o) for o in evaluation.objectives],
-        "charts": render_charts(run, evaluation),
+        "show_baseline_column": any(o.baseline is not None for o in evaluation.objectives),
+        "charts": render_charts(run, evaluation, baseline),
+        "comparison": _comparison(run, evaluation, baseline),
+        "baseline_run": None if baseline is None else baseline.run_id,
+        "slowest": _slowest_rows(run),
+        "workers": [
+            WorkerRow(w.worker_id, _cpu(w.max_cpu_percent), w.lost) for w in run.workers
+        ],
+        "error_kinds": [
+            (kind, fmt.count(number))
+            for kind, number in series.errors_by_kind(run, evaluation.window_start_s)
+        ],
         "window": _window_text(evaluation),
         **_endpoint_rows(run, evaluation),
         **_error_rows(run),
         "facts": _facts(run, evaluation),
         "load_model": [(str(key), fmt.param(value)) for key, value in run.load_model.items()],
         "validity": [
-            (flag.code, flag.message, VALIDITY_HELP.get(flag.code, GENERIC_VALIDITY_HELP))
+            (flag.code, flag.message, fmt.validity_help(flag.code))
             for flag in run.validity
         ],
         "complete": run.complete,
@@ -162,6 +189,11 @@ def _objective_row(o: ObjectiveResult) -> ObjectiveRow:
         samples_short=not fmt.enough_samples(o),
         burn_rate=fmt.burn_rate(o),
         budget=fmt.budget_consumed(o),
+        confidence_interval=fmt.confidence_interval(o),
+        exhaustion=fmt.time_to_exhaustion(o),
+        more_samples=None if not o.more_samples_needed else fmt.count(o.more_samples_needed),
+        baseline=fmt.baseline_value(o),
+        formula=o.formula,
         verdict=o.verdict,
         gating=o.gating,
         reason=o.reason,
@@ -170,14 +202,16 @@ def _objective_row(o: ObjectiveResult) -> ObjectiveRow:
 
 def _endpoint_row(stats: series.EndpointStats) -> EndpointRow:
     return EndpointRow(
-        name=stats.name,
+        name=fmt.endpoint_name(stats.name),
         requests=fmt.count(stats.requests),
         failures=fmt.count(stats.failures),
         failure_ratio=fmt.ratio(stats.failure_ratio),
         p50=fmt.latency_us(stats.p50_us),
         p95=fmt.latency_us(stats.p95_us),
         p99=fmt.latency_us(stats.p99_us),
+        p999=fmt.latency_us(stats.p999_us),
         max=fmt.latency_us(stats.max_us),
+        rate_limited=fmt.count(stats.rate_limited),
     )
 
 
@@ -208,6 +242,53 @@ def _error_rows(run: RunResult) -> dict[str, Any]:
     }
 
 
+def _slowest_rows(run: RunResult) -> list[SlowRow]:
+    slowest = sorted(run.slowest, key=lambda r: (-r.latency_us, r.start_s))[:MAX_SLOWEST_ROWS]
+    return [
+        SlowRow(
+            endpoint=fmt.safe_text(fmt.endpoint_name(r.endpoint), 200),
+            latency=fmt.latency_us(r.latency_us),
+            start=f"{r.start_s:.3f}s",
+            status=fmt.safe_text(r.status, 40),
+            trace_id=fmt.safe_text(r.trace_id, 100) if r.trace_id else fmt.MISSING,
+        )
+        for r in slowest
+    ]
+
+
+COMPARED_PERCENTILES = (0.50, 0.95, 0.99)
+
+
+def _comparison(
+    run: RunResult, evaluation: Evaluation, baseline: RunResult | None
+) -> list[ComparisonRow]:
+    """Per endpoint both runs have (and all together): percentiles now, then, and the change."""
+    if baseline is None:
+        return []
+    now = series.windows(run, evaluation.window_start_s)
+    then = series.windows(baseline, evaluation.window_start_s)
+    pairs = [(series.ALL_ENDPOINTS, series.total(now), series.total(then))]
+    pairs += [(name, now[name], then[name]) for name in sorted(now) if name in then]
+    rows = []
+    for name, current, before in pairs:
+        values = []
+        for q in COMPARED_PERCENTILES:
+            a, b = series.quantile(current.ok, q), series.quantile(before.ok, q)
+            change = fmt.MISSING if a is None or not b else f"{(a - b) / b * 100:+.1f}%"
+            worse = a is not None and b is not None and b > 0 and a > b * 1.05
+            values.append((fmt.latency_us(a), fmt.latency_us(b), change, worse))
+        rows.append(ComparisonRow(
+            name=fmt.endpoint_name(name),
+            requests=f"{fmt.count(current.requests)} / {fmt.count(before.requests)}",
+            values=values,
+        ))
+    return rows
+
+
+def _cpu(percent: float | None) -> str:
+    return fmt.MISSING if percent is None else f"{percent:.0f}%"
+
+
 def _window_text(evaluation: Evaluation) -> str:
     start, end = evaluation.window_start_s, evaluation.window_end_s
     if start > 0:
@@ -231,5 +312,13 @@ def _facts(run: RunResult, evaluation: Evaluation) -> list[tuple[str, str]]:
         ("Spec", evaluation.spec_source),
         ("Git revision", run.git_revision or fmt.MISSING),
         ("slogate version", run.slogate_version or "unknown"),
+        ("Generator CPU (peak)", _cpu(series.peak_generator_cpu(run))),
     ]
+    if run.workers:
+        lost = sum(1 for w in run.workers if w.lost)
+        facts.append(("Workers", f"{len(run.workers)}" + (f", {lost} lost" if lost else "")))
+    late, dropped = series.dispatch_totals(run)
+    if late or dropped or any(s.target_rate is not None for s in run.slices):
+        facts.append(("Open-model dispatches",
+                      f"{fmt.count(late)} sent late, {fmt.count(dropped)} dropped"))
     return facts

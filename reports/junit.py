@@ -7,16 +7,24 @@ not be decided, and ``<skipped>`` when a non-gating (informational) objective di
 A run with validity problems (or cut short) gets one more case, ``measurement validity``, with
 an ``<error type="invalid-measurement">``: the gate says inconclusive, so CI must not show green.
 
+An objective that covers several endpoints (no endpoint, or a pattern matching more than one)
+also gets one case per endpoint, ``<objective> [<endpoint>]``, showing where it hurts: it fails
+when the objective failed and that endpoint alone is beyond the threshold, is skipped when the
+objective was not decided, and passes otherwise, so JUnit never says red when the gate said
+green. Failure messages state the measured value against the threshold.
+
 Built with ElementTree, so every value is escaped; characters XML 1.0 forbids are removed.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 from reports import format as fmt
+from reports import series
 from slo.evaluation import Evaluation, ObjectiveResult
-from slo.run import RunResult
+from slo.run import EndpointWindow, RunResult
 
 VALIDITY_CASE = "measurement validity"
 MAX_ERRORS = 20
@@ -34,11 +42,17 @@ def render_junit(run: RunResult, evaluation: Evaluation) -> str:
         ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
 
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    per_endpoint = series.windows(run, evaluation.window_start_s)
     for objective in evaluation.objectives:
         outcome = _objective_case(suite, classname, objective)
         counts["tests"] += 1
         if outcome:
             counts[outcome] += 1
+        for name in _covered_endpoints(objective, per_endpoint):
+            outcome = _endpoint_case(suite, classname, objective, name, per_endpoint[name])
+            counts["tests"] += 1
+            if outcome:
+                counts[outcome] += 1
     problems = _validity_problems(run)
     if problems:
         case = ET.SubElement(suite, "testcase",
@@ -80,7 +94,9 @@ def _objective_case(suite: ET.Element, classname: str, objective: ObjectiveResul
         skipped.text = _text(details)
         outcome = "skipped"
     elif objective.verdict == "fail":
-        failure = ET.SubElement(case, "failure", {"type": "slo", "message": reason})
+        failure = ET.SubElement(case, "failure", {"type": "slo", "message": _text(
+            f"measured {fmt.measured(objective)} vs threshold {fmt.threshold(objective)}: {reason}"
+        )})
         failure.text = _text(
             f"measured {fmt.measured(objective)}, threshold {fmt.threshold(objective)}, "
             f"margin {fmt.margin(objective)}\n\n{details}"
@@ -94,6 +110,52 @@ def _objective_case(suite: ET.Element, classname: str, objective: ObjectiveResul
         out = ET.SubElement(case, "system-out")
         out.text = _text(details)
     return outcome
+
+
+def _covered_endpoints(
+    objective: ObjectiveResult, per_endpoint: dict[str, EndpointWindow]
+) -> list[str]:
+    """The endpoints an objective covers, when more than one and it has per-endpoint figures."""
+    if objective.kind not in ("latency", "error_ratio", "availability"):
+        return []
+    names = list(objective.matched_endpoints) if objective.endpoint is not None \
+        else sorted(per_endpoint)
+    names = [name for name in names if name in per_endpoint]
+    return names if len(names) > 1 else []
+
+
+def _endpoint_case(
+    suite: ET.Element, classname: str, objective: ObjectiveResult, name: str,
+    window: EndpointWindow,
+) -> str | None:
+    case = ET.SubElement(suite, "testcase", {
+        "classname": classname,
+        "name": f"{fmt.one_line(objective.name)} [{fmt.one_line(fmt.endpoint_name(name))}]",
+        "time": "0",
+    })
+    value = series.endpoint_measurement(window, objective.kind, objective.percentile)
+    # The endpoint's figure in the objective's own terms, formatted as the objective's are.
+    shown = replace(objective, measured=value, endpoint=name)
+    lower_bound = objective.kind == "availability"
+    beyond = value is not None and (value < objective.threshold if lower_bound
+                                    else value > objective.threshold)
+    text = (f"endpoint {fmt.one_line(fmt.endpoint_name(name))}: measured {fmt.measured(shown)} "
+            f"vs threshold {fmt.threshold(objective)} ({fmt.count(window.requests)} requests); "
+            f"the objective over all its endpoints: {fmt.verdict_label(objective.verdict)}")
+    if objective.verdict == "inconclusive" or (objective.verdict == "fail" and not objective.gating):
+        skipped = ET.SubElement(case, "skipped", {"message": _text(fmt.truncate(text, 1000))})
+        skipped.text = _text(text)
+        return "skipped"
+    if objective.verdict == "fail" and beyond:
+        failure = ET.SubElement(case, "failure", {"type": "slo", "message": _text(
+            f"measured {fmt.measured(shown)} vs threshold {fmt.threshold(objective)} "
+            f"on {fmt.one_line(fmt.endpoint_name(name), 200)}"
+        )})
+        failure.text = _text(text)
+        return "failures"
+    out = ET.SubElement(case, "system-out")
+    out.text = _text(text + ("; beyond the threshold on its own" if beyond else ""))
+    return None
 
 
 def _validity_problems(run: RunResult) -> list[str]:

@@ -1,8 +1,13 @@
 """``summary.md``: a GitHub-flavoured summary that fits a CI step summary.
 
 The first line is the verdict (``**PASS**``, ``**FAIL**`` or ``**INCONCLUSIVE**``); then the
-reasons, the objectives table, validity problems, the most frequent errors and the run facts.
-Every piece of run or spec text goes through :func:`escape`.
+reasons, validity problems (each explained), the objectives table, the endpoints, the most
+frequent errors, the slowest requests and the run facts. Every piece of run or spec text goes
+through :func:`escape`.
+
+It must fit both a GitHub Actions job summary (1 MiB per step) and a pull-request comment
+(65,536 characters): tables stop at a fixed number of rows with a note saying how many were
+left out, cells are cut, and a last guard cuts the whole at :data:`MAX_CHARS` on a line boundary.
 """
 
 from __future__ import annotations
@@ -10,11 +15,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from reports import format as fmt
+from reports import series
 from slo.evaluation import Evaluation, ObjectiveResult
 from slo.run import RunResult
 
 MAX_ERRORS = 10
+MAX_OBJECTIVES = 40
+MAX_ENDPOINTS = 20
+MAX_SLOWEST = 5
 ERROR_MESSAGE_LIMIT = 200
+CELL_LIMIT = 300
+MAX_CHARS = 60_000
+"""Under GitHub's 65,536-character comment limit, and far under the 1 MiB step summary limit."""
+CUT_NOTE = "\n_Summary cut to fit a job summary or PR comment: report.html has everything._\n"
 
 _BACKSLASHED = "\\`*_[]|~"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -35,15 +48,26 @@ def escape(value: object, limit: int | None = None) -> str:
     return "".join(out)
 
 
-def render_markdown(run: RunResult, evaluation: Evaluation) -> str:
+def render_markdown(run: RunResult, evaluation: Evaluation, *, max_chars: int = MAX_CHARS) -> str:
     lines = [_headline(evaluation), ""]
-    lines += [f"- {escape(reason)}" for reason in evaluation.reasons]
+    lines += [f"- {escape(reason, CELL_LIMIT)}" for reason in evaluation.reasons[:MAX_OBJECTIVES]]
     lines.append("")
-    lines += _objectives_table(evaluation.objectives)
     lines += _validity(run)
+    lines += _objectives_table(evaluation.objectives)
+    lines += _endpoints(run, evaluation)
     lines += _errors(run)
+    lines += _slowest(run)
     lines += _facts(run, evaluation)
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return _fit("\n".join(lines).rstrip("\n") + "\n", max_chars)
+
+
+def _fit(text: str, max_chars: int) -> str:
+    """``text`` whole when short enough; else cut at the last line break that leaves room for
+    the note (never inside a table row, so what remains still renders)."""
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind("\n", 0, max(0, max_chars - len(CUT_NOTE)))
+    return text[: max(cut, 0)] + "\n" + CUT_NOTE
 
 
 def _headline(evaluation: Evaluation) -> str:
@@ -65,32 +89,77 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 def _objectives_table(objectives: Sequence[ObjectiveResult]) -> list[str]:
     if not objectives:
         return ["No objectives were evaluated.", ""]
-    header = ["Objective", "Kind", "Endpoint", "Measured", "Threshold", "Margin", "Samples",
-              "Verdict", "Reason"]
+    header = ["Objective", "Kind", "Endpoint", "Measured", "Threshold", "Margin",
+              "Confidence interval", "Samples", "Burn rate", "Budget used", "Verdict", "Reason"]
+    # Failures first: in a cut table, what hurts must still show.
+    order = {"fail": 0, "inconclusive": 1, "pass": 2}
+    ranked = sorted(objectives, key=lambda o: (not o.gating, order.get(o.verdict, 1)))
     rows = [
         [
-            escape(o.name),
+            escape(o.name, 100),
             escape(fmt.kind_label(o)),
-            escape(fmt.endpoint_label(o)),
+            escape(fmt.endpoint_label(o), 100),
             escape(fmt.measured(o)),
             escape(fmt.threshold(o)),
             escape(fmt.margin(o)),
+            escape(fmt.confidence_interval(o)),
             escape(fmt.samples(o)),
+            escape(fmt.burn_rate(o)),
+            escape(fmt.budget_consumed(o)),
             f"**{fmt.verdict_label(o.verdict)}**" + ("" if o.gating else " (not gating)"),
-            escape(o.reason),
+            escape(o.reason, CELL_LIMIT),
         ]
-        for o in objectives
+        for o in ranked[:MAX_OBJECTIVES]
     ]
-    return _table(header, rows)
+    return _table(header, rows) + _more(len(objectives), MAX_OBJECTIVES, "objectives")
+
+
+def _more(total: int, shown: int, what: str) -> list[str]:
+    return [f"{total - shown} more {what} in report.html.", ""] if total > shown else []
+
+
+def _endpoints(run: RunResult, evaluation: Evaluation) -> list[str]:
+    rows, overall = series.endpoint_stats(run, evaluation.window_start_s)
+    if not rows:
+        return []
+    busiest = sorted(rows, key=lambda r: (-r.requests, r.name))[:MAX_ENDPOINTS]
+    table = [
+        [
+            escape(fmt.endpoint_name(r.name), 100), fmt.count(r.requests), fmt.count(r.failures),
+            fmt.count(r.rate_limited), fmt.latency_us(r.p50_us), fmt.latency_us(r.p95_us),
+            fmt.latency_us(r.p99_us), fmt.latency_us(r.p999_us), fmt.latency_us(r.max_us),
+        ]
+        for r in [*sorted(busiest, key=lambda r: r.name), overall]
+    ]
+    table[-1] = [f"**{cell}**" for cell in table[-1]]
+    header = ["Endpoint", "Requests", "Failures", "429", "p50", "p95", "p99", "p99.9", "Max"]
+    return ["**Endpoints**", "", *_table(header, table),
+            *_more(len(rows), MAX_ENDPOINTS, "endpoints")]
+
+
+def _slowest(run: RunResult) -> list[str]:
+    slowest = sorted(run.slowest, key=lambda r: (-r.latency_us, r.start_s))[:MAX_SLOWEST]
+    if not slowest:
+        return []
+    rows = [
+        [escape(fmt.endpoint_name(r.endpoint), 100), fmt.latency_us(r.latency_us),
+         escape(r.status, 40), escape(r.trace_id, 100) if r.trace_id else fmt.MISSING]
+        for r in slowest
+    ]
+    return ["**Slowest requests**", "", *_table(["Endpoint", "Latency", "Status", "Trace id"], rows)]
 
 
 def _validity(run: RunResult) -> list[str]:
-    lines = [f"- **{escape(flag.code)}**: {escape(flag.message)}" for flag in run.validity]
+    lines = [
+        f"- **{escape(flag.code, 100)}**: {escape(flag.message, CELL_LIMIT)}. "
+        f"{escape(fmt.validity_help(flag.code))}"
+        for flag in run.validity
+    ]
     if not run.complete:
         lines.append("- **incomplete**: the run ended before its planned end")
     if not lines:
         return []
-    return ["**Measurement problems**", "", *lines, ""]
+    return ["**This run cannot be trusted**", "", *lines, ""]
 
 
 def _errors(run: RunResult) -> list[str]:
@@ -98,18 +167,18 @@ def _errors(run: RunResult) -> list[str]:
         return []
     groups = sorted(run.errors, key=lambda e: (-e.count, e.endpoint, e.kind, e.message))
     rows = [
-        [escape(e.endpoint), escape(e.kind), escape(e.message, ERROR_MESSAGE_LIMIT),
+        [escape(e.endpoint, 100), escape(e.kind, 100), escape(e.message, ERROR_MESSAGE_LIMIT),
          fmt.count(e.count)]
         for e in groups[:MAX_ERRORS]
     ]
     lines = ["**Most frequent errors**", "", *_table(["Endpoint", "Kind", "Message", "Count"], rows)]
-    if len(groups) > MAX_ERRORS:
-        lines += [f"{len(groups) - MAX_ERRORS} more error groups in report.html.", ""]
-    return lines
+    return lines + _more(len(groups), MAX_ERRORS, "error groups")
 
 
 def _facts(run: RunResult, evaluation: Evaluation) -> list[str]:
     params = ", ".join(f"{key}={fmt.param(value)}" for key, value in run.load_model.items())
+    cpu = series.peak_generator_cpu(run)
+    lost = sum(1 for w in run.workers if w.lost)
     facts = [
         f"run {escape(run.run_id)}",
         f"target {escape(run.target)}",
@@ -119,6 +188,10 @@ def _facts(run: RunResult, evaluation: Evaluation) -> list[str]:
         "complete" if run.complete else "incomplete",
         f"spec {escape(evaluation.spec_source)}",
     ]
+    if cpu is not None:
+        facts.append(f"generator CPU peak {cpu:.0f}%")
+    if run.workers:
+        facts.append(f"{len(run.workers)} workers" + (f" ({lost} lost)" if lost else ""))
     if run.slogate_version:
         facts.append(f"slogate {escape(run.slogate_version)}")
     return [" · ".join(facts) + " · full report: report.html"]

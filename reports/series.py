@@ -6,6 +6,7 @@ failures are counted, and their latency is not mixed in.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ class EndpointStats:
     p50_us: float | None
     p95_us: float | None
     p99_us: float | None
+    p999_us: float | None
     max_us: float | None
+    rate_limited: int = 0
 
     @property
     def failure_ratio(self) -> float | None:
@@ -55,6 +58,9 @@ class Throughput:
     requests_per_s: tuple[float, ...]
     failures_per_s: tuple[float, ...]
     users: tuple[int, ...]
+    target_rate: tuple[float | None, ...] = ()
+    """Open model: the arrival rate asked for per slice (None where not recorded)."""
+    rate_limited_per_s: tuple[float, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -86,7 +92,9 @@ def stats(name: str, window: EndpointWindow) -> EndpointStats:
         p50_us=quantile(ok, 0.50),
         p95_us=quantile(ok, 0.95),
         p99_us=quantile(ok, 0.99),
+        p999_us=quantile(ok, 0.999),
         max_us=ok.max if ok.count else None,
+        rate_limited=window.rate_limited,
     )
 
 
@@ -133,20 +141,96 @@ def throughput(run: RunResult) -> Throughput:
     requests: list[float] = []
     failures: list[float] = []
     users: list[int] = []
+    target: list[float | None] = []
+    limited: list[float] = []
     for time_slice in coarsened(run.slices):
-        seconds = time_slice.duration_s if time_slice.duration_s > 0 else 1.0
+        seconds = _seconds(time_slice)
         times.append(time_slice.start_s + time_slice.duration_s / 2.0)
         requests.append(time_slice.requests / seconds)
         failures.append(time_slice.failures / seconds)
         users.append(time_slice.users)
-    return Throughput(tuple(times), tuple(requests), tuple(failures), tuple(users))
+        target.append(time_slice.target_rate)
+        limited.append(sum(w.rate_limited for w in time_slice.endpoints.values()) / seconds)
+    return Throughput(tuple(times), tuple(requests), tuple(failures), tuple(users),
+                      tuple(target), tuple(limited))
+
+
+@dataclass(frozen=True)
+class ErrorSeries:
+    """Failed requests per second by error kind, per slice; the busiest kinds first."""
+
+    times_s: tuple[float, ...]
+    per_kind: dict[str, tuple[float, ...]]
+
+    @property
+    def empty(self) -> bool:
+        return not any(v for values in self.per_kind.values() for v in values)
+
+
+UNCLASSIFIED = "unclassified failure"
+OTHER_KINDS = "other kinds"
+
+
+def errors_over_time(run: RunResult, max_kinds: int = 6) -> ErrorSeries:
+    """Failures per second by kind (``TimeSlice.errors``); failures a slice did not classify
+    count as 'unclassified', and kinds beyond the ``max_kinds`` busiest as 'other kinds'."""
+    slices = coarsened(run.slices)
+    counted: list[dict[str, int]] = []
+    totals: dict[str, int] = {}
+    for time_slice in slices:
+        kinds = dict(time_slice.errors)
+        unclassified = time_slice.failures - sum(kinds.values())
+        if unclassified > 0:
+            kinds[UNCLASSIFIED] = unclassified
+        counted.append(kinds)
+        for kind, number in kinds.items():
+            totals[kind] = totals.get(kind, 0) + number
+    ranked = sorted((k for k in totals if totals[k] > 0), key=lambda k: (-totals[k], k))
+    shown = ranked if len(ranked) <= max_kinds else ranked[: max_kinds - 1]
+    names = shown + ([OTHER_KINDS] if len(ranked) > len(shown) else [])
+    per_kind: dict[str, list[float]] = {name: [] for name in names}
+    for time_slice, kinds in zip(slices, counted, strict=True):
+        seconds = _seconds(time_slice)
+        for name in shown:
+            per_kind[name].append(kinds.get(name, 0) / seconds)
+        if OTHER_KINDS in per_kind:
+            rest = sum(n for k, n in kinds.items() if k not in shown)
+            per_kind[OTHER_KINDS].append(rest / seconds)
+    times = tuple(s.start_s + s.duration_s / 2.0 for s in slices)
+    return ErrorSeries(times, {name: tuple(values) for name, values in per_kind.items()})
+
+
+def errors_by_kind(run: RunResult, from_s: float = 0.0) -> list[tuple[str, int]]:
+    """Failed requests by kind over the slices from ``from_s``, most frequent first."""
+    totals: dict[str, int] = {}
+    for time_slice in run.slices_from(from_s):
+        for kind, number in time_slice.errors.items():
+            totals[kind] = totals.get(kind, 0) + number
+    return sorted(((k, n) for k, n in totals.items() if n > 0), key=lambda kn: (-kn[1], kn[0]))
+
+
+def peak_generator_cpu(run: RunResult) -> float | None:
+    """The highest load-generator CPU seen in any slice or reported by any worker."""
+    values = [s.generator_cpu_percent for s in run.slices if s.generator_cpu_percent is not None]
+    values += [w.max_cpu_percent for w in run.workers if w.max_cpu_percent is not None]
+    return max(values) if values else None
+
+
+def dispatch_totals(run: RunResult) -> tuple[int, int]:
+    """Open model: (late, dropped) dispatches over the whole run."""
+    return (sum(s.dispatch_late for s in run.slices), sum(s.dispatch_dropped for s in run.slices))
+
+
+def _seconds(time_slice: TimeSlice) -> float:
+    return time_slice.duration_s if time_slice.duration_s > 0 else 1.0
 
 
 def coarsened(
     slices: Sequence[TimeSlice], max_points: int = MAX_TIME_POINTS
 ) -> Sequence[TimeSlice]:
     """At most ``max_points`` slices: runs of neighbours merged (histograms merge exactly, so
-    each merged slice's percentiles are those of all its requests; users is the peak)."""
+    each merged slice's percentiles are those of all its requests; users and CPU are the peak,
+    the target rate the mean, errors and dispatch counts the sum)."""
     size = math.ceil(len(slices) / max_points) if max_points > 0 else 1
     if size <= 1:
         return slices
@@ -157,10 +241,23 @@ def coarsened(
         for time_slice in group:
             for name, window in time_slice.endpoints.items():
                 endpoints.setdefault(name, EndpointWindow()).merge(window)
+        errors: dict[str, int] = {}
+        for time_slice in group:
+            for kind, number in time_slice.errors.items():
+                errors[kind] = errors.get(kind, 0) + number
         start = group[0].start_s
         end = group[-1].start_s + group[-1].duration_s
-        merged.append(TimeSlice(start_s=start, duration_s=end - start, endpoints=endpoints,
-                                users=max(s.users for s in group)))
+        rates = [s.target_rate for s in group if s.target_rate is not None]
+        cpus = [s.generator_cpu_percent for s in group if s.generator_cpu_percent is not None]
+        merged.append(TimeSlice(
+            start_s=start, duration_s=end - start, endpoints=endpoints,
+            users=max(s.users for s in group),
+            generator_cpu_percent=max(cpus) if cpus else None,
+            errors=errors,
+            target_rate=sum(rates) / len(rates) if rates else None,
+            dispatch_late=sum(s.dispatch_late for s in group),
+            dispatch_dropped=sum(s.dispatch_dropped for s in group),
+        ))
     return merged
 
 
@@ -182,3 +279,49 @@ def spectrum(histogram: LatencyHistogram) -> tuple[list[float], list[float]]:
     qs = spectrum_quantiles(histogram.count)
     latencies = [histogram.quantile(q) for q in qs]
     return qs, [v for v in latencies if v is not None]
+
+
+MARKED_PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0, 99.9)
+
+
+def distribution(histogram: LatencyHistogram, bins: int = 40) -> tuple[list[float], list[int]]:
+    """(bin edges µs, counts) of a histogram over logarithmic bins from its minimum to its maximum.
+
+    Read through ``count_at_or_below``, so each count is exact to the histogram's accuracy.
+    """
+    if histogram.count == 0:
+        return [], []
+    low = max(1.0, histogram.min)
+    high = max(low * 1.01, histogram.max)
+    # Half-open bins (edge_i, edge_i+1]; the first edge sits just below the minimum.
+    ratio = (high / (low * 0.99)) ** (1.0 / bins)
+    edges = [low * 0.99 * ratio**i for i in range(bins + 1)]
+    cumulative = [histogram.count_at_or_below(edge) for edge in edges]
+    cumulative[-1] = histogram.count
+    counts = [max(0, b - a) for a, b in itertools.pairwise(cumulative)]
+    counts[0] += cumulative[0]
+    return edges, counts
+
+
+def marked_percentiles(histogram: LatencyHistogram) -> list[tuple[float, float]]:
+    """(percentile, latency µs) for p50, p95, p99 and p99.9, those the sample count resolves."""
+    marks: list[tuple[float, float]] = []
+    for p in MARKED_PERCENTILES:
+        if histogram.count * (1.0 - p / 100.0) < 1.0 and p > 50.0:
+            continue  # fewer samples than the percentile needs: it would just be the maximum
+        value = quantile(histogram, p / 100.0)
+        if value is not None:
+            marks.append((p, value))
+    return marks
+
+
+def endpoint_measurement(window: EndpointWindow, kind: str, percentile: float | None) -> float | None:
+    """One endpoint's value in an objective's terms (seconds for latency, the failure ratio for
+    an error ratio, the success ratio for availability); None for other kinds or without data."""
+    if kind == "latency" and percentile is not None:
+        value = quantile(window.ok, percentile / 100.0)
+        return None if value is None else value / 1e6
+    if kind in ("error_ratio", "availability") and window.requests:
+        failed = window.failures / window.requests
+        return 1.0 - failed if kind == "availability" else failed
+    return None

@@ -14,9 +14,16 @@ from slo.run import RunResult
 
 
 def render_all(
-    bundle_dir: Path, run: RunResult, evaluation: Evaluation, *, spec_text: str | None = None
+    bundle_dir: Path,
+    run: RunResult,
+    evaluation: Evaluation,
+    *,
+    spec_text: str | None = None,
+    baseline: RunResult | None = None,
 ) -> list[Path]:
     """Render every report and write it into ``bundle_dir``; returns the paths written.
+
+    With ``baseline`` (an earlier run), ``report.html`` also compares this run with it.
 
     All four are rendered before the first is written, so a rendering error leaves the bundle
     as it was; each file is replaced atomically, so a reader never sees half a file.
@@ -24,7 +31,7 @@ def render_all(
     bundle_dir = Path(bundle_dir)
     contents = {
         EVALUATION_FILE: render_json(evaluation),
-        REPORT_HTML: render_html(run, evaluation, spec_text=spec_text),
+        REPORT_HTML: render_html(run, evaluation, spec_text=spec_text, baseline=baseline),
         SUMMARY_MD: render_markdown(run, evaluation),
         JUNIT_XML: render_junit(run, evaluation),
     }

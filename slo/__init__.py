@@ -10,15 +10,18 @@ from slo.histogram import LatencyHistogram
 from slo.loader import SpecError, SpecProblem, load_spec, parse_spec
 from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
 from slo.spec import (
+    AnyObjective,
     AvailabilityObjective,
     ErrorRatioObjective,
     LatencyObjective,
     Objective,
     Spec,
+    ThroughputObjective,
     endpoint_matches,
 )
 
 __all__ = [
+    "AnyObjective",
     "AvailabilityObjective",
     "BundleError",
     "EndpointWindow",
@@ -34,6 +37,7 @@ __all__ = [
     "Spec",
     "SpecError",
     "SpecProblem",
+    "ThroughputObjective",
     "TimeSlice",
     "ValidityFlag",
     "Verdict",

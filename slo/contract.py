@@ -85,3 +85,33 @@ class LoadTestContract:
 
 
 DEFAULT_LOADTEST_CONTRACT = LoadTestContract()
+
+
+@dataclass(frozen=True)
+class ObservabilityLabels:
+    """Labels the dashboards and alerts read beyond the metric contract's own names."""
+
+    upstream_error_reason_label: str = "reason"  # on MetricContract.upstream_errors
+    circuit_breaker_upstream_label: str = "upstream"  # on MetricContract.circuit_breaker_state
+    instance_label: str = "instance"  # Prometheus' target label
+
+
+def contracts_from_mapping(
+    data: dict[str, Any],
+) -> tuple[MetricContract, LoadTestContract]:
+    """The metric and load-test contracts with overrides from a mapping (a ``--contract`` file):
+    top-level keys override ``MetricContract`` fields, a ``loadtest:`` mapping
+    ``LoadTestContract`` fields. Unknown keys are a ValueError naming the known ones."""
+    overrides = dict(data)
+    loadtest = overrides.pop("loadtest", None) or {}
+    if not isinstance(loadtest, dict):
+        raise ValueError("'loadtest' must be a mapping of load-test metric names")
+    contract = DEFAULT_CONTRACT.with_overrides(overrides)
+    known = {f.name for f in fields(LoadTestContract)}
+    unknown = sorted(set(loadtest) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown loadtest contract field(s) {', '.join(unknown)}; "
+            f"expected some of: {', '.join(sorted(known))}"
+        )
+    return contract, replace(DEFAULT_LOADTEST_CONTRACT, **{k: str(v) for k, v in loadtest.items()})

@@ -45,7 +45,7 @@ class ObjectiveResult:
     gating: bool
     verdict: Verdict
     reason: str
-    unit: Literal["s", "ratio"]
+    unit: Literal["s", "ratio", "rps"]
     threshold: float
     measured: float | None
     margin: float | None
@@ -67,16 +67,29 @@ class ObjectiveResult:
     baseline: float | None = None
     test: str | None = None
     p_value: float | None = None
+    # Added with the statistics (all defaulted, so older evaluation.json files still load).
+    test_statistic: float | None = None
+    """The verdict's own statistic: z of the measured ratio against the allowed one (ratios)."""
+    regression: bool | None = None
+    """Baseline comparison: worse by more than the tolerance and significantly so (None: no baseline)."""
+    window_s: float | None = None
+    windows_total: int | None = None
+    windows_failed: int | None = None
+    windows_undecided: int | None = None
+    window_burn_rates: tuple[float | None, ...] = ()
+    """Windowed objectives: the burn rate of each full window, in time order."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["matched_endpoints"] = list(self.matched_endpoints)
+        data["window_burn_rates"] = list(self.window_burn_rates)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ObjectiveResult:
         values = dict(data)
         values["matched_endpoints"] = tuple(values.get("matched_endpoints", ()))
+        values["window_burn_rates"] = tuple(values.get("window_burn_rates", ()))
         return cls(**values)
 
 

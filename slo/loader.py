@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from slo.spec import (
+    DEFAULT_CONFIDENCE,
     DEFAULT_PERIOD_S,
+    AnyObjective,
     AvailabilityObjective,
     ErrorRatioObjective,
     LatencyObjective,
-    Objective,
     Spec,
+    ThroughputObjective,
 )
 from slo.units import DURATION_HELP, parse_duration, parse_ratio
 
@@ -40,14 +43,14 @@ class SpecError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
-class _Mapping(dict[str, Any]):
+class YamlMapping(dict[str, Any]):
     """A YAML mapping that remembers the line of each key (1-based)."""
 
     line: int = 0
     key_lines: dict[str, int]
 
 
-class _Sequence(list[Any]):
+class YamlSequence(list[Any]):
     line: int = 0
     item_lines: list[int]
 
@@ -56,8 +59,8 @@ class _LineLoader(yaml.SafeLoader):
     pass
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
-    mapping = _Mapping()
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMapping:
+    mapping = YamlMapping()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
     for key_node, value_node in node.value:
@@ -73,8 +76,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     return mapping
 
 
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequence:
-    sequence = _Sequence(loader.construct_object(child, deep=True) for child in node.value)
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> YamlSequence:
+    sequence = YamlSequence(loader.construct_object(child, deep=True) for child in node.value)
     sequence.line = node.start_mark.line + 1
     sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
     return sequence
@@ -83,16 +86,27 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _Sequen
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
-_TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objectives"}
-_COMMON_FIELDS = {"name", "kind", "endpoint", "min_samples", "gating", "description"}
-_KIND_FIELDS = {
-    "latency": {"percentile", "threshold"},
-    "error_ratio": {"max", "period"},
-    "availability": {"target", "period"},
+TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objectives", "confidence"}
+COMMON_FIELDS = {"name", "kind", "endpoint", "min_samples", "gating", "description", "window",
+                 "window_target"}
+KIND_FIELDS = {
+    "latency": {"percentile", "threshold", "target"},
+    "ttfb": {"percentile", "threshold", "target"},
+    "error_ratio": {"max", "period", "error_statuses"},
+    "availability": {"target", "period", "error_statuses"},
+    "throughput": {"min"},
 }
+KIND_REQUIRED = {
+    "latency": {"threshold"},
+    "ttfb": {"threshold"},
+    "error_ratio": {"max"},
+    "availability": {"target"},
+    "throughput": {"min"},
+}
+_STATUS_CLASS = re.compile(r"^[1-5][0-9x]{2}$")
 
 
-class _Checker:
+class Checker:
     """Collects problems instead of stopping at the first, so one run shows them all."""
 
     def __init__(self, source: str) -> None:
@@ -103,7 +117,7 @@ class _Checker:
         self.problems.append(SpecProblem(self.source, line, field, message))
 
     def convert(
-        self, mapping: _Mapping, key: str, path: str, parse: Callable[[Any], Any]
+        self, mapping: YamlMapping, key: str, path: str, parse: Callable[[Any], Any]
     ) -> Any:
         try:
             return parse(mapping[key])
@@ -111,7 +125,7 @@ class _Checker:
             self.fail(mapping.key_lines.get(key, mapping.line), path, str(exc))
             return None
 
-    def unknown_fields(self, mapping: _Mapping, allowed: set[str], prefix: str) -> None:
+    def unknown_fields(self, mapping: YamlMapping, allowed: set[str], prefix: str) -> None:
         for key in mapping:
             if key not in allowed:
                 self.fail(
@@ -135,7 +149,7 @@ def load_spec(path: str | Path) -> Spec:
 
 def parse_spec(text: str, source: str = "<memory>") -> Spec:
     try:
-        document = yaml.load(text, Loader=_LineLoader)
+        documents = list(yaml.load_all(text, Loader=_LineLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -143,12 +157,20 @@ def parse_spec(text: str, source: str = "<memory>") -> Spec:
         raise SpecError([SpecProblem(source, line, "", f"invalid YAML: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([SpecProblem(source, None, "", f"invalid YAML: {exc}")]) from None
+    if any(isinstance(d, YamlMapping) and "apiVersion" in d for d in documents):
+        from slo.openslo import parse_openslo  # OpenSLO builds on this module's line-aware YAML
 
-    check = _Checker(source)
-    if not isinstance(document, _Mapping):
+        return parse_openslo(documents, source)
+    if len(documents) > 1:
+        raise SpecError([SpecProblem(source, None, "", "expected one YAML document (several "
+                                     "'---' documents are for OpenSLO files, with apiVersion)")])
+    document = documents[0] if documents else None
+
+    check = Checker(source)
+    if not isinstance(document, YamlMapping):
         check.fail(1, "", "expected a mapping with 'service' and 'objectives'")
         raise SpecError(check.problems)
-    check.unknown_fields(document, _TOP_FIELDS, "")
+    check.unknown_fields(document, TOP_FIELDS, "")
 
     service = document.get("service")
     if not isinstance(service, str) or not service.strip():
@@ -160,21 +182,24 @@ def parse_spec(text: str, source: str = "<memory>") -> Spec:
     warmup = 0.0
     if "warmup" in document:
         warmup = check.convert(document, "warmup", "warmup", parse_duration) or 0.0
+    confidence = DEFAULT_CONFIDENCE
+    if "confidence" in document:
+        confidence = check.convert(document, "confidence", "confidence", _confidence) or confidence
     labels = document.get("labels", {})
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         check.fail(document.key_lines.get("labels"), "labels", "expected a mapping of strings")
         labels = {}
 
-    objectives: list[Objective] = []
+    objectives: list[AnyObjective] = []
     raw_objectives = document.get("objectives")
-    if not isinstance(raw_objectives, _Sequence) or not raw_objectives:
+    if not isinstance(raw_objectives, YamlSequence) or not raw_objectives:
         check.fail(document.key_lines.get("objectives", document.line), "objectives",
                    "expected a non-empty list of objectives")
     else:
         names: set[str] = set()
         for index, item in enumerate(raw_objectives):
             path = f"objectives[{index}]"
-            if not isinstance(item, _Mapping):
+            if not isinstance(item, YamlMapping):
                 check.fail(raw_objectives.item_lines[index], path, "expected a mapping")
                 continue
             objective = _objective(check, item, path, period)
@@ -190,26 +215,33 @@ def parse_spec(text: str, source: str = "<memory>") -> Spec:
         raise SpecError(check.problems)
     return Spec(
         service=str(service).strip(),
-        objectives=tuple(objectives),
+        objectives=tuple(o for o in objectives if not isinstance(o, ThroughputObjective)),
+        throughput_objectives=tuple(o for o in objectives if isinstance(o, ThroughputObjective)),
         source=source,
         description=str(document.get("description", "")),
         warmup_s=warmup,
         period_s=period,
         labels={str(k): str(v) for k, v in labels.items()},
+        confidence=confidence,
     )
 
 
-def _objective(check: _Checker, item: _Mapping, path: str, period: float) -> Objective | None:
+def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> AnyObjective | None:
     before = len(check.problems)
     kind = item.get("kind")
-    if kind not in _KIND_FIELDS:
+    if kind not in KIND_FIELDS:
         check.fail(item.key_lines.get("kind", item.line), f"{path}.kind",
-                   f"expected one of: {', '.join(sorted(_KIND_FIELDS))}; got {kind!r}")
+                   f"expected one of: {', '.join(sorted(KIND_FIELDS))}; got {kind!r}")
         return None
-    check.unknown_fields(item, _COMMON_FIELDS | _KIND_FIELDS[kind], f"{path}.")
-    for required in sorted(_KIND_FIELDS[kind] - {"period"}):
+    check.unknown_fields(item, COMMON_FIELDS | KIND_FIELDS[kind], f"{path}.")
+    for required in sorted(KIND_REQUIRED[kind]):
         if required not in item:
             check.fail(item.line, f"{path}.{required}", f"missing; a {kind} objective needs it")
+    if kind in ("latency", "ttfb") and ("percentile" in item) == ("target" in item):
+        check.fail(item.line, f"{path}.percentile",
+                   ("missing; " if "target" not in item else "") + f"a {kind} objective needs either "
+                   "percentile (p99 <= threshold) or target (99% of requests under threshold), "
+                   "not both")
 
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -229,26 +261,56 @@ def _objective(check: _Checker, item: _Mapping, path: str, period: float) -> Obj
     if not isinstance(gating, bool):
         check.fail(item.key_lines["gating"], f"{path}.gating", "expected true or false")
 
+    description = item.get("description", "")
+    if not isinstance(description, str):
+        check.fail(item.key_lines["description"], f"{path}.description", "expected text")
+    window = None
+    if "window" in item:
+        window = check.convert(item, "window", f"{path}.window", positive_duration)
+    window_target = 1.0
+    if "window_target" in item:
+        if "window" not in item:
+            check.fail(item.key_lines["window_target"], f"{path}.window_target", "needs window")
+        window_target = check.convert(item, "window_target", f"{path}.window_target", parse_ratio) or 1.0
     common: dict[str, Any] = {
         "name": str(name).strip() if isinstance(name, str) else "",
         "endpoint": endpoint.strip() if isinstance(endpoint, str) else None,
         "min_samples": min_samples,
         "gating": gating,
+        "window_s": window,
+        "window_target": window_target,
+        "description": description if isinstance(description, str) else "",
     }
-    objective: Objective | None = None
-    if kind == "latency":
-        percentile = _percentile(check, item, path) if "percentile" in item else None
+    objective: AnyObjective | None = None
+    if kind in ("latency", "ttfb"):
+        form: Literal["percentile", "budget"] = "budget" if "target" in item else "percentile"
+        if form == "budget":
+            share = check.convert(item, "target", f"{path}.target", parse_ratio)
+            if share is not None and not 0.0 < share < 1.0:
+                check.fail(item.key_lines["target"], f"{path}.target",
+                           "expected a share strictly between 0% and 100%, such as 99%")
+                share = None
+            percentile = None if share is None else share * 100.0
+        else:
+            percentile = _percentile(check, item, path) if "percentile" in item else None
         threshold = (
-            check.convert(item, "threshold", f"{path}.threshold", _positive_duration)
+            check.convert(item, "threshold", f"{path}.threshold", positive_duration)
             if "threshold" in item
             else None
         )
         if percentile is not None and threshold is not None:
-            objective = LatencyObjective(percentile=percentile, threshold_s=threshold, **common)
+            objective = LatencyObjective(percentile=percentile, threshold_s=threshold, kind=kind,
+                                         form=form, **common)
+    elif kind == "throughput":
+        floor = check.convert(item, "min", f"{path}.min", _rate) if "min" in item else None
+        if floor is not None:
+            objective = ThroughputObjective(min_rps=floor, period_s=period, **common)
     else:
+        statuses = _statuses(check, item, path) if "error_statuses" in item else ()
+        common["error_statuses"] = statuses
         objective_period = period
         if "period" in item:
-            objective_period = check.convert(item, "period", f"{path}.period", _positive_duration)
+            objective_period = check.convert(item, "period", f"{path}.period", positive_duration)
         if kind == "error_ratio" and "max" in item:
             max_ratio = check.convert(item, "max", f"{path}.max", parse_ratio)
             if max_ratio is not None and objective_period:
@@ -267,7 +329,7 @@ def _objective(check: _Checker, item: _Mapping, path: str, period: float) -> Obj
     return objective if len(check.problems) == before else None
 
 
-def _percentile(check: _Checker, item: _Mapping, path: str) -> float | None:
+def _percentile(check: Checker, item: YamlMapping, path: str) -> float | None:
     raw = item["percentile"]
     text = raw[1:] if isinstance(raw, str) and raw.lower().startswith("p") else raw
     try:
@@ -284,7 +346,43 @@ def _percentile(check: _Checker, item: _Mapping, path: str) -> float | None:
     return value
 
 
-def _positive_duration(value: object) -> float:
+def _statuses(check: Checker, item: YamlMapping, path: str) -> tuple[str, ...]:
+    raw = item["error_statuses"]
+    values = raw if isinstance(raw, list) else [raw]
+    result: list[str] = []
+    for value in values:
+        text = str(value).strip().lower()
+        if isinstance(value, bool) or not _STATUS_CLASS.match(text):
+            check.fail(item.key_lines["error_statuses"], f"{path}.error_statuses",
+                       f"expected status codes or classes such as 5xx, 429 or 50x; got {value!r}")
+            return ()
+        result.append(text)
+    return tuple(result)
+
+
+def _rate(value: object) -> float:
+    """Requests per second from '1000/s', '60000/m' or a bare number."""
+    per = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    text = str(value).strip() if not isinstance(value, bool) else ""
+    number, _, unit = text.partition("/")
+    try:
+        rate = float(number) / per[unit.strip() or "s"]
+    except (ValueError, KeyError):
+        raise ValueError(f"expected a request rate such as 1000/s or 6000/m, got {value!r}") from None
+    if not rate > 0.0 or rate == float("inf"):
+        raise ValueError(f"expected a request rate greater than zero, got {value!r}")
+    return rate
+
+
+def _confidence(value: object) -> float:
+    confidence = parse_ratio(value)
+    if not 0.5 <= confidence < 1.0:
+        raise ValueError(f"expected a confidence from 50% up to (not including) 100%, such as 95%; "
+                         f"got {value!r}")
+    return confidence
+
+
+def positive_duration(value: object) -> float:
     seconds = parse_duration(value)
     if seconds <= 0.0:
         raise ValueError(f"expected {DURATION_HELP} greater than zero, got {value!r}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from slo.contract import MetricContract
@@ -228,3 +229,112 @@ def recorded_sli(objective: Objective, service: str, window_s: float) -> str:
     """The selector of one objective's recorded SLI, e.g.
     ``slogate:sli_error_ratio:rate1h{slo="availability", service="shop"}``."""
     return f"{record_name(objective, window_s)}{{{matchers_of(sli_labels(objective, service))}}}"
+
+
+# --- Burn-rate windows -------------------------------------------------------------------------
+# Here rather than in ``alerts`` because the SLO dashboard shows the same burn rates and which
+# alerts they would fire, and ``dashboards`` may not import ``alerts``.
+
+HOUR_S = 3600.0
+DAY_S = 86400.0
+
+
+@dataclass(frozen=True)
+class BurnWindow:
+    """One window pair: alert when ``budget_fraction`` of the budget goes within ``long_s``.
+
+    ``tier`` is ``page`` or ``ticket`` (the ``tier`` label of the alert); ``severity`` is the
+    alert's ``severity`` label (``critical`` pages, ``warning`` makes a ticket by default).
+    """
+
+    tier: str
+    long_s: float
+    short_s: float
+    budget_fraction: float
+    severity: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.severity:
+            object.__setattr__(self, "severity", DEFAULT_SEVERITY.get(self.tier, "warning"))
+
+    @property
+    def long(self) -> str:
+        return duration(self.long_s)
+
+    @property
+    def short(self) -> str:
+        return duration(self.short_s)
+
+    def factor(self, period_s: float) -> float:
+        """The burn rate (multiple of the sustainable rate) that trips this window pair:
+        ``budget_fraction × period / long window`` (14.4 for 2% in 1h of 30 days)."""
+        if period_s <= 0.0:
+            raise ValueError(f"expected a positive SLO period, got {period_s!r} s")
+        return float(number(self.budget_fraction * period_s / self.long_s))
+
+
+DEFAULT_SEVERITY: dict[str, str] = {"page": "critical", "ticket": "warning"}
+
+WORKBOOK_WINDOWS: tuple[BurnWindow, ...] = (
+    BurnWindow("page", 1 * HOUR_S, 5 * 60.0, 0.02),
+    BurnWindow("page", 6 * HOUR_S, 30 * 60.0, 0.05),
+    BurnWindow("ticket", 1 * DAY_S, 2 * HOUR_S, 0.10),
+    BurnWindow("ticket", 3 * DAY_S, 6 * HOUR_S, 0.10),
+)
+"""The SRE workbook's recommended tiers, by the budget share each long window may consume."""
+
+
+@dataclass(frozen=True)
+class ActiveWindow:
+    """A window pair applied to one objective: the burn factor and the bad-ratio threshold."""
+
+    window: BurnWindow
+    factor: float
+    threshold: float
+
+
+def active_windows(
+    period_s: float,
+    allowed_bad_ratio: float,
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
+) -> list[ActiveWindow]:
+    """The window pairs that can fire for an objective, with their thresholds.
+
+    Left out: a long window longer than the SLO period, and a threshold (factor × allowed bad
+    ratio) of 1 or more, since a ratio of bad events never exceeds 1.
+    """
+    active = []
+    for window in windows:
+        if window.long_s > period_s:
+            continue
+        factor = window.factor(period_s)
+        threshold = float(number(factor * allowed_bad_ratio))
+        if threshold >= 1.0:
+            continue
+        active.append(ActiveWindow(window, factor, threshold))
+    return active
+
+
+def record_windows_s(period: float, windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS) -> list[float]:
+    """Every window an objective's SLI is recorded over: each tier's long and short window
+    (5m, 30m, 1h, 2h, 6h, 1d, 3d) and the SLO period itself (budget remaining)."""
+    spans = {w.long_s for w in windows} | {w.short_s for w in windows} | {period}
+    return sorted(s for s in spans if s <= period)
+
+
+def burn_rate(objective: Objective, service: str, window_s: float) -> str:
+    """The recorded bad ratio over ``window_s`` as a multiple of the allowed one."""
+    return f"{recorded_sli(objective, service, window_s)} / {number(allowed_bad_ratio(objective))}"
+
+
+def burn_condition(objective: Objective, service: str, active: ActiveWindow) -> str:
+    """1 when both windows of ``active`` burn over its threshold, else 0 (as the alert reads)."""
+    threshold = number(active.threshold)
+    window = active.window
+    return (f"({recorded_sli(objective, service, window.long_s)} > bool {threshold})\n"
+            f"* ({recorded_sli(objective, service, window.short_s)} > bool {threshold})")
+
+
+def budget_remaining(objective: Objective, service: str, period: float) -> str:
+    """The share of the error budget left over the SLO period (negative once overspent)."""
+    return f"1 - {burn_rate(objective, service, period)}"

@@ -11,13 +11,28 @@ DEFAULT_PERIOD_S = 30 * 86400.0
 SAMPLES_BEYOND_PERCENTILE = 10
 """A percentile is only trusted with at least this many samples above it (see ``min_samples``)."""
 
+DEFAULT_CONFIDENCE = 0.95
+"""Two-sided: each bound is a one-sided 97.5% bound, so 'pass' and 'fail' are each wrong < 2.5%."""
+
 RULE_OF_THREE = 3.0
 """With n clean events the 95% upper bound on a ratio is about 3/n, so proving ratio <= r needs 3/r."""
 
 
+DERIVED_KEY_MARK = "#"
+"""Endpoint keys with this mark are derived series of a request ('POST /v1/messages#ttfb', see
+``slo.run.TTFB_SUFFIX``): no selector other than their own kind's picks them, so they never double
+count a request."""
+
+
 @dataclass(frozen=True)
 class LatencyObjective:
-    """The ``percentile`` (e.g. 99.0) of request latency must be at most ``threshold_s``."""
+    """The ``percentile`` (e.g. 99.0) of request latency must be at most ``threshold_s``.
+
+    ``form`` says how it was stated: 'percentile' (p99 <= 250ms) or 'budget' (99% of requests under
+    250ms); the two are the same criterion, judged and explained in their own terms.
+    ``kind`` 'ttfb' judges the time to first byte of streamed responses instead of their total time.
+    ``window_s`` makes it windowed: the percentile of every window of that length must hold.
+    """
 
     name: str
     percentile: float
@@ -25,7 +40,17 @@ class LatencyObjective:
     endpoint: str | None = None
     min_samples: int | None = None
     gating: bool = True
-    kind: Literal["latency"] = "latency"
+    kind: Literal["latency", "ttfb"] = "latency"
+    form: Literal["percentile", "budget"] = "percentile"
+    window_s: float | None = None
+    window_target: float = 1.0
+    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    description: str = ""
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        """The share of requests allowed over the threshold."""
+        return 1.0 - self.percentile / 100.0
 
     @property
     def required_samples(self) -> int:
@@ -46,6 +71,12 @@ class ErrorRatioObjective:
     gating: bool = True
     period_s: float = DEFAULT_PERIOD_S
     kind: Literal["error_ratio"] = "error_ratio"
+    error_statuses: tuple[str, ...] = ()
+    """Status classes counted as errors ('5xx', '429'); empty: the recorder's failed requests."""
+    window_s: float | None = None
+    window_target: float = 1.0
+    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    description: str = ""
 
     @property
     def allowed_bad_ratio(self) -> float:
@@ -67,6 +98,12 @@ class AvailabilityObjective:
     gating: bool = True
     period_s: float = DEFAULT_PERIOD_S
     kind: Literal["availability"] = "availability"
+    error_statuses: tuple[str, ...] = ()
+    """Status classes counted as errors ('5xx', '429'); empty: the recorder's failed requests."""
+    window_s: float | None = None
+    window_target: float = 1.0
+    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    description: str = ""
 
     @property
     def allowed_bad_ratio(self) -> float:
@@ -77,7 +114,34 @@ class AvailabilityObjective:
         return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
 
 
+@dataclass(frozen=True)
+class ThroughputObjective:
+    """At least ``min_rps`` requests per second (successful or not) over the judged window.
+
+    A floor, not an error budget: it has no burn rate, so it lives apart from the budget
+    objectives (``Spec.throughput_objectives``) that rules and dashboards are built from.
+    """
+
+    name: str
+    min_rps: float
+    endpoint: str | None = None
+    min_samples: int | None = None
+    gating: bool = True
+    period_s: float = DEFAULT_PERIOD_S
+    kind: Literal["throughput"] = "throughput"
+    window_s: float | None = None
+    window_target: float = 1.0
+    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    description: str = ""
+
+    @property
+    def required_samples(self) -> int:
+        return self.min_samples if self.min_samples is not None else 1
+
+
 Objective = LatencyObjective | ErrorRatioObjective | AvailabilityObjective
+"""An objective with an error budget (and so a burn rate, recording rules and alerts)."""
+AnyObjective = Objective | ThroughputObjective
 RatioObjective = ErrorRatioObjective | AvailabilityObjective
 
 
@@ -92,16 +156,25 @@ class Spec:
     warmup_s: float = 0.0
     period_s: float = DEFAULT_PERIOD_S
     labels: dict[str, str] = field(default_factory=dict)
+    confidence: float = DEFAULT_CONFIDENCE
+    """Two-sided confidence of every interval a verdict rests on."""
+    throughput_objectives: tuple[ThroughputObjective, ...] = ()
+    """Throughput floors: judged like the others, but with no error budget to alert on."""
+
+    @property
+    def all_objectives(self) -> tuple[AnyObjective, ...]:
+        """Every objective the gate judges: the budget objectives, then the throughput floors."""
+        return (*self.objectives, *self.throughput_objectives)
 
 
 def endpoint_matches(selector: str | None, endpoint: str) -> bool:
     """Whether an endpoint key ('POST /v1/messages') is chosen by a selector.
 
-    No selector chooses everything; 'POST /v1/messages' chooses that method and route;
-    '/v1/messages' chooses the route under every method.
+    No selector chooses every request (not derived keys such as '#ttfb'); 'POST /v1/messages'
+    chooses that method and route; '/v1/messages' chooses the route under every method.
     """
     if selector is None:
-        return True
+        return DERIVED_KEY_MARK not in endpoint
     if " " in selector.strip():
         return selector.strip() == endpoint
     return endpoint.split(" ", 1)[-1] == selector.strip()

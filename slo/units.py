@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s|m|h|d)\s*$")
 _SECONDS_PER_UNIT = {
@@ -71,3 +72,27 @@ def format_duration(seconds: float) -> str:
 def format_ratio(fraction: float) -> str:
     """'0.1%', '99.9%', '12.35%'."""
     return f"{fraction * 100:.4g}%"
+
+
+def parse_time(value: str, now: float) -> float:
+    """Unix seconds from '1700000000', 'now', 'now-15m' or ISO 8601 ('2026-01-01T12:00:00Z')."""
+    text = value.strip()
+    if text == "now":
+        return now
+    if text.startswith("now-"):
+        return now - parse_duration(text[4:])
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"expected a time as Unix seconds, ISO 8601 (2026-01-01T12:00:00Z), 'now' or 'now-15m'; "
+            f"got {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

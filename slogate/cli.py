@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from slo.bundle import BundleError
+from slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
 from slo.evaluation import ExitCode
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         "3 inconclusive or invalid measurement.",
     )
     from slogate import __version__
+    from slogate.locust_process import add_harness_arguments
 
     parser.add_argument("--version", action="version", version=f"slogate {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--error-ratio", default=DEMO_ERROR_RATIO,
                       help=f"share of upstream requests answered 503 (default {DEMO_ERROR_RATIO})")
     demo.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    add_harness_arguments(demo)
     demo.set_defaults(handler=_cmd_demo)
 
     run = commands.add_parser("run", help="load test a URL with a scenario and gate it on a spec")
@@ -86,34 +89,68 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None, help="bundle folder (default out/runs/<run-id>)")
     run.add_argument("--run-id", default=None, help="run id (default: time and a random suffix)")
     run.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
+    add_harness_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
-    gate = commands.add_parser("gate", help="judge a saved run bundle against a spec")
-    gate.add_argument("bundle", type=Path, help="run bundle folder (or its run.json)")
+    gate = commands.add_parser("gate", help="judge a run bundle (or a Prometheus window) against a spec")
+    gate.add_argument("bundle", type=Path, nargs="?", default=None,
+                      help="run bundle folder (or its run.json); may be omitted with --prometheus")
     gate.add_argument("--spec", type=Path, required=True, help="SLO spec file (YAML)")
     gate.add_argument("--out", type=Path, default=None, help="write reports here (default: the bundle)")
     gate.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
+    gate.add_argument("--baseline", type=Path, default=None, metavar="OLD_BUNDLE",
+                      help="an earlier run bundle: a significant regression beyond --tolerance fails")
+    gate.add_argument("--tolerance", type=_ratio, default=None,
+                      help="how much worse than the baseline is tolerated (default 10%%)")
+    gate.add_argument("--prometheus", metavar="URL", default=None,
+                      help="judge from the proxy's server-side metrics in this Prometheus: the window "
+                      "--from/--to, or the bundle's run (then client and server side by side)")
+    gate.add_argument("--from", dest="from_time", metavar="T1", default=None,
+                      help="window start: Unix seconds, ISO 8601, 'now-15m'")
+    gate.add_argument("--to", dest="to_time", metavar="T2", default=None,
+                      help="window end (the one evaluation time of every query; default now)")
     gate.set_defaults(handler=_cmd_gate)
 
     report = commands.add_parser("report", help="render a judged bundle's report again")
     report.add_argument("bundle", type=Path, help="run bundle folder")
     report.add_argument("--format", choices=("html", "md", "junit", "json"), default=None,
                         help="print one format on stdout instead of rewriting every file")
+    report.add_argument("--baseline", type=Path, default=None, metavar="OLD_BUNDLE",
+                        help="an earlier run bundle to compare with in report.html")
     report.set_defaults(handler=_cmd_report)
 
     dash = commands.add_parser("dashboards", help="write Grafana dashboards (JSON) for a spec")
     dash.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec file (YAML)")
     dash.add_argument("--out", type=Path, default=DEFAULT_OUT / "dashboards", help="output folder")
+    dash.add_argument("--contract", type=Path, default=None,
+                      help="YAML file of metric-name overrides (MetricContract fields; 'loadtest:')")
+    dash.add_argument("--grafana-url", default=None,
+                      help="also upload the dashboards to this Grafana (token in $GRAFANA_TOKEN)")
+    dash.add_argument("--grafana-folder-uid", default="", help="Grafana folder to upload into")
     dash.set_defaults(handler=_cmd_dashboards)
 
     rules = commands.add_parser("alerts", help="write Prometheus recording and alert rules for a spec")
     rules.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec file (YAML)")
     rules.add_argument("--out", type=Path, default=None,
-                       help="rule file (default out/rules/<service>.rules.yaml)")
+                       help="rule file (default out/rules/<service>.rules.yaml); its promtool "
+                            "tests (.rules.test.yaml) and Alertmanager inhibit rules (.inhibit.yaml) "
+                            "are written beside it")
+    rules.add_argument("--contract", type=Path, default=None,
+                       help="YAML file of metric-name overrides (MetricContract fields)")
+    rules.add_argument("--check-target", default=None, metavar="METRICS_URL",
+                       help="check latency thresholds against the buckets this /metrics URL exports")
+    rules.add_argument("--tiers", default="page,ticket",
+                       help="burn-rate alert tiers to generate (default page,ticket)")
+    rules.add_argument("--page-severity", default="critical", help="severity of page alerts")
+    rules.add_argument("--ticket-severity", default="warning", help="severity of ticket alerts")
+    rules.add_argument("--runbook-base", default=None,
+                       help="URL of the runbooks (each alert links <base>#<alert name>)")
     rules.set_defaults(handler=_cmd_alerts)
 
-    validate = commands.add_parser("validate", help="check SLO spec files")
-    validate.add_argument("specs", type=Path, nargs="+", help="spec files")
+    validate = commands.add_parser("validate", help="check SLO spec files (slogate YAML or OpenSLO)")
+    validate.add_argument("specs", type=Path, nargs="*", help="spec files")
+    validate.add_argument("--schema", action="store_true",
+                          help="print the JSON Schema of the spec format and exit")
     validate.set_defaults(handler=_cmd_validate)
 
     from slogate.target.cli import add_target_arguments
@@ -128,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.schema:
+        from slo.schema import schema_text
+
+        sys.stdout.write(schema_text())
+        return ExitCode.PASS
+    if not args.specs:
+        raise UsageError("validate: give spec files to check, or --schema")
     failed = False
     for path in args.specs:
         try:
@@ -137,12 +181,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(f"slogate: spec error: {problem}", file=sys.stderr)
             continue
-        print(f"{path}: ok ({spec.service}, {len(spec.objectives)} objectives)")
+        print(f"{path}: ok ({spec.service}, {len(spec.all_objectives)} objectives)")
     return ExitCode.BAD_INPUT if failed else ExitCode.PASS
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from slogate.locust_process import DEFAULT_SCENARIO, LoadSettings
+    from slogate.locust_process import DEFAULT_SCENARIO, LoadSettings, harness_locust_args
 
     spec = load_spec(args.spec)
     _check_url(args.host)
@@ -153,7 +197,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     bundle = args.out or DEFAULT_OUT / "runs" / run_id
     _check_writable(bundle)
     settings = LoadSettings(host=args.host, users=args.users, spawn_rate=args.spawn_rate,
-                            duration_s=args.duration, scenario=Path(scenario), slice_s=args.slice)
+                            duration_s=args.duration, scenario=Path(scenario), slice_s=args.slice,
+                            extra_args=harness_locust_args(args))
     return _load_and_report(settings, spec, bundle, run_id, as_json=args.json)
 
 
@@ -163,9 +208,82 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if args.out is not None:
         _check_writable(args.out)
-    judged = judge(args.bundle, spec, out=args.out)
+    if args.prometheus is not None:
+        return _gate_prometheus(args, spec)
+    if args.bundle is None:
+        raise UsageError("gate: give a run bundle, or --prometheus URL --from T1 --to T2")
+    baseline = None
+    if args.baseline is not None:
+        from slo.bundle import read_run
+
+        baseline = read_run(args.baseline)
+    elif args.tolerance is not None:
+        raise UsageError("--tolerance needs --baseline")
+    options: dict[str, Any] = {} if args.tolerance is None else {"tolerance": args.tolerance}
+    judged = judge(args.bundle, spec, out=args.out, baseline=baseline, **options)
     _print_outcome(judged.evaluation, judged.bundle, as_json=args.json)
     return judged.evaluation.exit_code
+
+
+def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
+    """Server-side SLIs from Prometheus; with a bundle, side by side with the client's."""
+    from slo.bundle import read_run, write_json
+    from slo.prometheus_source import (
+        PrometheusClient,
+        PrometheusError,
+        PrometheusQueryError,
+        evaluate_prometheus,
+    )
+    from slo.units import parse_time
+
+    now = time.time()
+    run = read_run(args.bundle) if args.bundle is not None else None
+    try:
+        start = (parse_time(args.from_time, now) if args.from_time is not None
+                 else run.started_at + spec.warmup_s if run is not None else None)
+        end = (parse_time(args.to_time, now) if args.to_time is not None
+               else run.ended_at if run is not None else now)
+    except ValueError as exc:
+        raise UsageError(f"--from/--to: {exc}") from None
+    if start is None:
+        raise UsageError("--prometheus without a bundle needs --from (and --to, default now)")
+    try:
+        server = evaluate_prometheus(spec, PrometheusClient(args.prometheus), start, end)
+    except PrometheusQueryError as exc:
+        raise UsageError(str(exc)) from None
+    except PrometheusError as exc:
+        print(f"slogate: {exc}", file=sys.stderr)
+        return ExitCode.INCONCLUSIVE
+    if run is None:
+        if args.out is not None:
+            write_json(args.out / "evaluation.json", server.to_dict())
+        _print_outcome(server, args.out or Path("."), as_json=args.json)
+        return server.exit_code
+    from slogate.pipeline import judge
+
+    client = judge(args.bundle, spec, run=run, out=args.out).evaluation
+    if args.json:
+        print(json.dumps({"client": client.to_dict(), "server": server.to_dict()}, indent=1))
+    else:
+        print(f"client side: {client.verdict.upper()} · server side (Prometheus): {server.verdict.upper()}")
+        print(f"  {'objective':<24} {'client':>12} {'server':>12} {'difference':>12}")
+        for mine, theirs in zip(client.objectives, server.objectives, strict=True):
+            difference = (None if mine.measured is None or theirs.measured is None or mine.unit != theirs.unit
+                          else theirs.measured - mine.measured)
+            print(f"  {mine.name:<24} {_shown(mine.measured, mine.unit):>12} "
+                  f"{_shown(theirs.measured, theirs.unit):>12} {_shown(difference, mine.unit):>12}")
+    # Fail closed: the gate passes only when both sides pass.
+    return max(client.exit_code, server.exit_code, key=lambda code: (code != 0, code == 1, code))
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "s":
+        return ("-" if value < 0 else "") + format_duration(abs(value))
+    if unit == "rps":
+        return f"{value:.4g}/s"
+    return format_ratio(value)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -174,8 +292,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     run = read_run(args.bundle)
     evaluation = read_evaluation(args.bundle)
+    baseline = None if args.baseline is None else read_run(args.baseline)
     renderers = {
-        "html": lambda: reports.render_html(run, evaluation),
+        "html": lambda: reports.render_html(run, evaluation, baseline=baseline),
         "md": lambda: reports.render_markdown(run, evaluation),
         "junit": lambda: reports.render_junit(run, evaluation),
         "json": lambda: reports.render_json(evaluation),
@@ -183,33 +302,70 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.format:
         sys.stdout.write(renderers[args.format]())
         return ExitCode.PASS
-    for path in reports.render_all(args.bundle, run, evaluation):
+    for path in reports.render_all(args.bundle, run, evaluation, baseline=baseline):
         print(path)
     return ExitCode.PASS
 
 
 def _cmd_dashboards(args: argparse.Namespace) -> int:
     import dashboards
+    from slogate import observability as obs
 
     spec = load_spec(args.spec)
     try:
-        paths = dashboards.write_dashboards(spec, args.out)
+        contract, loadtest = (obs.load_contract_file(args.contract) if args.contract
+                              else (DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT))
+        token = obs.grafana_token() if args.grafana_url else ""
+        if args.grafana_url:
+            obs.check_http_url(args.grafana_url, "--grafana-url")
+        paths = dashboards.write_dashboards(spec, args.out, contract, loadtest)
+    except obs.ObservabilityError as exc:
+        raise UsageError(str(exc)) from None
     except ValueError as exc:
         raise UsageError(f"{spec.source}: {exc}") from None
     for path in paths:
         print(path)
+    if args.grafana_url:
+        models = dashboards.build_dashboards(spec, contract, loadtest)
+        try:
+            urls = obs.upload_dashboards(args.grafana_url, token, models,
+                                         folder_uid=args.grafana_folder_uid)
+        except obs.ObservabilityError as exc:
+            raise UsageError(str(exc)) from None
+        for url in urls:
+            print(f"uploaded {url}")
     return ExitCode.PASS
 
 
 def _cmd_alerts(args: argparse.Namespace) -> int:
     import alerts
+    from slo.contract import LATENCY_BUCKETS_S
+    from slogate import observability as obs
 
     spec = load_spec(args.spec)
     out = args.out or DEFAULT_OUT / "rules" / f"{_safe_name(spec.service)}.rules.yaml"
     try:
-        print(alerts.write_rules(spec, out))
+        contract = obs.load_contract_file(args.contract)[0] if args.contract else DEFAULT_CONTRACT
+        windows = alerts.configure_tiers(
+            [t.strip() for t in args.tiers.split(",") if t.strip()],
+            {"page": args.page_severity, "ticket": args.ticket_severity},
+        )
+        buckets: Sequence[float] = LATENCY_BUCKETS_S
+        if args.check_target:
+            obs.check_http_url(args.check_target, "--check-target")
+            buckets = obs.fetch_buckets(args.check_target, contract)
+    except (obs.ObservabilityError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    options: dict[str, Any] = {"buckets": buckets, "windows": windows}
+    if args.runbook_base:
+        options["runbook_base"] = args.runbook_base
+    try:
+        paths = alerts.write_alert_files(spec, out, contract, **options)
     except ValueError as exc:
-        raise UsageError(f"{spec.source}: {exc}") from None
+        where = f" (buckets of {args.check_target})" if args.check_target else ""
+        raise UsageError(f"{spec.source}{where}: {exc}") from None
+    for path in paths:
+        print(path)
     return ExitCode.PASS
 
 
@@ -229,7 +385,7 @@ def _cmd_target(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from slogate.locust_process import LoadSettings
+    from slogate.locust_process import LoadSettings, harness_locust_args
     from slogate.target import FaultConfig, ReferenceTarget
 
     spec = load_spec(args.spec)
@@ -249,7 +405,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with ReferenceTarget(faults=faults) as target:
         _say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
         settings = LoadSettings(host=target.proxy_url, users=args.users, spawn_rate=args.spawn_rate,
-                                duration_s=args.duration)
+                                duration_s=args.duration, extra_args=harness_locust_args(args))
         code = _load_and_report(settings, spec, bundle, run_id, as_json=args.json,
                                 extra=[args.out / "dashboards", args.out / "rules"])
     _say("reference target stopped")
@@ -295,10 +451,7 @@ def _print_outcome(evaluation: Any, bundle: Path, *, as_json: bool, extra: Seque
         return
     print(f"verdict: {evaluation.verdict.upper()} (exit {int(evaluation.exit_code)})")
     for result in evaluation.objectives:
-        measured = "n/a"
-        if result.measured is not None:
-            measured = (format_duration(result.measured) if result.unit == "s"
-                        else format_ratio(result.measured))
+        measured = _shown(result.measured, result.unit)
         print(f"  {result.verdict:<12} {result.name}: {measured} — {result.reason}")
     for reason in evaluation.reasons:
         print(f"  reason: {reason}")
@@ -346,6 +499,15 @@ def _duration(text: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive duration, got {text!r}")
     return seconds
+
+
+def _ratio(text: str) -> float:
+    from slo.units import parse_ratio
+
+    try:
+        return parse_ratio(text if text.strip().endswith("%") else float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:

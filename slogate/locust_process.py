@@ -6,6 +6,7 @@ import time; the command line, the reference target and the evaluation stay clea
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -35,6 +36,42 @@ class LoadSettings:
     slice_s: float = 1.0
     api_key: str | None = None
     extra_args: tuple[str, ...] = ()
+
+
+def add_harness_arguments(parser: argparse.ArgumentParser) -> None:
+    """The load-model, distribution and observability options of `slogate run` and `slogate demo`."""
+    group = parser.add_argument_group("load model and harness")
+    group.add_argument("--processes", type=int, default=None, metavar="N",
+                       help="Locust worker processes on this machine (-1: one per CPU); merged losslessly")
+    group.add_argument("--shape", default=None, metavar="SHAPE",
+                       help="closed-model shape: ramp | steps | spike | soak, with parameters as "
+                            "NAME:key=value,... e.g. steps:steps=5, spike:base=20%%,at=50%%,length=10%%")
+    group.add_argument("--rate", type=float, default=None, metavar="PER_S",
+                       help="open model: arrivals per second, whatever the responses take "
+                            "(--users is then the pool that sends them)")
+    group.add_argument("--rate-to", type=float, default=None, metavar="PER_S",
+                       help="open model: ramp the arrival rate linearly to this over --rate-ramp")
+    group.add_argument("--rate-ramp", type=float, default=None, metavar="SECONDS",
+                       help="open model: length of the rate ramp (default: the whole run)")
+    group.add_argument("--accept-saturated", action="store_true",
+                       help="record a saturated load generator in the bundle without invalidating the run")
+    group.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                       help="serve the running test's Prometheus metrics on 127.0.0.1:PORT")
+    group.add_argument("--otlp-endpoint", default=None, metavar="URL",
+                       help="export a client span per request to this OTLP/HTTP endpoint (off by default)")
+
+
+def harness_locust_args(args: argparse.Namespace) -> tuple[str, ...]:
+    """The Locust command-line arguments for the options of :func:`add_harness_arguments`."""
+    pairs = (
+        ("--processes", args.processes), ("--slogate-shape", args.shape), ("--slogate-rate", args.rate),
+        ("--slogate-rate-to", args.rate_to), ("--slogate-rate-ramp", args.rate_ramp),
+        ("--slogate-metrics-port", args.metrics_port), ("--slogate-otlp-endpoint", args.otlp_endpoint),
+    )
+    extra = [item for flag, value in pairs if value is not None for item in (flag, f"{value}")]
+    if args.accept_saturated:
+        extra.append("--slogate-accept-saturated")
+    return tuple(extra)
 
 
 @dataclass(frozen=True)

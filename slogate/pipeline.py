@@ -9,6 +9,7 @@ from pathlib import Path
 import alerts
 import dashboards
 import reports
+from slo.baseline import DEFAULT_TOLERANCE, compare
 from slo.bundle import RUN_FILE, BundleError, read_run
 from slo.evaluation import Evaluation
 from slo.evaluator import evaluate
@@ -29,10 +30,16 @@ class JudgedRun:
     files: tuple[Path, ...]
 
 
-def judge(bundle: Path, spec: Spec, *, run: RunResult | None = None, out: Path | None = None) -> JudgedRun:
-    """Evaluate a bundle's run against ``spec`` and render every report into ``out`` (the bundle)."""
+def judge(
+    bundle: Path, spec: Spec, *, run: RunResult | None = None, out: Path | None = None,
+    baseline: RunResult | None = None, tolerance: float = DEFAULT_TOLERANCE,
+) -> JudgedRun:
+    """Evaluate a bundle's run against ``spec`` (and ``baseline``, when given, for regressions)
+    and render every report into ``out`` (the bundle)."""
     run = run if run is not None else read_run(bundle)
     evaluation = evaluate(spec, run)
+    if baseline is not None:
+        evaluation = compare(evaluation, spec, run, baseline, tolerance=tolerance)
     target = out or bundle
     spec_text = _read_text(Path(spec.source))
     files = reports.render_all(target, run, evaluation, spec_text=spec_text)
@@ -62,9 +69,11 @@ def load_and_judge(
 
 
 def write_observability(spec: Spec, out: Path) -> list[Path]:
-    """Dashboards and Prometheus rules for ``spec`` under ``out/dashboards`` and ``out/rules``."""
+    """The three dashboards under ``out/dashboards``; the Prometheus rules, their promtool tests
+    and the Alertmanager inhibit rules under ``out/rules``."""
     written = list(dashboards.write_dashboards(spec, out / "dashboards"))
-    written.append(alerts.write_rules(spec, out / "rules" / f"{_file_stem(spec.service)}.rules.yaml"))
+    rules = out / "rules" / f"{_file_stem(spec.service)}.rules.yaml"
+    written.extend(alerts.write_alert_files(spec, rules))
     return written
 
 

@@ -41,6 +41,16 @@ def request_may_use_cache(method: str, headers: Mapping[str, str]) -> bool:
     return "no-store" not in directives and "no-cache" not in directives
 
 
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` value matches ``etag`` (weak comparison, RFC 9110 13.1.2)."""
+    if not if_none_match or not etag:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
 def freshness_lifetime(
     status: int,
     request_headers: Mapping[str, str],
@@ -129,6 +139,13 @@ class ResponseCache:
     def age(self, entry: CachedResponse) -> int:
         """Whole seconds since ``entry`` was stored (the ``Age`` header)."""
         return int(self._clock() - entry.stored_at)
+
+    def purge(self, key: str) -> bool:
+        """Drop the entry for ``key``; True when there was one."""
+        if key not in self._entries:
+            return False
+        self._remove(key)
+        return True
 
     def clear(self) -> None:
         self._entries.clear()

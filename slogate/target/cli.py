@@ -22,7 +22,9 @@ from slogate.target.faults import (
     parse_latency,
     parse_stall,
 )
+from slogate.target.ratelimit import RATE_HELP, RateLimit, default_burst, format_rate, parse_rate
 from slogate.target.server import TargetConfig, serve
+from slogate.target.upstream import DEFAULT_TOKEN_INTERVAL_S
 
 T = TypeVar("T")
 
@@ -80,6 +82,23 @@ def _cache_size(text: str) -> int:
     return size
 
 
+def _burst(text: str) -> int:
+    try:
+        burst = int(text)
+    except ValueError:
+        burst = 0
+    if burst < 1:
+        raise ValueError(f"expected a burst of at least 1 request, got {text!r}")
+    return burst
+
+
+def _interval(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds < 0:
+        raise ValueError(f"expected a duration >= 0, got {text!r}")
+    return seconds
+
+
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the target's flags (--host, --port, --upstream-port, faults, ...) to ``parser``."""
     listen = parser.add_argument_group("listening")
@@ -119,6 +138,30 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="maximum entries in the proxy's response cache; 0 disables it (default: %(default)s)",
     )
+    listen.add_argument(
+        "--rate-limit",
+        type=_argtype(parse_rate, "rate"),
+        default=None,
+        metavar="RATE",
+        help=f"per-API-key limit of forwarded requests, answered 429 with Retry-After beyond it: "
+        f"{RATE_HELP} (default: none)",
+    )
+    listen.add_argument(
+        "--rate-burst",
+        type=_argtype(_burst, "burst"),
+        default=None,
+        metavar="N",
+        help="requests a key may send at once before the rate applies (default: one second's "
+        "worth of the rate)",
+    )
+    listen.add_argument(
+        "--token-interval",
+        type=_argtype(_interval, "duration"),
+        default=DEFAULT_TOKEN_INTERVAL_S,
+        metavar="DURATION",
+        help=f"time between two tokens of a streamed message (\"stream\": true) of the simulated "
+        f"upstream; {DURATION_HELP} (default: {DEFAULT_TOKEN_INTERVAL_S * 1e3:g}ms)",
+    )
     faults = parser.add_argument_group("faults of the simulated upstream")
     faults.add_argument(
         "--latency",
@@ -153,6 +196,12 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(ns: argparse.Namespace) -> TargetConfig:
     """A ``TargetConfig`` from flags added by ``add_target_arguments``; ValueError if invalid."""
     stall_ms, stall_every_s = ns.stall
+    if ns.rate_burst is not None and ns.rate_limit is None:
+        raise ValueError("--rate-burst needs --rate-limit")
+    rate_limit = None
+    if ns.rate_limit is not None:
+        burst = ns.rate_burst if ns.rate_burst is not None else default_burst(ns.rate_limit)
+        rate_limit = RateLimit(ns.rate_limit, burst)
     faults = FaultConfig(
         latency=ns.latency,
         error_ratio=ns.error_ratio,
@@ -168,6 +217,8 @@ def config_from_args(ns: argparse.Namespace) -> TargetConfig:
         upstream_timeout_s=ns.upstream_timeout,
         upstream_url=ns.upstream_url,
         cache_max_entries=ns.cache_entries,
+        rate_limit=rate_limit,
+        token_interval_s=ns.token_interval,
     )
 
 
@@ -183,7 +234,11 @@ def config_to_args(config: TargetConfig) -> list[str]:
         "--latency", str(f.latency),
         "--error-ratio", repr(f.error_ratio),
         "--stall", format_stall(f.stall_ms, f.stall_every_s),
+        "--token-interval", f"{config.token_interval_s * 1e3:.6f}ms",
     ]  # fmt: skip
+    if config.rate_limit is not None:
+        args += ["--rate-limit", format_rate(config.rate_limit.rate_per_s),
+                 "--rate-burst", str(config.rate_limit.burst)]
     if config.upstream_url is not None:
         args += ["--upstream-url", config.upstream_url]
     if f.seed is not None:

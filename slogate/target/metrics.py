@@ -97,6 +97,9 @@ class ProxyMetrics:
     def count_cache(self, result: str) -> None:
         self._cache[result].inc()
 
+    def count_rate_limited(self, route: str) -> None:
+        self.rate_limited.labels(route).inc()
+
     def count_upstream_error(self, reason: str) -> None:
         self._errors[reason].inc()
 

@@ -10,6 +10,18 @@ Cache: a fresh stored response answers a GET at once with ``X-Cache: HIT``. Othe
 goes upstream and the answer says ``X-Cache: MISS`` when it was stored, ``BYPASS`` when it was not
 (not a GET, the client asked for ``no-cache``/``no-store``, the response is not cacheable, or the
 upstream failed). Every forwarded request counts once in ``proxy_cache_requests_total``.
+Conditional GETs: ``If-None-Match`` matching the stored ``ETag`` gives a 304 (``HIT`` from the
+cache; ``MISS`` when the response was fetched and stored for it: like nginx, the proxy fetches a
+cacheable GET unconditionally, so it can store it). ``PURGE <path>`` drops the cached response of
+that path (200 ``{"purged": true}``, or 404 when nothing was cached); it is never forwarded.
+
+Rate limit (``ProxySettings.rate_limit``, off by default): a token bucket per API key
+(``x-api-key``, else ``Authorization``) on forwarded requests; a refused request is answered 429
+with ``Retry-After`` (whole seconds) and an Anthropic-style ``rate_limit_error``, and counted in
+``proxy_rate_limited_requests_total{http_route}``.
+
+Streaming: an upstream ``text/event-stream`` answer is passed through as it arrives (never
+buffered, never cached), its token usage counted from its ``message_start``/``message_delta`` events.
 
 Upstream unreachable: 502 with a JSON error; upstream timeout: 504.
 """
@@ -17,6 +29,7 @@ Upstream unreachable: 502 with a JSON error; upstream timeout: 504.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -30,14 +43,17 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from yarl import URL
 
+from loadtest.sse import EVENT_STREAM, SseParser, StreamUsage
 from slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.target.cache import (
     CachedResponse,
     ResponseCache,
+    etag_matches,
     freshness_lifetime,
     request_may_use_cache,
 )
 from slogate.target.metrics import OTHER_ROUTE, ProxyMetrics
+from slogate.target.ratelimit import KeyedRateLimiter, RateLimit, key_of, retry_after_header
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +82,8 @@ _HOP_BY_HOP = frozenset(
 )
 _NOT_FORWARDED_REQUEST = _HOP_BY_HOP | {"host", "content-length"}
 _NOT_FORWARDED_RESPONSE = _HOP_BY_HOP | {"content-length", "date", "server"}
+_CONDITIONAL = frozenset(("if-none-match", "if-modified-since"))
+PURGE_METHOD = "PURGE"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -81,6 +99,8 @@ class ProxySettings:
     upstream_name: str = "upstream"
     """Value of the ``upstream`` label of the circuit breaker gauge."""
     max_connections: int = 256
+    rate_limit: RateLimit | None = None
+    """Per-API-key token bucket on forwarded requests; None: no limit."""
 
     def __post_init__(self) -> None:
         url = URL(self.upstream_url)
@@ -128,6 +148,24 @@ def _json_error(status: int, error_type: str, message: str) -> web.Response:
     return web.json_response(body, status=status, headers={"X-Cache": "BYPASS"})
 
 
+def _rate_limited(wait_s: float) -> web.Response:
+    retry_after = retry_after_header(wait_s)
+    body = {
+        "type": "error",
+        "error": {
+            "type": "rate_limit_error",
+            "message": f"rate limit of this API key exceeded; retry after {retry_after} s",
+        },
+    }
+    return web.json_response(
+        body, status=429, headers={"Retry-After": retry_after, "X-Cache": "BYPASS"}
+    )
+
+
+def _is_event_stream(headers: CIMultiDictProxy[str]) -> bool:
+    return headers.get("Content-Type", "").split(";", 1)[0].strip().lower() == EVENT_STREAM
+
+
 def _tokens_of(body: bytes) -> tuple[int, int]:
     """(input, output) tokens in an Anthropic-style message body; (0, 0) if there are none."""
     try:
@@ -154,6 +192,7 @@ class Proxy:
             registry, contract=contract, upstream_name=settings.upstream_name, api_routes=API_ROUTES
         )
         self.cache = ResponseCache(max_entries=settings.cache_max_entries)
+        self.limiter = KeyedRateLimiter(settings.rate_limit) if settings.rate_limit else None
         self._base = settings.upstream_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=settings.upstream_timeout_s)
         self._session: aiohttp.ClientSession | None = None
@@ -235,13 +274,20 @@ class Proxy:
         headers: CIMultiDict[str] = CIMultiDict(entry.headers)
         headers["Age"] = str(self.cache.age(entry))
         headers["X-Cache"] = "HIT"
-        etag = headers.get("ETag")
-        if etag is not None and etag in request.headers.get("If-None-Match", ""):
-            return web.Response(status=304, headers=headers)
-        return web.Response(status=entry.status, body=entry.body, headers=headers)
+        return self._cached_answer(request, entry.status, entry.body, headers)
 
-    def _upstream_headers(self, request: web.Request) -> CIMultiDict[str]:
-        headers = _filter_headers(request.headers, _NOT_FORWARDED_REQUEST)
+    @staticmethod
+    def _cached_answer(
+        request: web.Request, status: int, body: bytes, headers: CIMultiDict[str]
+    ) -> web.Response:
+        """A stored response, or 304 when the request's ``If-None-Match`` matches its ETag."""
+        if etag_matches(request.headers.get("If-None-Match", ""), headers.get("ETag", "")):
+            return web.Response(status=304, headers=headers)
+        return web.Response(status=status, body=body, headers=headers)
+
+    def _upstream_headers(self, request: web.Request, for_cache: bool) -> CIMultiDict[str]:
+        drop = _NOT_FORWARDED_REQUEST | _CONDITIONAL if for_cache else _NOT_FORWARDED_REQUEST
+        headers = _filter_headers(request.headers, drop)
         if request.remote:
             prior = request.headers.get("X-Forwarded-For")
             headers["X-Forwarded-For"] = f"{prior}, {request.remote}" if prior else request.remote
@@ -250,9 +296,22 @@ class Proxy:
             headers.setdefault("X-Forwarded-Host", request.host)
         return headers
 
-    async def forward(self, request: web.Request) -> web.Response:
+    def purge(self, request: web.Request) -> web.Response:
+        purged = self.cache.purge(request.raw_path)
+        return web.json_response({"purged": purged}, status=200 if purged else 404)
+
+    async def forward(self, request: web.Request) -> web.StreamResponse:
         route = route_of(request)
-        use_cache = request_may_use_cache(request.method, request.headers)
+        if request.method == PURGE_METHOD:
+            return self.purge(request)
+        if self.limiter is not None:
+            wait_s = self.limiter.acquire(key_of(request.headers))
+            if wait_s > 0:
+                self.metrics.count_rate_limited(route)
+                return _rate_limited(wait_s)
+        use_cache = self.cache.max_entries > 0 and request_may_use_cache(
+            request.method, request.headers
+        )
         key = request.raw_path
         if use_cache:
             entry = self.cache.get(key)
@@ -266,10 +325,12 @@ class Proxy:
             async with self.session.request(
                 request.method,
                 url,
-                headers=self._upstream_headers(request),
+                headers=self._upstream_headers(request, use_cache),
                 data=data or None,
                 allow_redirects=False,
             ) as upstream:
+                if _is_event_stream(upstream.headers):
+                    return await self._stream(request, route, start, upstream)
                 body = await upstream.read()
                 status = upstream.status
                 upstream_headers = upstream.headers
@@ -290,7 +351,49 @@ class Proxy:
                 result = "miss"
         self.metrics.count_cache(result)
         headers["X-Cache"] = result.upper()
+        if result == "miss":
+            return self._cached_answer(request, status, body, headers)
         return web.Response(status=status, body=body, headers=headers)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        route: str,
+        start: float,
+        upstream: aiohttp.ClientResponse,
+    ) -> web.StreamResponse:
+        """Pass an event stream through chunk by chunk, counting its tokens on the way."""
+        headers = _filter_headers(upstream.headers, _NOT_FORWARDED_RESPONSE)
+        headers["X-Cache"] = "BYPASS"
+        self.metrics.count_cache("bypass")
+        if upstream.status >= 500:
+            self.metrics.count_upstream_error("status_5xx")
+        counting = (
+            upstream.status == 200
+            and route == MESSAGES_ROUTE
+            and "Content-Encoding" not in upstream.headers
+        )
+        parser, usage = SseParser(), StreamUsage()
+        response = web.StreamResponse(status=upstream.status, headers=headers)
+        await response.prepare(request)
+        try:
+            async for chunk in upstream.content.iter_any():
+                if counting:
+                    usage.update(parser.feed(chunk))
+                await response.write(chunk)
+        except ConnectionResetError:  # first: aiohttp's client reset is a ClientError too
+            logger.debug("the client left a stream of %s", route)
+        except TimeoutError:
+            # The status is sent already: the client sees a stream cut short (no message_stop).
+            self.metrics.count_upstream_error("timeout")
+        except aiohttp.ClientError:
+            self.metrics.count_upstream_error("connect")
+        self.metrics.observe_upstream(route, time.perf_counter() - start)
+        if counting:
+            self.metrics.count_tokens(usage.input_tokens, usage.output_tokens)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write_eof()
+        return response
 
     def _failed(self, route: str, start: float, reason: str, request: web.Request) -> web.Response:
         self.metrics.observe_upstream(route, time.perf_counter() - start)

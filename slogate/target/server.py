@@ -19,9 +19,11 @@ from yarl import URL
 
 from slogate.target.faults import FaultConfig
 from slogate.target.proxy import ProxySettings, build_proxy_app
-from slogate.target.upstream import build_upstream_app
+from slogate.target.ratelimit import RateLimit
+from slogate.target.upstream import DEFAULT_TOKEN_INTERVAL_S, build_upstream_app
 
 SHUTDOWN_TIMEOUT_S = 2.0
+MAX_TOKEN_INTERVAL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class TargetConfig:
     upstream_timeout_s: float = 10.0
     upstream_url: str | None = None
     cache_max_entries: int = 1024
+    rate_limit: RateLimit | None = None
+    """Per-API-key token bucket of the proxy (429 + Retry-After beyond it); None: no limit."""
+    token_interval_s: float = DEFAULT_TOKEN_INTERVAL_S
+    """Time between two tokens of a streamed message from the simulated upstream."""
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -51,6 +57,10 @@ class TargetConfig:
             raise ValueError(f"upstream_timeout_s must be > 0, got {self.upstream_timeout_s!r}")
         if self.cache_max_entries < 0:
             raise ValueError(f"cache_max_entries must be >= 0, got {self.cache_max_entries}")
+        if not 0 <= self.token_interval_s <= MAX_TOKEN_INTERVAL_S:
+            raise ValueError(
+                f"token_interval_s must be in 0..{MAX_TOKEN_INTERVAL_S:g}, got {self.token_interval_s!r}"
+            )
         if self.upstream_url is not None:
             ProxySettings(self.upstream_url)  # validates the URL
             if not self.faults.is_healthy:
@@ -144,7 +154,9 @@ async def start_target(
     try:
         if config.upstream_url is None:
             runner, upstream_url = await _start_site(
-                build_upstream_app(config.faults), config.host, config.upstream_port
+                build_upstream_app(config.faults, token_interval_s=config.token_interval_s),
+                config.host,
+                config.upstream_port,
             )
             runners.append(runner)
         else:
@@ -153,6 +165,7 @@ async def start_target(
             upstream_url=upstream_url,
             upstream_timeout_s=config.upstream_timeout_s,
             cache_max_entries=config.cache_max_entries,
+            rate_limit=config.rate_limit,
         )
         runner, proxy_url = await _start_site(
             build_proxy_app(settings, registry), config.host, config.proxy_port

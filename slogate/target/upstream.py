@@ -1,17 +1,22 @@
 """The simulated upstream: an Anthropic-style messages API and a cacheable content endpoint.
 
-* ``POST /v1/messages``: JSON ``{model, max_tokens, messages, [system]}`` in, an Anthropic-style
-  message out with ``usage`` (input tokens ≈ words in the prompt, output tokens ≤ max_tokens).
-  400 with an Anthropic-style JSON error on a bad body.
+* ``POST /v1/messages``: JSON ``{model, max_tokens, messages, [system], [stream]}`` in, an
+  Anthropic-style message out with ``usage`` (input tokens ≈ words in the prompt, output tokens ≤
+  max_tokens). 400 with an Anthropic-style JSON error on a bad body. With ``"stream": true`` the
+  same message comes as server-sent events, one word per ``content_block_delta``, spaced by the
+  token interval: ``message_start`` (input usage), ``content_block_start``, ``ping``, the deltas,
+  ``content_block_stop``, ``message_delta`` (output usage, stop reason), ``message_stop``.
 * ``GET /content/{id}``: a deterministic body per id, ``Cache-Control: public, max-age=60`` and an
   ``ETag`` (``If-None-Match`` gives a 304).
 * ``GET /health``: 200, never faulted (the proxy's readiness probe).
 
-Faults (``FaultConfig``) apply to the first two: stall, then latency, then maybe a 503.
+Faults (``FaultConfig``) apply to the first two: stall, then latency, then maybe a 503 (for a
+stream, before its first byte).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
@@ -23,7 +28,10 @@ from aiohttp import web
 from slogate.target.faults import FaultConfig, FaultInjector
 
 CONTENT_MAX_AGE_S = 60
+DEFAULT_TOKEN_INTERVAL_S = 0.001
+"""Time between two streamed tokens: a stream's last byte comes visibly later than its first."""
 _INJECTOR_KEY = web.AppKey("fault_injector", FaultInjector)
+_TOKEN_INTERVAL_KEY = web.AppKey("token_interval_s", float)
 _WORDS = (
     "the", "quick", "proxy", "routes", "every", "request", "to", "a", "healthy", "upstream",
     "while", "cache", "keeps", "hot", "content", "close", "and", "budget", "burns", "slowly",
@@ -61,6 +69,8 @@ def _prompt_text(payload: Any) -> tuple[str, str, int]:
     """(model, prompt text, max_tokens) of a request body; ValueError says what is wrong."""
     if not isinstance(payload, dict):
         raise ValueError("the body must be a JSON object")
+    if not isinstance(payload.get("stream", False), bool):
+        raise ValueError("stream: a boolean is required")
     model = payload.get("model")
     if not isinstance(model, str) or not model:
         raise ValueError("model: a non-empty string is required")
@@ -116,19 +126,70 @@ def content_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
 
-async def _messages(request: web.Request) -> web.Response:
+def sse_event(event: str, data: dict[str, Any]) -> bytes:
+    """One server-sent event, its data as compact JSON (one line)."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def message_events(message: dict[str, Any]) -> list[bytes]:
+    """The Anthropic-style event stream of a whole ``message``: one word per delta."""
+    usage = message["usage"]
+    start = {**message, "content": [], "stop_reason": None,
+             "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}
+    words = message["content"][0]["text"].split(" ")
+    events = [
+        sse_event("message_start", {"type": "message_start", "message": start}),
+        sse_event("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}}),
+        sse_event("ping", {"type": "ping"}),
+    ]
+    for i, word in enumerate(words):
+        delta = {"type": "text_delta", "text": word if i == 0 else " " + word}
+        events.append(sse_event("content_block_delta",
+                                {"type": "content_block_delta", "index": 0, "delta": delta}))
+    events += [
+        sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        sse_event("message_delta", {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": usage["output_tokens"]},
+        }),
+        sse_event("message_stop", {"type": "message_stop"}),
+    ]
+    return events
+
+
+async def _stream(request: web.Request, message: dict[str, Any]) -> web.StreamResponse:
+    interval = request.app[_TOKEN_INTERVAL_KEY]
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    for event in message_events(message):
+        await response.write(event)
+        if interval > 0 and event.startswith(b"event: content_block_delta"):
+            await asyncio.sleep(interval)
+    await response.write_eof()
+    return response
+
+
+async def _messages(request: web.Request) -> web.StreamResponse:
     injector = request.app[_INJECTOR_KEY]
     raw = await request.read()
     if await injector.apply():
         return _overloaded()
     try:
-        model, prompt, max_tokens = _prompt_text(json.loads(raw))
+        payload = json.loads(raw)
+        model, prompt, max_tokens = _prompt_text(payload)
     except json.JSONDecodeError as exc:
         return _error(400, "invalid_request_error", f"the body is not valid JSON: {exc.msg}")
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(400, "invalid_request_error", str(exc))
     message_id = f"msg_{random.getrandbits(96):024x}"
-    return web.json_response(message_response(model, prompt, max_tokens, message_id))
+    message = message_response(model, prompt, max_tokens, message_id)
+    if payload.get("stream") is True:
+        return await _stream(request, message)
+    return web.json_response(message)
 
 
 async def _content(request: web.Request) -> web.Response:
@@ -146,10 +207,16 @@ async def _health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def build_upstream_app(faults: FaultConfig | None = None) -> web.Application:
-    """The upstream application, with ``faults`` applied to its API endpoints."""
+def build_upstream_app(
+    faults: FaultConfig | None = None, *, token_interval_s: float = DEFAULT_TOKEN_INTERVAL_S
+) -> web.Application:
+    """The upstream application, with ``faults`` applied to its API endpoints, streaming one
+    token every ``token_interval_s``."""
+    if not token_interval_s >= 0:
+        raise ValueError(f"token interval must be >= 0, got {token_interval_s!r}")
     app = web.Application()
     app[_INJECTOR_KEY] = FaultInjector(faults or FaultConfig())
+    app[_TOKEN_INTERVAL_KEY] = token_interval_s
     app.router.add_post("/v1/messages", _messages)
     app.router.add_get("/content/{id}", _content)
     app.router.add_get("/health", _health)

@@ -14,7 +14,10 @@ from alerts import (
     ERROR_BUDGET_BURN,
     LATENCY_BUDGET_BURN,
     PROXY_CIRCUIT_BREAKER_OPEN,
+    PROXY_LATENCY_HIGH,
+    PROXY_RATE_LIMITING_SPIKE,
     PROXY_SERVER_ERRORS,
+    PROXY_TARGET_DOWN,
     PROXY_UPSTREAM_ERRORS,
     build_rules,
     render_rules,
@@ -25,7 +28,7 @@ from slo.contract import DEFAULT_CONTRACT, MetricContract
 from slo.loader import parse_spec
 from slo.spec import Spec
 
-WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
+WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]  # the tiers' windows and the period
 
 
 def _spec(objectives: str, period: str = "30d", extra: str = "") -> Spec:
@@ -47,6 +50,7 @@ def test_groups_and_recording_rules(reference_spec: Spec) -> None:
     assert [g["name"] for g in rules["groups"]] == [
         "slogate-reference-proxy-sli",
         "slogate-reference-proxy-slo-burn",
+        "slogate-reference-proxy-sli-absent",
         "slogate-reference-proxy-proxy-health",
     ]
     recorded = _group(rules, "-sli")
@@ -171,7 +175,7 @@ def test_annotations(reference_spec: Spec) -> None:
         annotations = alert["annotations"]
         assert set(annotations) == {"summary", "description", "runbook_url"}
         assert "{{" not in annotations["summary"]
-        assert "$value" in annotations["description"]
+        assert "{{ $" in annotations["description"]
         assert annotations["runbook_url"] == f"{DEFAULT_RUNBOOK_BASE}#{alert['alert'].lower()}"
         assert alert["labels"]["severity"] in {"critical", "warning"}
         assert alert["labels"]["service"] == "reference-proxy"
@@ -184,9 +188,15 @@ def test_annotations(reference_spec: Spec) -> None:
 def test_proxy_health_alerts(reference_spec: Spec) -> None:
     health = _group(build_rules(reference_spec), "-proxy-health")
     assert [a["alert"] for a in health] == [
-        PROXY_SERVER_ERRORS, PROXY_UPSTREAM_ERRORS, PROXY_CIRCUIT_BREAKER_OPEN
+        PROXY_SERVER_ERRORS, PROXY_LATENCY_HIGH, PROXY_UPSTREAM_ERRORS, PROXY_CIRCUIT_BREAKER_OPEN,
+        PROXY_RATE_LIMITING_SPIKE, PROXY_TARGET_DOWN,
     ]
-    assert health[2]["expr"] == "proxy_circuit_breaker_state >= 2"
+    by_name = {a["alert"]: a for a in health}
+    assert by_name[PROXY_CIRCUIT_BREAKER_OPEN]["expr"] == "proxy_circuit_breaker_state >= 2"
+    assert by_name[PROXY_TARGET_DOWN]["expr"] == "up == 0"
+    assert by_name[PROXY_TARGET_DOWN]["labels"]["severity"] == "critical"
+    assert r'le=~"1(\\.0*)?"' in by_name[PROXY_LATENCY_HIGH]["expr"]
+    assert "proxy_rate_limited_requests_total[5m]" in by_name[PROXY_RATE_LIMITING_SPIKE]["expr"]
     assert all("for" in a for a in health)
 
 

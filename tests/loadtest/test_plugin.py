@@ -31,7 +31,7 @@ def json_documents(text: str) -> list[list[dict[str, int]]]:
 
 
 @pytest.mark.slow
-def test_processes_merge_losslessly_and_set_the_exit_code(tmp_path: Path) -> None:
+def test_processes_merge_losslessly_and_set_the_exit_code(tmp_path: Path, closed_port: int) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC, encoding="utf-8")
     bundle = tmp_path / "bundle"
@@ -39,10 +39,12 @@ def test_processes_merge_losslessly_and_set_the_exit_code(tmp_path: Path) -> Non
         completed = subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(SCENARIO), "--headless", "--json",
              "--host", target.proxy_url, "-u", "6", "-r", "6", "-t", "4s", "--processes", "2",
+             # Its own master port: another Locust on this machine must not join this run.
+             "--master-bind-port", str(closed_port), "--master-port", str(closed_port),
              "--slogate-out", str(bundle), "--slogate-spec", str(spec)],
             capture_output=True, text=True, timeout=90, check=False,
         )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.returncode == 0, (bundle / "evaluation.json").read_text()[:3000]
     locust_total = max(sum(e["num_requests"] for e in doc) for doc in json_documents(completed.stdout))
     run = json.loads((bundle / "run.json").read_text())
     recorded = sum(

@@ -10,7 +10,16 @@ import pytest
 from slo.evaluation import Evaluation
 from slo.evaluator import evaluate
 from slo.loader import parse_spec
-from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
+from slo.run import (
+    TTFB_SUFFIX,
+    EndpointWindow,
+    ErrorGroup,
+    RunResult,
+    SlowRequest,
+    TimeSlice,
+    ValidityFlag,
+    WorkerInfo,
+)
 from slo.spec import ErrorRatioObjective, LatencyObjective, Spec
 
 START = 1_700_000_000.0
@@ -168,6 +177,51 @@ def hostile() -> Judged:
     return judge(run, spec)
 
 
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def rich_run() -> RunResult:
+    """Everything the model can hold: errors by kind per slice, an open-model target rate with
+    late and dropped dispatches, 429s, a streamed endpoint's TTFB, slowest requests with trace
+    ids, workers (one lost) and validity flags, a known one and one no renderer knows."""
+    base = standard_run()
+    slices = []
+    for i, time_slice in enumerate(base.slices):
+        endpoints = dict(time_slice.endpoints)
+        endpoints[MESSAGES].rate_limited = 3
+        endpoints[MESSAGES + TTFB_SUFFIX] = window([float(v) / 4 for v in range(1, 101)])
+        slices.append(replace(
+            time_slice, endpoints=endpoints, target_rate=420.0,
+            errors={"HTTP 503": 1} if i < 6 else {"HTTP 503": 1, "ReadTimeout": 0},
+            generator_cpu_percent=40.0 + 3 * i, dispatch_late=2, dispatch_dropped=1 if i == 7 else 0,
+        ))
+    return replace(
+        base,
+        slices=tuple(slices),
+        slowest=(
+            SlowRequest(MESSAGES, 412_345.0, 7.25, "200", TRACE_ID),
+            SlowRequest(CONTENT, 98_000.0, 3.5, "200", None),
+        ),
+        workers=(WorkerInfo("worker-a", 61.0), WorkerInfo("worker-b", 58.0, lost=True)),
+        validity=(
+            ValidityFlag("worker_lost", "worker worker-b stopped reporting at 6.0s"),
+            ValidityFlag("mystery_code", "something no renderer knows about"),
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def rich() -> Judged:
+    return judge(rich_run())
+
+
+@pytest.fixture(scope="session")
+def baseline_run() -> RunResult:
+    """An earlier run of the same endpoints, a little faster: messages 1..80 ms."""
+    run = make_run({MESSAGES: ([float(v) for v in range(1, 81)], 0), CONTENT: ([18.0] * 200, 0)})
+    return replace(run, run_id="run-baseline-2023-12-01")
+
+
 @dataclass(frozen=True)
 class Rendered:
     html: str
@@ -199,3 +253,11 @@ def render() -> Callable[[Judged], Rendered]:
         return cache[key]
 
     return rendered
+
+
+@pytest.fixture(scope="session")
+def rich_html(rich: Judged, baseline_run: RunResult) -> str:
+    """The rich run's page, compared with the baseline run (rendered once per session)."""
+    import reports
+
+    return reports.render_html(rich.run, rich.evaluation, spec_text=SPEC, baseline=baseline_run)

@@ -25,6 +25,7 @@ def test_charts_are_deterministic(failing: Judged) -> None:
     second = charts.render_charts(failing.run, failing.evaluation)
     assert [c.svg for c in first] == [c.svg for c in second]
     assert all(c.svg is not None and c.svg.startswith("<svg") for c in first)
+    assert [c.key for c in first] == ["latency", "distribution", "spectrum", "throughput", "errors"]
 
 
 def test_many_endpoints_get_at_most_four_panels_objectives_first() -> None:
@@ -41,16 +42,19 @@ def test_many_endpoints_get_at_most_four_panels_objectives_first() -> None:
 
 def test_a_single_request_charts_latency_but_no_spectrum() -> None:
     judged = judge(make_run({MESSAGES: ([12.0], 0)}, slices=1))
-    latency, spectrum, throughput = charts.render_charts(judged.run, judged.evaluation)
-    assert latency.svg is not None and throughput.svg is not None
-    assert spectrum.svg is None and "No data" in spectrum.note
+    rendered = {c.key: c for c in charts.render_charts(judged.run, judged.evaluation)}
+    assert rendered["latency"].svg is not None and rendered["throughput"].svg is not None
+    for key in ("spectrum", "distribution"):
+        assert rendered[key].svg is None and "No data" in rendered[key].note
+    assert rendered["errors"].svg is None and "No errors" in rendered["errors"].note
 
 
 def test_wide_latency_range_uses_a_log_axis_with_plain_labels() -> None:
     judged = judge(make_run({MESSAGES: ([0.5] * 90 + [4000.0] * 10, 0)}, slices=3))
-    for chart in charts.render_charts(judged.run, judged.evaluation):
-        assert chart.svg is not None
-        assert "mathdefault" not in chart.svg and "$" not in chart.svg
+    rendered = charts.render_charts(judged.run, judged.evaluation)
+    assert [c.key for c in rendered if c.svg is None] == ["errors"]  # nothing failed
+    for chart in rendered:
+        assert "mathdefault" not in (chart.svg or "") and "$" not in (chart.svg or "")
 
 
 @pytest.mark.parametrize(("samples", "top"), [(1, None), (2, 0.5), (10, 0.9), (10**6, 0.999)])

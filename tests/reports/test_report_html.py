@@ -1,4 +1,4 @@
-"""report.html: verdict first, the key figures, three inline SVG charts, nothing external."""
+"""report.html: verdict first, the key figures, inline SVG charts, the tables, nothing external."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 
 from reports import format as fmt
-from tests.reports.conftest import Judged, Rendered
+from reports import html as html_module
+from tests.reports.conftest import TRACE_ID, Judged, Rendered
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "source", "area", "base"}
 EXTERNAL = re.compile(
@@ -90,14 +91,14 @@ def test_run_facts_endpoints_and_errors(failing: Judged,
     assert "<pre>service: checkout-api" in html  # the spec text, escaped in a <pre>
 
 
-def test_three_inline_svg_charts(failing: Judged, render: Callable[[Judged], Rendered]) -> None:
+def test_five_inline_svg_charts(failing: Judged, render: Callable[[Judged], Rendered]) -> None:
     html = render(failing).html
     svgs = SVG.findall(html)
-    assert len(svgs) == 3
+    assert len(svgs) == 5
     for svg in svgs:
         ET.fromstring(svg)  # each chart is well-formed XML on its own
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
-    for key in ("latency", "spectrum", "throughput"):
+    for key in ("latency", "distribution", "spectrum", "throughput", "errors"):
         assert f'id="chart-{key}"' in html
     # Thresholds drawn as lines and objectives as points carry their names in the legend.
     assert "messages-p95: p95 ≤ 80ms" in html
@@ -143,6 +144,58 @@ def test_failures_only_run_still_charts_throughput(
     failures_only: Judged, render: Callable[[Judged], Rendered]
 ) -> None:
     html = render(failures_only).html
-    assert len(SVG.findall(html)) == 1
+    assert len(SVG.findall(html)) == 2  # throughput, and errors by kind
     assert "No data: no successful request was recorded." in html
     assert "connection refused" in html
+
+
+def section(html: str, name: str) -> str:
+    start = html.index(f'<section id="{name}">')
+    return html[start:html.index("</section>", start)]
+
+
+def test_objectives_show_statistics_budget_and_reason(rich: Judged, rich_html: str) -> None:
+    table = section(rich_html, "objectives")
+    for objective in rich.evaluation.objectives:
+        assert fmt.confidence_interval(objective) in table or objective.ci_low is None
+        assert fmt.time_to_exhaustion(objective) in table
+        assert fmt.budget_consumed(objective) in table and fmt.burn_rate(objective) in table
+        assert fmt.safe_text(objective.reason).replace(">", "&gt;").replace("<", "&lt;") in table
+    # The validity problems come before the objectives: trust is the first question.
+    assert rich_html.index('id="validity"') < rich_html.index('id="objectives"')
+
+
+def test_rich_run_tables_and_facts(rich: Judged, rich_html: str) -> None:
+    check_tags(rich_html)
+    endpoints = section(rich_html, "endpoints")
+    assert "POST /v1/messages (time to first byte)" in endpoints
+    assert "Rate-limited (429)" in endpoints and "<td class=\"num\">24</td>" in endpoints  # 3 x 8
+    assert "p99.9" in endpoints
+    slowest = section(rich_html, "slowest")
+    assert TRACE_ID in slowest and "412.3ms" in slowest
+    assert slowest.index("412.3ms") < slowest.index("98ms")  # slowest first
+    errors = section(rich_html, "errors")
+    assert 'id="error-kinds"' in errors and "HTTP 503" in errors
+    run = section(rich_html, "run")
+    assert '<tr class="lost">' in run and "worker-b" in run and "lost before the end" in run
+    assert "Generator CPU (peak)" in run and "67%" in run  # 40 + 3 x 9
+    assert "20 sent late, 1 dropped" in run
+
+
+def test_every_validity_code_is_explained_and_unknown_ones_generically(rich_html: str) -> None:
+    validity = section(rich_html, "validity")
+    assert html_module.VALIDITY_HELP["worker_lost"] in validity
+    assert html_module.GENERIC_VALIDITY_HELP in validity  # mystery_code
+    for code in ("generator_saturated", "users_not_reached", "worker_lost", "rate_not_held",
+                 "dispatch_dropped", "interrupted"):
+        assert code in html_module.VALIDITY_HELP
+
+
+def test_baseline_comparison_only_when_given(rich_html: str, failing: Judged,
+                                              render: Callable[[Judged], Rendered]) -> None:
+    assert 'id="chart-baseline"' in rich_html and 'id="baseline"' in rich_html
+    comparison = section(rich_html, "baseline")
+    assert "run-baseline-2023-12-01" in comparison
+    assert '<td class="num negative">+25.9%</td>' in comparison  # messages p95 95.33 vs 75.74
+    plain = render(failing).html
+    assert 'id="chart-baseline"' not in plain and 'id="baseline"' not in plain

@@ -1,10 +1,16 @@
-"""evaluation.json: the evaluation's own JSON form, readable back, and strictly valid JSON."""
+"""evaluation.json: the evaluation's own JSON form, readable back, strictly valid JSON, and valid
+against its published JSON Schema (reports/schemas/evaluation.schema.json)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
 
+import pytest
+from jsonschema import Draft202012Validator
+
+from reports import render_json
+from reports.schemas import evaluation_schema
 from slo.evaluation import Evaluation
 from tests.reports.conftest import Judged, Rendered
 
@@ -33,3 +39,39 @@ def test_zero_budget_burn_rate_is_null(hostile: Judged,
     data = strict_loads(render(hostile).json)
     assert isinstance(data, dict)
     assert data["objectives"][1]["burn_rate"] is None
+
+
+@pytest.mark.parametrize("scenario", ["failing", "passing", "invalid", "empty", "failures_only",
+                                      "hostile", "rich"])
+def test_real_output_is_valid_against_the_published_schema(
+    scenario: str, request: pytest.FixtureRequest
+) -> None:
+    judged: Judged = request.getfixturevalue(scenario)
+    data = strict_loads(render_json(judged.evaluation))
+    validator = Draft202012Validator(evaluation_schema())
+    assert list(validator.iter_errors(data)) == []
+
+
+def test_the_schema_is_a_schema_and_rejects_what_it_should(failing: Judged) -> None:
+    schema = evaluation_schema()
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
+    good = failing.evaluation.to_dict()
+    for broken in (
+        {**good, "verdict": "maybe"},
+        {**good, "schema_version": 2},
+        {key: value for key, value in good.items() if key != "objectives"},
+        {**good, "objectives": [{**good["objectives"][0], "measured": "95ms"}]},
+        {**good, "objectives": [{**good["objectives"][0], "gating": "yes"}]},
+    ):
+        assert not validator.is_valid(broken)
+
+
+def test_every_field_written_is_described(rich: Judged) -> None:
+    """Readers learn the fields from the schema: none the evaluation writes may be missing."""
+    schema = evaluation_schema()
+    data = rich.evaluation.to_dict()
+    assert set(data) <= set(schema["properties"])
+    described = set(schema["$defs"]["objective"]["properties"])
+    undescribed = set(data["objectives"][0]) - described
+    assert undescribed == set(), f"describe {sorted(undescribed)} in reports/schemas"

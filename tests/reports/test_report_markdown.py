@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
-from reports.markdown import escape
-from tests.reports.conftest import Judged, Rendered
+from reports import format as fmt
+from reports import markdown as markdown_module
+from reports.markdown import escape, render_markdown
+from slo.run import ErrorGroup
+from tests.reports.conftest import TRACE_ID, Judged, Rendered
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
@@ -63,3 +67,41 @@ def test_escape() -> None:
     assert escape("a|b`c<d>&e\nf") == "a\\|b\\`c&lt;d&gt;&amp;e f"
     assert escape("*bold* _it_ [link](x)") == "\\*bold\\* \\_it\\_ \\[link\\](x)"
     assert escape("x-api-key: sk-test-SECRET123") == "x-api-key: \\[REDACTED\\]"
+
+
+def test_rich_summary_explains_validity_and_lists_slowest(rich: Judged) -> None:
+    markdown = render_markdown(rich.run, rich.evaluation)
+    first_table = markdown.index("| Objective")
+    trust = markdown.index("**This run cannot be trusted**")
+    assert trust < first_table  # trust is said before the figures
+    assert escape(fmt.VALIDITY_HELP["worker_lost"]) in markdown
+    assert escape(fmt.GENERIC_VALIDITY_HELP) in markdown  # the code no renderer knows
+    assert TRACE_ID in markdown and "POST /v1/messages (time to first byte)" in markdown
+    assert "2 workers (1 lost)" in markdown
+    p95 = next(o for o in rich.evaluation.objectives if o.name == "messages-p95")
+    assert table_rows(markdown, "| Objective")[2].startswith("| messages-p95 |")  # failures first
+    if p95.ci_low is not None:
+        assert escape(fmt.confidence_interval(p95)) in markdown
+
+
+def test_a_huge_evaluation_is_cut_to_fit_a_pr_comment(failing: Judged) -> None:
+    template = failing.evaluation.objectives[0]
+    objectives = tuple(replace(template, name=f"objective-{i}", reason="r" * 2000)
+                       for i in range(500))
+    errors = tuple(ErrorGroup(f"GET /e{i}", "HTTP 500", "m" * 5000, i + 1) for i in range(500))
+    evaluation = replace(failing.evaluation, objectives=objectives,
+                         reasons=tuple(o.reason for o in objectives))
+    run = replace(failing.run, errors=errors)
+
+    markdown = render_markdown(run, evaluation)
+    assert len(markdown) <= markdown_module.MAX_CHARS
+    assert len(markdown.encode()) < 1024 * 1024  # GitHub's step summary limit
+    assert f"{500 - markdown_module.MAX_OBJECTIVES} more objectives in report.html." in markdown
+    rows = table_rows(markdown, "| Objective")
+    assert len(rows) == 2 + markdown_module.MAX_OBJECTIVES
+
+    tight = render_markdown(run, evaluation, max_chars=5000)
+    assert len(tight) <= 5000 and tight.rstrip().endswith(markdown_module.CUT_NOTE.strip())
+    assert tight.startswith("**FAIL**")
+    kept = [line for line in tight.splitlines() if line.startswith("|")]
+    assert all(line.endswith("|") for line in kept)  # never a half row

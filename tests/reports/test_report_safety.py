@@ -50,7 +50,7 @@ def test_html_escapes_everything(hostile: Judged, render: Callable[[Judged], Ren
 def test_chart_text_is_escaped_inside_the_svg(hostile: Judged,
                                               render: Callable[[Judged], Rendered]) -> None:
     svgs = SVG.findall(render(hostile).html)
-    assert len(svgs) == 3
+    assert len(svgs) == 5
     texts: list[str] = []
     for svg in svgs:
         root = ET.fromstring(svg)  # still well-formed XML

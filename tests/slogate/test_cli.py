@@ -92,8 +92,10 @@ def test_demo_passes_lax_spec_then_gate_fails_strict(
     assert judged["verdict"] == "fail"
     assert judged["objectives"][0]["verdict"] == "fail"
     suite = ET.parse(bundle / "junit.xml").getroot()
-    assert len(suite.findall(".//testcase")) == 2
-    assert len(suite.findall(".//failure")) == 1
+    # One case per objective (cases named 'objective [endpoint]' break an objective down).
+    objective_cases = [c for c in suite.iter("testcase") if " [" not in (c.get("name") or "")]
+    assert len(objective_cases) == 2
+    assert sum(1 for c in objective_cases if c.find("failure") is not None) == 1
     assert (bundle / "summary.md").read_text().lstrip().startswith(("**FAIL", "# ", "## "))
 
 

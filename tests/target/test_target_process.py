@@ -17,6 +17,7 @@ from slo.contract import DEFAULT_CONTRACT
 from slogate.target import FaultConfig, ReferenceTarget, TargetConfig
 from slogate.target.cli import add_target_arguments, config_from_args, config_to_args, main
 from slogate.target.faults import LogNormalLatency
+from slogate.target.ratelimit import RateLimit
 from tests.target.target_helpers import samples, value
 
 SECRET = "sk-ant-test-7f3c9e-never-print-me"
@@ -104,6 +105,10 @@ def test_child_stops_when_its_stdin_closes() -> None:
         (["--seed", "x"], "argument --seed: expected an integer seed"),
         (["--upstream-url", "ftp://x", "--error-ratio", "0"], "upstream URL must be http"),
         (["--upstream-url", "http://h:1", "--error-ratio", "5%"], "cannot be combined"),
+        (["--rate-limit", "20"], "argument --rate-limit: expected a rate such as 20/s"),
+        (["--rate-limit", "20/s", "--rate-burst", "0"], "expected a burst of at least 1"),
+        (["--rate-burst", "5"], "--rate-burst needs --rate-limit"),
+        (["--token-interval", "-1ms"], "argument --token-interval"),
     ],
 )
 def test_bad_flags_are_usage_errors(
@@ -144,6 +149,8 @@ def test_flags_round_trip_through_config() -> None:
         ),
         upstream_timeout_s=2.5,
         cache_max_entries=10,
+        rate_limit=RateLimit(2.5, 4),
+        token_interval_s=0.0025,
     )
     parser = argparse.ArgumentParser()
     add_target_arguments(parser)

@@ -1,0 +1,112 @@
+"""The SLO dashboard: a row per objective with its SLI against the target, the error budget
+left over the SLO period, the burn rate over every alert window, and which burn-rate alerts
+would fire now (the alert's own condition, from slogate's recording rules)."""
+
+from __future__ import annotations
+
+from grafanalib.core import Dashboard
+
+from dashboards import queries as q
+from dashboards.panels import Grid, dashboard, datasource_variable, stable_uid, stat, timeseries
+from slo import promql
+from slo.contract import DEFAULT_CONTRACT, MetricContract
+from slo.spec import AvailabilityObjective, LatencyObjective, Objective, Spec
+from slo.units import format_duration, format_ratio
+
+DASHBOARD = "slos"
+FIRING_MAPPINGS = [{
+    "type": "value",
+    "options": {"0": {"text": "quiet", "color": "green", "index": 0},
+                "1": {"text": "FIRING", "color": "red", "index": 1}},
+}]
+
+
+def objective_goal(objective: Objective) -> str:
+    if isinstance(objective, LatencyObjective):
+        return f"p{objective.percentile:g} <= {format_duration(objective.threshold_s)}"
+    if isinstance(objective, AvailabilityObjective):
+        return f"availability >= {format_ratio(objective.target)}"
+    return f"error ratio <= {format_ratio(objective.max_ratio)}"
+
+
+def _sli_panel(objective: Objective, c: MetricContract) -> object:
+    where = objective.endpoint or "all endpoints"
+    if isinstance(objective, LatencyObjective):
+        label = f"p{objective.percentile:g}"
+        return timeseries(
+            f"{objective.name}: SLI", f"The {label} latency of successful requests to {where} "
+            "(failures are judged by the ratio objectives), against the objective's "
+            f"{format_duration(objective.threshold_s)}.",
+            "s", [(q.objective_latency(objective, c), label),
+                  (q.constant(objective.threshold_s), "objective")],
+        )
+    if isinstance(objective, AvailabilityObjective):
+        return timeseries(
+            f"{objective.name}: SLI",
+            f"Share of requests to {where} that did not fail, against the objective's target.",
+            "percentunit", [(q.objective_availability(objective, c), "availability"),
+                            (q.constant(objective.target), "objective")],
+        )
+    return timeseries(
+        f"{objective.name}: SLI",
+        f"Share of requests to {where} that failed, against the objective's maximum.",
+        "percentunit", [(q.objective_error_ratio(objective, c), "error ratio"),
+                        (q.constant(objective.max_ratio), "objective")],
+    )
+
+
+def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboard:
+    grid = Grid()
+    for objective in spec.objectives:
+        grid.row(f"{objective.name}: {objective_goal(objective)}")
+        allowed = promql.allowed_bad_ratio(objective)
+        if allowed <= 0.0:  # no budget: no burn rate or budget to show
+            grid.add(24, _sli_panel(objective, c))
+            continue
+        period = promql.period_s(objective, spec)
+        active = promql.active_windows(period, allowed)
+        grid.add(7 if active else 10, _sli_panel(objective, c))
+        grid.add(4, stat(
+            f"{objective.name}: error budget left",
+            f"Share of the error budget ({format_ratio(allowed)} bad events) left over the "
+            f"{format_duration(period)} SLO period, from the recorded bad-event ratio over the "
+            "period; negative once overspent. Needs the rules of `slogate alerts` loaded.",
+            "percentunit", [(promql.budget_remaining(objective, spec.service, period), "left")],
+            thresholds=((None, "red"), (0.0, "orange"), (0.25, "green")),
+        ))
+        windows = sorted({s for a in active for s in (a.window.long_s, a.window.short_s)})
+        page = [a for a in active if a.window.tier == "page"]
+        lines: tuple[tuple[float | None, str], ...] = ((None, "green"), (1.0, "orange"))
+        if page:
+            lines = (*lines, (page[0].factor, "red"))
+        grid.add(7 if active else 10, timeseries(
+            f"{objective.name}: burn rate",
+            "How many times faster than the period allows the error budget burns, over each "
+            "alert window (1 spends it exactly in the period"
+            + (f"; {promql.number(page[0].factor)} pages" if page else "") + "). From "
+            "slogate's recording rules.",
+            "suffix:×",
+            [(promql.burn_rate(objective, spec.service, w), promql.duration(w))
+             for w in (windows or [3600.0])],
+            thresholds=lines, threshold_lines=True,
+        ))
+        if active:
+            grid.add(6, stat(
+                f"{objective.name}: burn-rate alerts",
+                "Whether each burn-rate alert's condition holds now (both its long and short "
+                "window over the threshold), as the generated alert rules compute it; "
+                "Alertmanager sees it once the condition has held through the evaluation.",
+                "none",
+                [(promql.burn_condition(objective, spec.service, a),
+                  f"{a.window.tier} {a.window.long}/{a.window.short} > "
+                  f"{promql.number(a.factor)}×") for a in active],
+                thresholds=((None, "green"), (1.0, "red")), mappings=FIRING_MAPPINGS,
+            ))
+    return dashboard(
+        title=f"{spec.service}: SLOs",
+        description=spec.description or f"SLOs and error budgets of {spec.service} (slogate).",
+        uid=stable_uid(spec.service, DASHBOARD),
+        tags=["slogate", spec.service, "slo"],
+        variables=[datasource_variable()],
+        grid=grid,
+    )

@@ -1,0 +1,236 @@
+"""Prometheus as an SLI source: the same spec judged from the proxy's own server-side metrics.
+
+Every query of one evaluation uses one evaluation time (the window's end) and one range (the
+window's length), so 'good' and 'total' never come from different instants. Counts come from
+``increase()`` over the metric contract's request-duration histogram (``slo.contract``):
+
+- ratios and throughput: one ``sum by (status) (increase(…_count[range]))``; failures are the
+  statuses the contract's error matcher selects (or the objective's ``error_statuses``);
+- latency: ``sum by (le) (increase(…_bucket{succeeded}[range]))`` gives the share of requests
+  under the threshold (which must be a bucket bound) and its Wilson interval decides, as for
+  the budget form; ``histogram_quantile`` over the same buckets gives the percentile shown.
+
+Server-side there is no time to first byte nor sub-bucket latency, and windows would need other
+evaluation times: ttfb and windowed objectives are inconclusive here, and say why. Unreachable
+Prometheus, a refused query or no series at all are errors, never a pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from slo.contract import DEFAULT_CONTRACT, MetricContract
+from slo.evaluation import Evaluation, ObjectiveResult
+from slo.evaluator import judge_ratio, judge_share, judge_throughput, overall
+from slo.promql import duration, endpoint_matchers, label_name, selector, succeeded_matcher
+from slo.run import EndpointWindow, RunResult
+from slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
+from slo.units import format_duration
+
+_MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*"(.*)"\s*$', re.S)
+
+
+class PrometheusError(Exception):
+    """Prometheus could not answer (unreachable, or no data): the measurement is missing (exit 3)."""
+
+
+class PrometheusQueryError(PrometheusError):
+    """Prometheus refused a query (bad PromQL or a bad contract override): bad input (exit 2)."""
+
+
+class PrometheusClient:
+    """The instant-query API of one Prometheus server, over plain HTTP."""
+
+    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+        parsed = urllib.parse.urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise PrometheusQueryError(
+                f"expected a Prometheus URL such as http://127.0.0.1:9090, got {url!r}")
+        self.url = url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def query(self, expr: str, at: float) -> list[dict[str, Any]]:
+        """The vector result of ``expr`` at time ``at``; raises PrometheusError/QueryError."""
+        body = urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}"}).encode()
+        request = urllib.request.Request(f"{self.url}/api/v1/query", data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                answer = json.loads(exc.read() or b"{}")
+            except ValueError:
+                answer = {}
+            if exc.code in (400, 422):
+                raise PrometheusQueryError(
+                    f"Prometheus refused the query ({answer.get('errorType', exc.code)}: "
+                    f"{answer.get('error', exc.reason)}): {expr}") from None
+            raise PrometheusError(f"Prometheus at {self.url} answered HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise PrometheusError(f"cannot reach Prometheus at {self.url}: {reason}") from None
+        except ValueError:
+            raise PrometheusError(f"Prometheus at {self.url} did not answer JSON") from None
+        if answer.get("status") != "success":
+            raise PrometheusQueryError(f"Prometheus query failed: {answer.get('error')}: {expr}")
+        data = answer.get("data", {})
+        if data.get("resultType") != "vector":
+            raise PrometheusQueryError(f"expected an instant vector from: {expr}")
+        return list(data.get("result", []))
+
+
+def evaluate_prometheus(
+    spec: Spec,
+    client: PrometheusClient,
+    start: float,
+    end: float,
+    *,
+    contract: MetricContract = DEFAULT_CONTRACT,
+    now: float | None = None,
+) -> Evaluation:
+    """The verdict of the window [start, end] (Unix seconds) from Prometheus, at evaluation time ``end``."""
+    if not end > start:
+        raise PrometheusQueryError(f"the window must end after it starts (from {start}, to {end})")
+    source = _Source(client, contract, end, end - start)
+    results = tuple(_judge(objective, source, spec) for objective in spec.all_objectives)
+    if all(r.samples == 0 for r in results):
+        raise PrometheusError(
+            f"Prometheus has no {contract.request_duration} samples in the window "
+            f"({format_duration(end - start)} to {end:.0f}): is it scraping the proxy?")
+    empty_run = RunResult(run_id="", target=client.url, scenario="", load_model={}, started_at=start,
+                          ended_at=end, slice_s=end - start, slices=())
+    verdict, reasons = overall(results, empty_run)
+    return Evaluation(service=spec.service, spec_source=spec.source,
+                      run_id=f"prometheus {client.url} {start:.0f}..{end:.0f}", verdict=verdict,
+                      reasons=tuple(reasons), objectives=results,
+                      evaluated_at=time.time() if now is None else now, window_start_s=start,
+                      window_end_s=end)
+
+
+@dataclasses.dataclass
+class _Source:
+    client: PrometheusClient
+    contract: MetricContract
+    at: float
+    seconds: float
+
+    @property
+    def range(self) -> str:
+        return duration(max(1.0, round(self.seconds)))
+
+    def statuses(self, objective: AnyObjective) -> dict[str, float]:
+        """Requests by status code in the window, for the objective's endpoint."""
+        c = self.contract
+        series = selector(f"{c.request_duration}_count",
+                          c.matchers(*endpoint_matchers(objective.endpoint, c)))
+        expr = f"sum by ({label_name(c.status_label)}) (increase({series}[{self.range}]))"
+        return {str(r["metric"].get(c.status_label, "")): _value(r) for r in self.client.query(expr, self.at)}
+
+    def buckets(self, objective: LatencyObjective) -> dict[float, float]:
+        c = self.contract
+        matchers = c.matchers(*endpoint_matchers(objective.endpoint, c), succeeded_matcher(c))
+        expr = f"sum by (le) (increase({selector(f'{c.request_duration}_bucket', matchers)}[{self.range}]))"
+        return {float(r["metric"].get("le", "nan")): _value(r) for r in self.client.query(expr, self.at)}
+
+    def quantile(self, objective: LatencyObjective) -> float | None:
+        c = self.contract
+        matchers = c.matchers(*endpoint_matchers(objective.endpoint, c), succeeded_matcher(c))
+        inner = f"sum by (le) (increase({selector(f'{c.request_duration}_bucket', matchers)}[{self.range}]))"
+        result = self.client.query(f"histogram_quantile({objective.percentile / 100.0!r}, {inner})", self.at)
+        value = _value(result[0]) if result else math.nan
+        return value if math.isfinite(value) else None
+
+
+def _value(sample: dict[str, Any]) -> float:
+    try:
+        return float(sample["value"][1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return math.nan
+
+
+def _failed(status: str, contract: MetricContract) -> bool:
+    match = _MATCHER.match(contract.error_status_matcher)
+    if match is None:
+        raise PrometheusQueryError(f"cannot read the error matcher {contract.error_status_matcher!r}")
+    op, pattern = match.groups()
+    hit = re.fullmatch(pattern, status) is not None if "~" in op else status == pattern
+    return hit if op in ("=", "=~") else not hit
+
+
+def _counts(value: float) -> int:
+    # increase() extrapolates to the window's edges: counts are whole requests.
+    return max(0, round(value)) if math.isfinite(value) else 0
+
+
+def _window(statuses: dict[str, float], contract: MetricContract) -> EndpointWindow:
+    """An EndpointWindow holding only counts (latency is not read from it)."""
+    window = EndpointWindow()
+    for status, value in statuses.items():
+        count = _counts(value)
+        if count:
+            (window.failed if _failed(status, contract) else window.ok).record(0.0, count)
+            window.statuses[status] = count
+    return window
+
+
+def _judge(objective: AnyObjective, source: _Source, spec: Spec) -> ObjectiveResult:
+    if isinstance(objective, LatencyObjective):
+        result = _judge_latency(objective, source, spec)
+    elif isinstance(objective, ThroughputObjective):
+        result = judge_throughput(objective, _window(source.statuses(objective), source.contract),
+                                  source.seconds, spec)
+    else:
+        result = judge_ratio(objective, _window(source.statuses(objective), source.contract),
+                             source.seconds, spec)
+    if objective.window_s is not None and result.verdict == "pass":
+        result = dataclasses.replace(result, verdict="inconclusive", reason=(
+            f"windowed objectives are judged from a run's slices, not from Prometheus; whole window: "
+            f"{result.reason}"))
+    return result
+
+
+def _judge_latency(objective: LatencyObjective, source: _Source, spec: Spec) -> ObjectiveResult:
+    if objective.kind == "ttfb":
+        result = judge_share(objective, good=0, total=0, bad=0, target=objective.percentile / 100.0,
+                             seconds=source.seconds, spec=spec, what="time to first byte",
+                             bad_label="slow", period_s=spec.period_s)
+        return dataclasses.replace(result, reason="the metric contract has no time-to-first-byte "
+                                   "histogram: judge ttfb objectives from a run")
+    buckets = source.buckets(objective)
+    total = _counts(buckets.get(math.inf, 0.0))
+    bound = next((le for le in buckets if math.isclose(le, objective.threshold_s, rel_tol=1e-9)), None)
+    if bound is None and total:
+        known = ", ".join(f"{le:g}" for le in sorted(buckets) if math.isfinite(le))
+        raise PrometheusQueryError(
+            f"{objective.name}: threshold {format_duration(objective.threshold_s)} is not a bucket "
+            f"bound of {source.contract.request_duration} (bounds: {known}); server-side latency can "
+            "only be judged at a bucket bound")
+    fast = _counts(buckets.get(bound, 0.0)) if bound is not None else 0
+    label = f"p{objective.percentile:g}"
+    threshold = format_duration(objective.threshold_s)
+    result = judge_share(objective, good=fast, total=total, bad=total - fast,
+                         target=objective.percentile / 100.0, seconds=source.seconds, spec=spec,
+                         what=f"share of successful requests under {threshold}",
+                         bad_label=f"over {threshold}", period_s=spec.period_s)
+    if objective.form == "budget":
+        return result
+    # Stated as a percentile: decided by the same binomial criterion (p <= T iff share under T >= p),
+    # shown with Prometheus's interpolated percentile.
+    estimate = source.quantile(objective) if total else None
+    shown = f"{label} ≈ {format_duration(estimate)} (histogram_quantile); " if estimate is not None else ""
+    return dataclasses.replace(
+        result, unit="s", threshold=objective.threshold_s, measured=estimate,
+        margin=None if estimate is None else objective.threshold_s - estimate, ci_low=None, ci_high=None,
+        reason=f"{shown}{result.reason}",
+        formula=f"{label} <= {threshold} iff the share of requests under {threshold} >= "
+                f"{objective.percentile:g}%; {result.formula}",
+    )
+

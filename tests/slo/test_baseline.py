@@ -1,0 +1,67 @@
+"""Baseline comparison: a regression is worse beyond the tolerance and significant, and says so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from slo.baseline import compare
+from slo.bundle import write_json
+from slo.evaluator import evaluate
+from slo.loader import parse_spec
+from slo.run import RunResult
+from slogate.cli import main
+from tests.slo.test_evaluator_kinds import CONTENT, run_of
+
+SPEC = """\
+service: s
+objectives:
+  - {name: p95, kind: latency, percentile: p95, threshold: 1s, endpoint: "GET /content/{id}"}
+  - {name: errors, kind: error_ratio, max: 5%}
+"""
+
+
+def content_run(fast_ms: float, slow_ms: float, failed: int) -> RunResult:
+    # Per slice: 900 fast, 100 slow successes; ``failed`` 503s.
+    return run_of([{CONTENT: ([fast_ms] * 900 + [slow_ms] * 100, {"503": failed})}] * 10)
+
+
+def judged(candidate: RunResult, baseline: RunResult) -> dict[str, object]:
+    spec = parse_spec(SPEC)
+    evaluation = compare(evaluate(spec, candidate), spec, candidate, baseline)
+    return {"verdict": evaluation.verdict, **{o.name: o for o in evaluation.objectives}}
+
+
+def test_significant_regressions_fail_and_name_the_test() -> None:
+    result = judged(content_run(10, 200, 30), content_run(10, 100, 5))
+    assert result["verdict"] == "fail"
+    p95, errors = result["p95"], result["errors"]
+    assert p95.regression is True and p95.test == "Mann-Whitney U"  # type: ignore[attr-defined]
+    assert p95.p_value < 0.05 and p95.baseline is not None  # type: ignore[attr-defined]
+    assert "regression" in p95.reason  # type: ignore[attr-defined]
+    assert errors.regression is True and errors.test == "two-proportion z-test"  # type: ignore[attr-defined]
+    assert errors.baseline is not None and abs(errors.baseline - 50 / 10050) < 1e-9  # type: ignore[attr-defined]
+
+
+def test_no_regression_when_the_same_or_within_tolerance() -> None:
+    result = judged(content_run(10, 100, 5), content_run(10, 100, 5))
+    assert result["verdict"] == "pass"
+    assert result["p95"].regression is False  # type: ignore[attr-defined]
+    assert "no regression" in result["errors"].reason  # type: ignore[attr-defined]
+
+
+def test_a_baseline_without_the_endpoint_is_inconclusive() -> None:
+    other = run_of([{"GET /other": ([10.0] * 1000, {})}] * 10)
+    result = judged(content_run(10, 100, 5), other)
+    assert result["p95"].verdict == "inconclusive"  # type: ignore[attr-defined]
+    assert "no baseline data" in result["p95"].reason  # type: ignore[attr-defined]
+
+
+def test_gate_with_baseline_on_the_command_line(tmp_path: Path) -> None:
+    for name, run in (("old", content_run(10, 100, 5)), ("new", content_run(10, 200, 30))):
+        write_json(tmp_path / name / "run.json", run.to_dict())
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    common = ["gate", str(tmp_path / "new"), "--spec", str(spec), "--json"]
+    assert main(common) == 0
+    assert main([*common, "--baseline", str(tmp_path / "old")]) == 1
+    assert main([*common, "--baseline", str(tmp_path / "absent")]) == 2
