@@ -42,7 +42,7 @@ def judge(
         evaluation = compare(evaluation, spec, run, baseline, tolerance=tolerance)
     target = out or bundle
     spec_text = _read_text(Path(spec.source))
-    files = reports.render_all(target, run, evaluation, spec_text=spec_text)
+    files = reports.render_all(target, run, evaluation, spec_text=spec_text, baseline=baseline)
     return JudgedRun(bundle=target, run=run, evaluation=evaluation, files=tuple(files))
 
 
