@@ -17,6 +17,7 @@ from alerts import yamltext
 from alerts.buckets import buckets_from_exposition
 from alerts.inhibit import inhibit_document, inhibit_rules
 from alerts.lint import lint_rules
+from alerts.policy import condition_window, planned_windows, spec_windows
 from alerts.promtool_tests import build_rule_tests, render_rule_tests
 from alerts.rules import (
     DEFAULT_HEALTH,
@@ -59,13 +60,16 @@ __all__ = [
     "buckets_from_exposition",
     "build_rule_tests",
     "build_rules",
+    "condition_window",
     "configure_tiers",
     "inhibit_document",
     "inhibit_rules",
     "lint_rules",
+    "planned_windows",
     "render_inhibit_rules",
     "render_rule_tests",
     "render_rules",
+    "spec_windows",
     "write_alert_files",
     "write_rule_tests",
     "write_rules",
@@ -185,7 +189,7 @@ def write_alert_files(
     tests_path, inhibit_path = companion_paths(rules_path)
     rules_text = render_rules(spec, contract, **options)
     tests_text = render_rule_tests(spec, rules_path, tests_path.parent, contract, **options)
-    inhibit_text = render_inhibit_rules(windows)
+    inhibit_text = render_inhibit_rules(spec_windows(spec, windows))
     write_atomic(rules_path, rules_text)
     write_atomic(tests_path, tests_text)
     write_atomic(inhibit_path, inhibit_text)

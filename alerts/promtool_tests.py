@@ -25,6 +25,7 @@ from typing import Any
 from prometheus_client.utils import floatToGoString
 
 from alerts import yamltext
+from alerts.policy import planned_windows
 from alerts.rules import (
     DEFAULT_HEALTH,
     DEFAULT_RUNBOOK_BASE,
@@ -48,7 +49,7 @@ from alerts.rules import (
     slow_request_bound,
 )
 from alerts.sli import Sli, bucket_bound, slis
-from alerts.windows import WORKBOOK_WINDOWS, BurnWindow
+from alerts.windows import WORKBOOK_WINDOWS, BurnWindow, record_windows_s
 from slo import promql
 from slo.contract import LATENCY_BUCKETS_S, MetricContract
 from slo.spec import LatencyObjective, Spec
@@ -57,6 +58,9 @@ INTERVAL = "1m"  # one synthetic sample a minute
 STEPS = 80  # 80 minutes of samples
 EVALUATION_INTERVAL = "5m"  # rules are evaluated less often than samples come: a faster test
 EVAL_TIME = "1h10m"  # every window up to 1h is full; the longer ones hold 70 minutes: enough
+HELD_AT_EVAL_TIME_S = 65 * 60.0
+"""How long a steady condition has held at EVAL_TIME: true from the first evaluation whose
+windows hold two samples (5m), so an alert with a longer ``for`` is still pending."""
 PER_MINUTE = 30  # requests per minute of each synthetic series
 
 _EQUALITY = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
@@ -192,7 +196,8 @@ def _traffic(
 def _expected_burns(burns: Sequence[BurnAlert], latency: bool, value: float) -> list[Rule]:
     expected = []
     for burn in burns:
-        if burn.sli.latency == latency and value > burn.active.threshold:
+        if (burn.sli.latency == latency and value > burn.active.threshold
+                and burn.for_s <= HELD_AT_EVAL_TIME_S):
             annotations = {k: render_template(v, value) for k, v in burn.annotations().items()}
             expected.append({"exp_labels": burn.labels, "exp_annotations": annotations})
     return expected
@@ -205,10 +210,15 @@ def _expected_health(rule: Rule, value: float, series_labels: dict[str, str]) ->
     return [{"exp_labels": {**series_labels, **rule["labels"]}, "exp_annotations": annotations}]
 
 
-def _sli_checks(sli_list: Sequence[Sli], values: dict[bool, float]) -> list[Rule]:
+def _sli_checks(
+    sli_list: Sequence[Sli], values: dict[bool, float], spec: Spec, windows: tuple[BurnWindow, ...]
+) -> list[Rule]:
     checks = []
     for sli in sli_list:
-        recorded = sli.recorded(300.0)
+        # The shortest window recorded for this SLI (an alert policy may not record 5m).
+        shortest = min(record_windows_s(
+            sli.period_s, tuple(p.window for p in planned_windows(spec, sli.objective, windows))))
+        recorded = sli.recorded(shortest)
         checks.append({
             "expr": recorded,
             "eval_time": EVAL_TIME,
@@ -259,7 +269,7 @@ def build_rule_tests(
         "input_series": [
             *_traffic(spec, contract, bounds, failed_share=half, slow=False), rate_limited
         ],
-        "promql_expr_test": _sli_checks(sli_list, {False: half, True: 0.0}),
+        "promql_expr_test": _sli_checks(sli_list, {False: half, True: 0.0}, spec, windows),
         "alert_rule_test": [
             alert_test(ERROR_BUDGET_BURN, _expected_burns(burns, False, half)),
             alert_test(LATENCY_BUDGET_BURN, []),
@@ -277,7 +287,7 @@ def build_rule_tests(
         "name": "healthy: no failures, all fast",
         "interval": INTERVAL,
         "input_series": _traffic(spec, contract, bounds, failed_share=0.0, slow=False),
-        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 0.0}),
+        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 0.0}, spec, windows),
         "alert_rule_test": [
             alert_test(ERROR_BUDGET_BURN, []),
             alert_test(LATENCY_BUDGET_BURN, []),
@@ -291,7 +301,7 @@ def build_rule_tests(
         "name": "all-slow: no failures, every request over its threshold",
         "interval": INTERVAL,
         "input_series": _traffic(spec, contract, bounds, failed_share=0.0, slow=True),
-        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 1.0}),
+        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 1.0}, spec, windows),
         "alert_rule_test": [
             alert_test(ERROR_BUDGET_BURN, []),
             alert_test(LATENCY_BUDGET_BURN, _expected_burns(burns, True, 1.0)),

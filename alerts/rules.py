@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.policy import PlannedWindow, planned_windows
 from alerts.sli import Sli, slis
 from alerts.windows import WORKBOOK_WINDOWS, ActiveWindow, BurnWindow, active_windows, record_windows_s
 from slo import promql
@@ -75,6 +76,8 @@ class BurnAlert:
     active: ActiveWindow
     runbook_base: str
     extra_labels: tuple[tuple[str, str], ...] = ()
+    for_s: float = 0.0
+    """How long both windows must burn before it fires (an alert policy's ``alertAfter``)."""
 
     @property
     def name(self) -> str:
@@ -138,22 +141,28 @@ class BurnAlert:
         }
 
     def rule(self) -> Rule:
-        return {
-            "alert": self.name,
-            "expr": self.expr(),
-            "labels": self.labels,
-            "annotations": self.annotations(),
-        }
+        rule: Rule = {"alert": self.name, "expr": self.expr()}
+        if self.for_s > 0.0:
+            rule["for"] = promql.duration(self.for_s)
+        rule["labels"] = self.labels
+        rule["annotations"] = self.annotations()
+        return rule
 
 
 def recording_rules(
-    sli_list: Sequence[Sli], windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS
+    sli_list: Sequence[Sli],
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
+    spec: Spec | None = None,
 ) -> list[Rule]:
     """One rule per objective and window (every tier's windows and the SLO period, for the
-    budget remaining): the bad-event ratio, labelled ``slo`` and ``service``."""
+    budget remaining): the bad-event ratio, labelled ``slo`` and ``service``. With ``spec``,
+    an objective under an alert policy is recorded over its policy's windows instead."""
     rules: list[Rule] = []
     for sli in sli_list:
-        for window_s in record_windows_s(sli.period_s, windows):
+        own = windows if spec is None else tuple(
+            planned.window for planned in planned_windows(spec, sli.objective, windows)
+        )
+        for window_s in record_windows_s(sli.period_s, own):
             rules.append({
                 "record": sli.record(window_s),
                 "expr": sli.expr(window_s),
@@ -170,13 +179,43 @@ def burn_alerts(
     buckets: Sequence[float] = LATENCY_BUCKETS_S,
     windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
 ) -> list[BurnAlert]:
-    """Every objective's burn-rate alerts (see ``alerts.windows`` for which tiers apply)."""
+    """Every objective's burn-rate alerts: the tiers of ``windows`` (see ``alerts.windows``), or
+    the conditions of the objective's alert policy (see ``alerts.policy``).
+
+    A default tier that cannot fire for an objective is left out; a policy condition that cannot
+    (a lookback longer than the SLO period, a factor the bad ratio can never reach) is a
+    ValueError naming it, since someone asked for it.
+    """
     extra = tuple((promql.label_name(k), v) for k, v in sorted(spec.labels.items()))
     alerts: list[BurnAlert] = []
+    problems: list[str] = []
     for sli in slis(spec, contract, buckets):
-        for active in active_windows(sli.period_s, sli.allowed_bad_ratio, windows):
-            alerts.append(BurnAlert(sli, active, runbook_base, extra))
+        plan = planned_windows(spec, sli.objective, windows)
+        active = active_windows(sli.period_s, sli.allowed_bad_ratio, tuple(p.window for p in plan))
+        by_window = {a.window: a for a in active}
+        for planned in plan:
+            if planned.window in by_window:
+                alerts.append(BurnAlert(sli, by_window[planned.window], runbook_base, extra,
+                                        planned.for_s))
+            elif planned.condition:
+                problems.append(_unreachable(sli, planned))
+    if problems:
+        raise ValueError("\n".join(problems))
     return alerts
+
+
+def _unreachable(sli: Sli, planned: PlannedWindow) -> str:
+    window = planned.window
+    if window.long_s > sli.period_s:
+        why = (f"its lookback window {window.long} is longer than the SLO period "
+               f"{format_duration(sli.period_s)}")
+    else:
+        factor = promql.number(window.factor(sli.period_s))
+        why = (f"a burn rate of {factor}x means a bad-event ratio of at least "
+               f"{format_ratio(window.factor(sli.period_s) * sli.allowed_bad_ratio)}, more than "
+               f"every request; the highest burn rate it can reach is "
+               f"{promql.number(1.0 / sli.allowed_bad_ratio)}x")
+    return f"alert condition {planned.condition} of SLO {sli.name!r} can never fire: {why}"
 
 
 def _alert(
@@ -368,7 +407,7 @@ def build_groups(
     sli_list = slis(spec, contract, buckets)
     burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets, windows=windows)
     groups = [
-        {"name": group_name(spec, "sli"), "rules": recording_rules(sli_list, windows)},
+        {"name": group_name(spec, "sli"), "rules": recording_rules(sli_list, windows, spec)},
         {"name": group_name(spec, "slo-burn"), "rules": [b.rule() for b in burns]},
         {
             "name": group_name(spec, "sli-absent"),

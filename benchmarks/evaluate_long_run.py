@@ -1,11 +1,13 @@
 """Evaluating a long run from its bundle: time and peak memory, and whether they stay flat per slice.
 
 A synthetic bundle of a 10,000 req/s run over 10 endpoints in 1 s slices (the histograms written in
-their ``to_dict`` form, as the recorder would), judged by a spec of every objective kind. Each
-length runs in a fresh process so its peak RSS is its own:
+their ``to_dict`` form, as the recorder would; run.json written by ``write_json`` as the plugin
+does), judged by a spec of every objective kind. Both run schemas are measured side by side: 1 (bucket
+pairs as JSON numbers, what older bundles hold) and 2 (packed buckets, what slogate writes now).
+Each length and schema runs in a fresh process so its peak RSS is its own:
 
-    .venv/bin/python -m benchmarks.evaluate_long_run            # 10 min and 60 min (36 M requests)
-    .venv/bin/python -m benchmarks.evaluate_long_run --minutes 5 --minutes 60
+    .venv/bin/python -m benchmarks.evaluate_long_run            # 10 and 60 min (36 M requests), both
+    .venv/bin/python -m benchmarks.evaluate_long_run --minutes 5 --minutes 60 --schema 2
 
 Goal (issue 4): a one-hour run evaluated in under 5 s and 500 MB.
 """
@@ -13,6 +15,7 @@ Goal (issue 4): a one-hour run evaluated in under 5 s and 500 MB.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import random
@@ -24,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from slo.bundle import read_run
+from slo.bundle import read_run, write_json
 from slo.evaluator import evaluate
 from slo.histogram import LatencyHistogram
 from slo.loader import parse_spec
@@ -75,13 +78,16 @@ def _erfinv(y: float) -> float:
     return NormalDist().inv_cdf((y + 1) / 2) / math.sqrt(2)
 
 
-def make_bundle(folder: Path, minutes: int) -> Path:
+def make_bundle(folder: Path, minutes: int, schema: int) -> Path:
     """Write run.json of a ``minutes`` long 10,000 req/s run; a few templates, varied per slice."""
     rng = random.Random(1)
     per_endpoint = RATE_PER_S // len(ENDPOINTS)
     templates = [[_buckets(8000 * (1 + e / 5), 0.6, per_endpoint - 2, rng) for e in range(len(ENDPOINTS))]
                  for _ in range(4)]
     failed = _buckets(3000, 0.3, 2, rng)
+    if schema == 2:
+        templates = [[_packed(h) for h in variant] for variant in templates]
+        failed = _packed(failed)
     slices = []
     for second in range(minutes * 60):
         variant = templates[second % len(templates)]
@@ -93,17 +99,33 @@ def make_bundle(folder: Path, minutes: int) -> Path:
                                  "statuses": {"200": variant[e]["count"], "503": 2}, "rate_limited": 0}
                           for e, name in enumerate(ENDPOINTS)},
         })
-    run = {"schema_version": 1, "run_id": f"bench-{minutes}m", "target": "http://127.0.0.1:1",
+    run = {"schema_version": schema, "run_id": f"bench-{minutes}m", "target": "http://127.0.0.1:1",
            "scenario": "synthetic", "load_model": {"model": "open", "rate_per_s": RATE_PER_S},
            "started_at": 0.0, "ended_at": minutes * 60.0, "slice_s": 1.0, "complete": True,
            "git_revision": None, "slogate_version": "bench", "validity": [], "errors": [],
            "slowest": [], "workers": [], "slices": slices}
-    path = folder / f"run-{minutes}m.json"
-    path.write_text(json.dumps(run), encoding="utf-8")
+    path = folder / f"run-{minutes}m-v{schema}.json"
+    write_json(path, run)
     return path
 
 
-def measure(path: Path) -> dict[str, float]:
+def _packed(histogram: dict[str, Any]) -> dict[str, Any]:
+    return LatencyHistogram.from_dict(histogram).to_dict(packed=True)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's ru_maxrss survives exec, so it would report the
+    parent's peak if larger (the parent writes the bundle); VmHWM is this program's own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(path: Path) -> dict[str, Any]:
     """Read and judge one bundle in this process; the figures of this process alone."""
     spec = parse_spec(SPEC)
     started = time.perf_counter()
@@ -114,29 +136,39 @@ def measure(path: Path) -> dict[str, float]:
     requests = sum(w.requests for s in run.slices for w in s.endpoints.values())
     return {"slices": len(run.slices), "requests": requests, "read_s": loaded - started,
             "evaluate_s": judged - loaded, "total_s": judged - started,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "bundle_mb": path.stat().st_size / 1e6, "verdict_objectives": len(evaluation.objectives)}
+            "peak_rss_mb": _peak_rss_mb(),
+            "bundle_mb": path.stat().st_size / 1e6,
+            # The same run in either schema must judge the same: a digest of every objective's result.
+            "results": hashlib.sha256(json.dumps([o.to_dict() for o in evaluation.objectives],
+                                                 sort_keys=True).encode()).hexdigest()[:10]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, action="append", help="run lengths (default 10 and 60)")
+    parser.add_argument("--schema", type=int, action="append", choices=[1, 2],
+                        help="run.json schemas (default 1 and 2)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        print(f"{'length':>7} {'slices':>7} {'requests':>11} {'bundle':>8} {'read':>7} {'evaluate':>9} "
-              f"{'total':>7} {'peak RSS':>9} {'µs/slice':>9}")
+        print(f"{'length':>7} {'schema':>6} {'slices':>7} {'requests':>11} {'bundle':>8} {'read':>7} "
+              f"{'evaluate':>9} {'total':>7} {'peak RSS':>9} {'µs/slice':>9} {'results':>10}")
         for minutes in args.minutes or [10, 60]:
-            path = make_bundle(Path(tmp), minutes)
-            output = subprocess.run([sys.executable, "-m", "benchmarks.evaluate_long_run", "--measure",
-                                     str(path)], capture_output=True, text=True, check=True).stdout
-            f = json.loads(output)
-            print(f"{minutes:>5} m {f['slices']:>7} {f['requests']:>11,} {f['bundle_mb']:>6.0f}MB "
-                  f"{f['read_s']:>6.2f}s {f['evaluate_s']:>8.2f}s {f['total_s']:>6.2f}s "
-                  f"{f['peak_rss_mb']:>7.0f}MB {f['total_s'] / f['slices'] * 1e6:>9.0f}")
+            for schema in args.schema or [1, 2]:
+                path = make_bundle(Path(tmp), minutes, schema)
+                output = subprocess.run([sys.executable, "-m", "benchmarks.evaluate_long_run", "--measure",
+                                         str(path)], capture_output=True, text=True, check=True).stdout
+                path.unlink()
+                _print_row(minutes, schema, json.loads(output))
+
+
+def _print_row(minutes: int, schema: int, f: dict[str, Any]) -> None:
+    print(f"{minutes:>5} m {schema:>6} {f['slices']:>7} {f['requests']:>11,} {f['bundle_mb']:>6.0f}MB "
+          f"{f['read_s']:>6.2f}s {f['evaluate_s']:>8.2f}s {f['total_s']:>6.2f}s "
+          f"{f['peak_rss_mb']:>7.0f}MB {f['total_s'] / f['slices'] * 1e6:>9.0f} {f['results']:>10}")
 
 
 if __name__ == "__main__":

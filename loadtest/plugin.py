@@ -23,6 +23,7 @@ from locust.env import Environment
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
 from loadtest import open_model, tracing
+from loadtest.counters import counters_of
 from loadtest.exporter import LiveState, LoadTestCollector, serve
 from loadtest.recorder import RunRecorder
 from loadtest.shapes import ShapeError, ShapePlan, parse_shape
@@ -41,6 +42,10 @@ REPORT_KEY = "slogate"
 DEFAULT_OUT = "out/runs"
 MAX_DROPPED_SHARE = 0.01
 """Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
+_STATUS_TEXT = {code: str(code) for code in range(100, 600)}
+PLANNED_TIME_SLACK_S = 0.5
+"""A run that stopped more than this before its planned time (-t) is incomplete, never a pass.
+Locust starts its run-time timer with the test, so a whole run is within a few ms of -t."""
 POOL_USERS_OPTION = "slogate_pool_users"
 """Set by the master so each worker knows its share of an open-model rate (its users / all users)."""
 
@@ -120,6 +125,8 @@ class SlogateSession:
         self.slice_s = float(getattr(options, "slogate_slice", 1.0) or 1.0)
         api_key = getattr(options, "slogate_api_key", None)
         self.recorder = RunRecorder(slice_s=self.slice_s, secrets=(api_key,) if api_key else ())
+        # The scenario's totals (tokens, cache results), merged from every worker, go into run.json.
+        self.counters = counters_of(environment)
         self.run_id = getattr(options, "slogate_run_id", None) or new_run_id()
         out = getattr(options, "slogate_out", None)
         self.bundle = Path(out) if out else Path(DEFAULT_OUT) / self.run_id
@@ -176,6 +183,7 @@ class SlogateSession:
 
     def attach(self) -> None:
         hooks = self.environment.events
+        hooks.quitting.add_listener(lambda **_: tracing.shutdown())
         if not self.is_master:
             self._install_open_model()
         if self.is_worker:
@@ -296,23 +304,25 @@ class SlogateSession:
         context: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
+        # Once per request of the run: kept to plain operations (see benchmarks/overhead.py).
         code = getattr(response, "status_code", None) or 0
-        status = str(code) if code else "none"
-        context = context or {}
+        status = _STATUS_TEXT.get(code) or (str(code) if code else "none")
+        rate_limited = bool(context.get("rate_limited")) if context else False
         error = None
-        if exception is not None and not context.get("rate_limited"):
+        if exception is not None and not rate_limited:
             kind = f"HTTP {code}" if code >= 400 else type(exception).__name__
             error = (kind, str(exception))
         started = start_time if start_time is not None else time.time() - response_time / 1e3
         latency_us = response_time * 1e3
-        intended = self.dispatcher.claim_intended() if self.dispatcher is not None else None
-        if intended is not None and intended <= started:
-            # Open model: the iteration's first request counts from when it should have been sent.
-            latency_us += (started - intended) * 1e6
-            started = intended
+        if self.dispatcher is not None:
+            intended = self.dispatcher.claim_intended()
+            if intended is not None and intended <= started:
+                # Open model: the iteration's first request counts from when it should have been sent.
+                latency_us += (started - intended) * 1e6
+                started = intended
         self.recorder.record(
             f"{request_type} {name}", started, latency_us, status, error,
-            rate_limited=bool(context.get("rate_limited")), trace_id=context.get(tracing.TRACE_ID_KEY),
+            rate_limited=rate_limited, trace_id=context.get(tracing.TRACE_ID_KEY) if context else None,
         )
 
     def on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
@@ -347,7 +357,12 @@ class SlogateSession:
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         if self.started_at is None:
-            return
+            if self.spec is None:
+                return
+            # Quitting before the test started (every worker quit or went missing first): a gate
+            # must still say so, never leave Locust's exit code (0 without failures) as the verdict.
+            self.started_at = self.ended_at = time.time()
+            self.recorder.flag("not_started", "the load test never started: no request was sent")
         if self.is_master and getattr(runner, "worker_cpu_warning_emitted", False):
             self._flag_saturated(None)
         self._check_peak_cpu()
@@ -376,6 +391,7 @@ class SlogateSession:
             complete=complete,
             git_revision=self.revision,
             slogate_version=slogate_version(),
+            counters=self.counters.totals,
         )
         write_json(self.bundle / RUN_FILE, run.to_dict())
         return run
@@ -403,7 +419,7 @@ class SlogateSession:
         if not planned or self.started_at is None:
             return True
         elapsed = (self.ended_at or time.time()) - self.started_at
-        return elapsed >= float(planned) - 1.0
+        return elapsed >= float(planned) - PLANNED_TIME_SLACK_S
 
     def _flag_saturated(self, cpu_usage: float | None, where: str = "") -> None:
         at = f" at {cpu_usage:.0f}%" if cpu_usage is not None else ""

@@ -85,25 +85,30 @@ class RunRecorder:
         A rate-limited request (the target said 429, the scenario backs off) is counted apart:
         neither a success nor a failure, and its latency is not the service's.
         """
-        index = self.slice_index(start_time)
-        by_endpoint = self.windows.setdefault(index, {})
+        # The hot path of a run (once per request): plain lookups, no helper calls.
+        index = math.floor(start_time / self.slice_s)
+        by_endpoint = self.windows.get(index)
+        if by_endpoint is None:
+            by_endpoint = self.windows[index] = {}
         window = by_endpoint.get(endpoint)
         if window is None:
             window = by_endpoint[endpoint] = EndpointWindow()
         if rate_limited:
             window.rate_limited += 1
             return
-        latency_us = max(0.0, latency_us)
-        window.record(latency_us, status, failed=error is not None)
+        if latency_us < 0.0:
+            latency_us = 0.0
+        window.record(latency_us, status, error is not None)
         if error is not None:
             kinds = self.slice_errors.setdefault(index, {})
             kinds[error[0]] = kinds.get(error[0], 0) + 1
             self._count_error(endpoint, error[0], error[1], 1)
         slowest = self.slowest
-        if len(slowest) < SLOWEST_KEPT:
+        if len(slowest) >= SLOWEST_KEPT:
+            if latency_us > slowest[0][0]:
+                heapq.heapreplace(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
+        else:
             heapq.heappush(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
-        elif latency_us > slowest[0][0]:
-            heapq.heapreplace(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
 
     def dispatched(self, intended_s: float, *, late: bool = False, dropped: bool = False) -> None:
         """Open model: an arrival due at ``intended_s`` was sent late, or could not be sent at all."""
@@ -212,6 +217,7 @@ class RunRecorder:
         complete: bool,
         git_revision: str | None,
         slogate_version: str,
+        counters: Mapping[str, int] | None = None,
     ) -> RunResult:
         """The run so far, with slices from ``started_at`` on (earlier requests count in slice 0)."""
         first = self.slice_index(started_at)
@@ -279,4 +285,5 @@ class RunRecorder:
             complete=complete,
             git_revision=git_revision,
             slogate_version=slogate_version,
+            counters={name: int(count) for name, count in sorted((counters or {}).items())},
         )

@@ -22,7 +22,10 @@ from locust.contrib.fasthttp import FastHttpSession
 TRACE_ID_KEY = "slogate_trace_id"
 """The request event's context key holding the request's trace id (32 hex digits)."""
 
+_SPAN_MASK = (1 << 64) - 1
+_random_bits = random.getrandbits
 _tracer: Any = None
+_provider: Any = None
 _installed = False
 
 
@@ -48,23 +51,39 @@ def configure_otlp(endpoint: str, service_name: str = "slogate-loadtest") -> Non
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    global _provider
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}),
+                              shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     _tracer = provider.get_tracer("slogate.loadtest")
+    _provider = provider
+
+
+def shutdown() -> None:
+    """Export the spans still batched, then stop exporting (when Locust quits; idempotent)."""
+    global _tracer, _provider
+    if _provider is not None:
+        # Locust's gevent loop still runs here, unlike at interpreter exit where the SDK's own
+        # hook would flush: the last batch of a short run is not lost.
+        _provider.shutdown()
+    _tracer = _provider = None
 
 
 def _traced(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        headers = dict(kwargs.get("headers") or {})
-        context = dict(kwargs.get("context") or {})
-        if _tracer is None:
-            trace_id = random.getrandbits(128) or 1
-            headers["traceparent"] = traceparent(trace_id, random.getrandbits(64) or 1)
-            context[TRACE_ID_KEY] = f"{trace_id:032x}"
-            kwargs["headers"], kwargs["context"] = headers, context
-            return original(self, method, url, *args, **kwargs)
-        return _with_span(original, self, method, url, headers, context, args, kwargs)
+        headers = kwargs.get("headers")
+        context = kwargs.get("context")
+        if _tracer is not None:
+            return _with_span(original, self, method, url, dict(headers or {}), dict(context or {}),
+                              args, kwargs)
+        # Once per request: one random draw for both ids, and the caller's dicts copied, not changed.
+        bits = _random_bits(192)
+        trace_id = f"{(bits >> 64) or 1:032x}"
+        header = f"00-{trace_id}-{(bits & _SPAN_MASK) or 1:016x}-01"
+        kwargs["headers"] = {**headers, "traceparent": header} if headers else {"traceparent": header}
+        kwargs["context"] = {**context, TRACE_ID_KEY: trace_id} if context else {TRACE_ID_KEY: trace_id}
+        return original(self, method, url, *args, **kwargs)
 
     return request
 

@@ -1,5 +1,5 @@
 """Locust pieces the scenarios share: the background health user, 429 and failure reporting, and
-run totals (tokens, cache results) summed across users and Locust workers.
+run totals (tokens, cache results; kept in loadtest.counters and re-exported here).
 
 A scenario gets the health user by importing it into its module (Locust runs every User class a
 locustfile's namespace holds): ``from loadtest.users import HealthUser``.
@@ -22,23 +22,23 @@ what ``Retry-After`` asks (``honour_retry_after``). Other failures are named by 
 from __future__ import annotations
 
 import logging
-import weakref
-from collections import Counter
 from typing import Any
 
 import gevent
 from locust import FastHttpUser, User, events, task
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
 
+from loadtest.counters import RunCounters, counters_of
 from loadtest.traffic import retry_after_seconds
 
 logger = logging.getLogger("slogate")
 
+__all__ = ["HealthUser", "RunCounters", "counters_of", "fail_by_status", "honour_retry_after",
+           "mark_rate_limited"]
+
 HEALTH_ROUTES = ("/health/live", "/health/ready", "/metrics")
 DEFAULT_HEALTH_INTERVAL_S = 1.0
 DEFAULT_RETRY_AFTER_CAP_S = 30.0
-_COUNTERS_REPORT_KEY = "slogate_scenario_counters"
 
 
 @events.init_command_line_parser.add_listener
@@ -112,52 +112,3 @@ def fail_by_status(response: Any) -> None:
     Without a status (the connection failed) Locust's own exception stands."""
     if response.status_code:
         response.failure(f"HTTP {response.status_code}")
-
-
-class RunCounters:
-    """Named totals of a run (``input_tokens``...), summed across users and Locust workers.
-
-    Workers send their totals to the master with each report; the master (or the single local
-    process) logs them when Locust quits. ``totals`` is there for anything that wants to store them.
-    """
-
-    def __init__(self, environment: Environment) -> None:
-        self.environment = environment
-        self.totals: Counter[str] = Counter()
-        self._unreported: Counter[str] = Counter()
-        hooks = environment.events
-        if isinstance(environment.runner, WorkerRunner):
-            hooks.report_to_master.add_listener(self._on_report_to_master)
-        else:
-            hooks.worker_report.add_listener(self._on_worker_report)
-            hooks.quitting.add_listener(self._on_quitting)
-
-    def add(self, **counts: int) -> None:
-        for name, count in counts.items():
-            self.totals[name] += count
-            self._unreported[name] += count
-
-    def _on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
-        data[_COUNTERS_REPORT_KEY] = dict(self._unreported)
-        self._unreported.clear()
-
-    def _on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
-        for name, count in data.get(_COUNTERS_REPORT_KEY, {}).items():
-            self.totals[str(name)] += int(count)
-
-    def _on_quitting(self, environment: Environment, **_: Any) -> None:
-        if self.totals:
-            where = "all workers" if isinstance(environment.runner, MasterRunner) else "this run"
-            summary = " ".join(f"{name}={count}" for name, count in sorted(self.totals.items()))
-            logger.info("slogate: scenario totals (%s): %s", where, summary)
-
-
-_counters: weakref.WeakKeyDictionary[Environment, RunCounters] = weakref.WeakKeyDictionary()
-
-
-def counters_of(environment: Environment) -> RunCounters:
-    """The run totals of ``environment`` (created, and wired to its events, on first use)."""
-    counters = _counters.get(environment)
-    if counters is None:
-        counters = _counters[environment] = RunCounters(environment)
-    return counters

@@ -401,6 +401,37 @@ def baseline_chart(run: RunResult, evaluation: Evaluation, baseline: RunResult) 
     return Chart("baseline", title, caption, svg)
 
 
+# -- windowed objectives -------------------------------------------------------------------------
+
+
+def window_chart(objective: ObjectiveResult, evaluation: Evaluation, key: str) -> Markup | None:
+    """A small bar chart of a windowed objective's burn rate in each window, with the 1x line
+    (above it the window spent budget faster than allowed); None without window burn rates."""
+    rates = objective.window_burn_rates
+    if objective.window_s is None or not any(r is not None and math.isfinite(r) for r in rates):
+        return None
+    length = objective.window_s
+    starts = [evaluation.window_start_s + i * length for i in range(len(rates))]
+    finite = [r for r in rates if r is not None and math.isfinite(r)]
+    top = max(max(finite), 1.0) * 1.2
+    with _drawing():
+        figure = Figure(figsize=(6.0, 1.8), layout="constrained")
+        ax = figure.add_subplot()
+        heights = [top if r is not None and math.isinf(r) else (r or 0.0) for r in rates]
+        colors = ["#999999" if r is None else "#d62728" if r > 1.0 else "#2ca02c" for r in rates]
+        ax.bar(starts, heights, width=length * 0.85, align="edge", color=colors)
+        undecided = [start + length / 2 for start, r in zip(starts, rates, strict=True) if r is None]
+        if undecided:
+            ax.plot(undecided, [0.0] * len(undecided), "x", color="#555555", label="no burn rate")
+        ax.axhline(1.0, color="#333333", linestyle="--", linewidth=1.0, label="1x (budget pace)")
+        ax.set_ylim(bottom=0.0, top=top)
+        ax.set_xlabel("seconds since start (window start)")
+        ax.set_ylabel("burn rate")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _p: f"{value:g}x"))
+        _legend(ax)
+        return _to_svg(figure, key)
+
+
 # -- shared --------------------------------------------------------------------------------------
 
 

@@ -241,6 +241,39 @@ def baseline_value(result: ObjectiveResult) -> str:
     return _value(result, result.baseline) + (f" ({', '.join(extra)})" if extra else "")
 
 
+def windows(result: ObjectiveResult) -> str:
+    """'3 of 20 windows of 10s missed, 1 undecided (75% must hold)' for a windowed objective."""
+    if result.window_s is None or result.windows_total is None:
+        return MISSING
+    text = (f"{count(result.windows_failed or 0)} of {count(result.windows_total)} windows of "
+            f"{duration(result.window_s)} missed")
+    if result.windows_undecided:
+        text += f", {count(result.windows_undecided)} undecided"
+    return text
+
+
+def test_statistic(result: ObjectiveResult) -> str:
+    """'z = -5.85': how many standard errors the measured ratio lies from the allowed one."""
+    value = result.test_statistic
+    if value is None or not math.isfinite(value):
+        return MISSING
+    return f"z = {value:.3g}"
+
+
+def regression(result: ObjectiveResult) -> str:
+    """Against the baseline run: 'regression' (worse, beyond tolerance and chance) or not."""
+    if result.regression is None:
+        return MISSING
+    return "regression" if result.regression else "no regression"
+
+
+def statistics_details(result: ObjectiveResult) -> list[tuple[str, str]]:
+    """The windows, test statistic and regression of an objective, where it has them."""
+    details = [("windows", windows(result)), ("test statistic", test_statistic(result)),
+               ("baseline comparison", regression(result))]
+    return [(label, value) for label, value in details if value != MISSING]
+
+
 def endpoint_name(name: str) -> str:
     """An endpoint as a reader knows it: a streamed response's first-byte time said in words."""
     if name.endswith(TTFB_SUFFIX):
@@ -275,6 +308,7 @@ def objective_details(result: ObjectiveResult) -> list[tuple[str, str]]:
         ("formula", one_line(result.formula) if result.formula else None),
     ]
     details += [(label, value) for label, value in optional if value not in (None, MISSING)]
+    details += statistics_details(result)
     if result.matched_endpoints:
         matched = ", ".join(one_line(name) for name in result.matched_endpoints)
         details.append(("matched endpoints", matched))

@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from reports import format as fmt
 from reports import series
-from reports.charts import render_charts
+from reports.charts import render_charts, window_chart
 from slo.evaluation import Evaluation, ObjectiveResult
 from slo.run import RunResult
 
@@ -50,6 +50,10 @@ class ObjectiveRow:
     verdict: str
     gating: bool
     reason: str
+    statistics: list[tuple[str, str]]
+    """Windows, test statistic and baseline comparison, where the objective has them."""
+    window_chart: Markup | None
+    """Windowed objectives: the burn rate of each window (inline SVG)."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,7 @@ def _context(
         "reasons": list(evaluation.reasons),
         "gating_count": len(gating),
         "gating_met": sum(1 for o in gating if o.verdict == "pass"),
-        "objectives": [_objective_row(o) for o in evaluation.objectives],
+        "objectives": [_objective_row(o, evaluation, i) for i, o in enumerate(evaluation.objectives)],
         "show_baseline_column": any(o.baseline is not None for o in evaluation.objectives),
         "charts": render_charts(run, evaluation, baseline),
         "comparison": _comparison(run, evaluation, baseline),
@@ -176,7 +180,7 @@ def _context(
     }
 
 
-def _objective_row(o: ObjectiveResult) -> ObjectiveRow:
+def _objective_row(o: ObjectiveResult, evaluation: Evaluation, index: int) -> ObjectiveRow:
     return ObjectiveRow(
         name=o.name,
         kind=fmt.kind_label(o),
@@ -197,6 +201,8 @@ def _objective_row(o: ObjectiveResult) -> ObjectiveRow:
         verdict=o.verdict,
         gating=o.gating,
         reason=o.reason,
+        statistics=fmt.statistics_details(o),
+        window_chart=window_chart(o, evaluation, f"windows-{index}"),
     )
 
 

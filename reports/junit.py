@@ -39,7 +39,8 @@ def render_junit(run: RunResult, evaluation: Evaluation) -> str:
     })
     properties = ET.SubElement(suite, "properties")
     for name, value in _properties(run, evaluation):
-        ET.SubElement(properties, "property", {"name": name, "value": _text(value)})
+        # The name too: a load model's keys come from the run file, like any other run text.
+        ET.SubElement(properties, "property", {"name": _text(name), "value": _text(value)})
 
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     per_endpoint = series.windows(run, evaluation.window_start_s)

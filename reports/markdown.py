@@ -111,7 +111,13 @@ def _objectives_table(objectives: Sequence[ObjectiveResult]) -> list[str]:
         ]
         for o in ranked[:MAX_OBJECTIVES]
     ]
-    return _table(header, rows) + _more(len(objectives), MAX_OBJECTIVES, "objectives")
+    notes = [
+        f"- {escape(o.name, 100)}: " + "; ".join(
+            f"{label}: {escape(value)}" for label, value in fmt.statistics_details(o))
+        for o in ranked[:MAX_OBJECTIVES] if fmt.statistics_details(o)
+    ]
+    return (_table(header, rows) + _more(len(objectives), MAX_OBJECTIVES, "objectives")
+            + ([*notes, ""] if notes else []))
 
 
 def _more(total: int, shown: int, what: str) -> list[str]:

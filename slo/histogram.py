@@ -8,16 +8,73 @@ never with the number of values. Two histograms with the same accuracy merge by 
 which is what makes Locust workers' histograms combine losslessly on the master.
 
 Values are microseconds. Anything below one microsecond counts in a zero bucket.
+
+Serialised form (:meth:`LatencyHistogram.to_dict`): plain JSON numbers for ``relative_accuracy``,
+``count``, ``sum_us``, ``min_us``, ``max_us`` and ``zero_count``, and ``buckets`` in one of two forms,
+both read by :meth:`LatencyHistogram.from_dict`:
+
+- a list of ``[index, count]`` pairs, ascending by index (the only form of run schema 1, still written
+  for histograms of fewer than ``PACK_MIN_BUCKETS`` buckets, where packing saves nothing, and for
+  counts or gaps too large for 4 bytes);
+- packed (``to_dict(packed=True)``, run schema 2): an object ``{"first": i0, "n": n, "gaps": G,
+  "counts": C}``. ``G`` is the base64 (RFC 4648, padded) of the ``n - 1`` differences between
+  consecutive bucket indices (each >= 1), ``C`` the base64 of the ``n`` counts, each an unsigned
+  little-endian integer of 1, 2 or 4 bytes (the width is the byte length divided by the number of
+  values: the narrowest that holds the largest). So the bucket indices are ``i0``, ``i0 + G[0]``,
+  ``i0 + G[0] + G[1]``... The 280 buckets of a second of 1,000 requests take 800 characters instead
+  of 2,850, and decode with two ``numpy.frombuffer`` calls rather than 560 JSON numbers.
+
+A packed histogram read back stays packed in memory (two small arrays) until something needs its
+buckets one by one; :meth:`LatencyHistogram.merged` adds many of them with numpy, a few numpy calls per
+256 histograms rather than a dict update per bucket, which is what keeps evaluating an hour of
+one-second slices in seconds.
 """
 
 from __future__ import annotations
 
+import binascii
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 DEFAULT_RELATIVE_ACCURACY = 0.005
 """Half a percent: comfortably inside the 1% the design asks for at every percentile."""
+
+PACK_MIN_BUCKETS = 9
+"""Histograms with fewer buckets are written as [index, count] pairs even when packing: as short."""
+
+_Indices = npt.NDArray[np.int64]
+_Counts = npt.NDArray[np.integer[Any]]
+_WIDTHS: dict[int, np.dtype[Any]] = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_MAX_FIRST = 1 << 52
+_EXACT_IN_FLOAT = 1 << 53
+_NO_GAP = np.zeros(1, np.uint8)
+_MERGE_CHUNK = 256
+"""Packed histograms added per numpy pass: 256 seconds of one endpoint fit the CPU cache."""
+
+
+class _PackedBuckets(NamedTuple):
+    """Buckets as arrays: the first index, the n - 1 gaps to the next ones (>= 1), the n counts."""
+
+    first: int
+    gaps: npt.NDArray[np.integer[Any]]
+    counts: _Counts
+
+    @classmethod
+    def of(cls, buckets: tuple[_Indices, _Counts]) -> _PackedBuckets | None:
+        """Packed ascending unique buckets; None for none (a histogram of zero-count buckets)."""
+        indices, counts = buckets
+        return cls(int(indices[0]), np.diff(indices), counts) if len(indices) else None
+
+    def indices(self) -> _Indices:
+        indices = np.empty(len(self.counts), np.int64)
+        indices[0] = self.first
+        indices[1:] = self.gaps.cumsum(dtype=np.int64)
+        indices[1:] += self.first
+        return indices
 
 
 class HistogramMismatchError(ValueError):
@@ -31,6 +88,7 @@ class LatencyHistogram:
         "_buckets",
         "_gamma",
         "_log_gamma",
+        "_packed",
         "count",
         "max",
         "min",
@@ -46,11 +104,30 @@ class LatencyHistogram:
         self._gamma = (1.0 + relative_accuracy) / (1.0 - relative_accuracy)
         self._log_gamma = math.log(self._gamma)
         self._buckets: dict[int, int] = {}
+        # Bucket indices (ascending, unique) and their counts, while the buckets are not in _buckets:
+        # a histogram read packed or built by merged() stays two arrays until read bucket by bucket.
+        self._packed: _PackedBuckets | None = None
         self.zero_count = 0
         self.count = 0
         self.sum = 0.0
         self.min = math.inf
         self.max = -math.inf
+
+    def _bucket_counts(self) -> dict[int, int]:
+        """The buckets as a dict, unpacking them (once) if they are still arrays."""
+        if self._packed is not None:
+            self._buckets = dict(zip(self._packed.indices().tolist(), self._packed.counts.tolist(),
+                                     strict=True))
+            self._packed = None
+        return self._buckets
+
+    def _bucket_arrays(self) -> tuple[_Indices, _Counts]:
+        """The buckets as (indices, counts) arrays, ascending, without unpacking a packed histogram."""
+        if self._packed is not None:
+            return self._packed.indices(), self._packed.counts
+        indices = np.fromiter(sorted(self._buckets), np.int64, len(self._buckets))
+        counts = np.fromiter((self._buckets[i] for i in indices.tolist()), np.int64, len(indices))
+        return indices, counts
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -61,8 +138,9 @@ class LatencyHistogram:
         if value_us < 1.0:
             self.zero_count += count
         else:
+            buckets = self._buckets if self._packed is None else self._bucket_counts()
             index = math.ceil(math.log(value_us) / self._log_gamma)
-            self._buckets[index] = self._buckets.get(index, 0) + count
+            buckets[index] = buckets.get(index, 0) + count
         self.count += count
         self.sum += value_us * count
         if value_us < self.min:
@@ -72,13 +150,92 @@ class LatencyHistogram:
 
     def merge(self, other: LatencyHistogram) -> None:
         """Add every observation of ``other`` to this histogram (lossless)."""
+        self._check_accuracy(other)
+        buckets = self._bucket_counts()
+        if other._packed is not None:
+            pairs: Iterable[tuple[int, int]] = zip(
+                other._packed.indices().tolist(), other._packed.counts.tolist(), strict=True
+            )
+        else:
+            pairs = other._buckets.items()
+        for index, bucket_count in pairs:
+            buckets[index] = buckets.get(index, 0) + bucket_count
+        self._add_totals(other)
+
+    @classmethod
+    def merged(
+        cls, histograms: Iterable[LatencyHistogram], relative_accuracy: float = DEFAULT_RELATIVE_ACCURACY
+    ) -> LatencyHistogram:
+        """A new histogram of every observation of ``histograms`` (of ``relative_accuracy``).
+
+        The same result as merging them one by one into an empty histogram, in their order (so even
+        the float sum is identical), but the buckets are added in one numpy pass, not one dict
+        update per bucket: for thousands of one-second slices this is most of an evaluation.
+        """
+        # The loop stays in Python only for the totals; the buckets of packed histograms are added
+        # by numpy, a chunk at a time (so the arrays stay in the CPU cache, whatever the run length).
+        steps: list[npt.NDArray[np.integer[Any]]] = []
+        firsts: list[int] = []
+        sizes: list[int] = []
+        count_parts: list[_Counts] = []
+        added: list[tuple[_Indices, _Counts]] = []
+        loose_indices: list[int] = []
+        loose_counts: list[int] = []
+        zero_count = count = 0
+        total_sum = 0.0
+        low, high = math.inf, -math.inf
+        for histogram in histograms:
+            if histogram.relative_accuracy != relative_accuracy:
+                raise HistogramMismatchError(
+                    f"cannot merge histograms of accuracy {histogram.relative_accuracy} "
+                    f"into {relative_accuracy}"
+                )
+            packed = histogram._packed
+            if packed is not None:
+                first, gaps, counts = packed
+                steps += (_NO_GAP, gaps)
+                firsts.append(first)
+                sizes.append(len(counts))
+                count_parts.append(counts)
+                if len(firsts) == _MERGE_CHUNK:
+                    added.append(_add_packed(steps, firsts, sizes, count_parts))
+                    steps, firsts, sizes, count_parts = [], [], [], []
+            else:
+                loose_indices += histogram._buckets.keys()
+                loose_counts += histogram._buckets.values()
+            zero_count += histogram.zero_count
+            count += histogram.count
+            total_sum += histogram.sum
+            # Same comparisons as min() and max() in merge(), so the same extremes.
+            if histogram.min < low:
+                low = histogram.min
+            if histogram.max > high:
+                high = histogram.max
+        total = cls(relative_accuracy)
+        total.zero_count, total.count, total.sum, total.min, total.max = (
+            zero_count, count, total_sum, low, high
+        )
+        if firsts:
+            added.append(_add_packed(steps, firsts, sizes, count_parts))
+        if loose_indices:
+            added.append((np.array(loose_indices, np.int64), np.array(loose_counts, np.int64)))
+        if len(added) == 1 and not loose_indices:
+            total._packed = _PackedBuckets.of(added[0])
+        elif added:
+            total._packed = _PackedBuckets.of(_add_buckets(
+                np.concatenate([indices for indices, _ in added]),
+                np.concatenate([counts for _, counts in added]),
+            ))
+        return total
+
+    def _check_accuracy(self, other: LatencyHistogram) -> None:
         if other.relative_accuracy != self.relative_accuracy:
             raise HistogramMismatchError(
                 f"cannot merge histograms of accuracy {other.relative_accuracy} "
                 f"into {self.relative_accuracy}"
             )
-        for index, bucket_count in other._buckets.items():
-            self._buckets[index] = self._buckets.get(index, 0) + bucket_count
+
+    def _add_totals(self, other: LatencyHistogram) -> None:
         self.zero_count += other.zero_count
         self.count += other.count
         self.sum += other.sum
@@ -102,8 +259,9 @@ class LatencyHistogram:
         seen = self.zero_count
         if seen >= rank:
             return 0.0
-        for index in sorted(self._buckets):
-            seen += self._buckets[index]
+        buckets = self._bucket_counts()
+        for index in sorted(buckets):
+            seen += buckets[index]
             if seen >= rank:
                 # Clamping to the exact extremes makes p0/p100 exact and never hurts accuracy.
                 return min(max(self._representative(index), self.min), self.max)
@@ -114,7 +272,7 @@ class LatencyHistogram:
         if value_us < 1.0:
             return self.zero_count if value_us >= 0.0 else 0
         limit = math.ceil(math.log(value_us) / self._log_gamma)
-        return self.zero_count + sum(c for i, c in self._buckets.items() if i <= limit)
+        return self.zero_count + sum(c for i, c in self._bucket_counts().items() if i <= limit)
 
     @property
     def mean(self) -> float | None:
@@ -130,11 +288,19 @@ class LatencyHistogram:
         return self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
-        return f"LatencyHistogram(count={self.count}, buckets={len(self._buckets)})"
+        buckets = len(self._packed.counts) if self._packed is not None else len(self._buckets)
+        return f"LatencyHistogram(count={self.count}, buckets={buckets})"
 
     # -- stable JSON form --------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, packed: bool = False) -> dict[str, Any]:
+        """The JSON form; ``packed`` writes the buckets packed (see the module doc) when it pays."""
+        buckets: list[list[int]] | dict[str, Any] | None = None
+        if packed:
+            buckets = _pack(*self._bucket_arrays())
+        if buckets is None:
+            indices, counts = self._bucket_arrays()
+            buckets = [[i, c] for i, c in zip(indices.tolist(), counts.tolist(), strict=True)]
         return {
             "relative_accuracy": self.relative_accuracy,
             "count": self.count,
@@ -142,19 +308,24 @@ class LatencyHistogram:
             "min_us": self.min if self.count else None,
             "max_us": self.max if self.count else None,
             "zero_count": self.zero_count,
-            "buckets": [[i, self._buckets[i]] for i in sorted(self._buckets)],
+            "buckets": buckets,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LatencyHistogram:
-        """Rebuild a histogram from :meth:`to_dict` output; raises ValueError on bad data."""
+        """Rebuild a histogram from :meth:`to_dict` output (either form); ValueError on bad data."""
         try:
             histogram = cls(float(data.get("relative_accuracy", DEFAULT_RELATIVE_ACCURACY)))
-            pairs: Iterable[Any] = data.get("buckets", [])
-            for index, bucket_count in pairs:
-                if int(bucket_count) < 0:
-                    raise ValueError("negative bucket count")
-                histogram._buckets[int(index)] = int(bucket_count)
+            buckets: Any = data.get("buckets", [])
+            if isinstance(buckets, Mapping):
+                histogram._packed = _unpack(buckets)
+                in_buckets = int(np.add.reduce(histogram._packed.counts, dtype=np.uint64))
+            else:
+                for index, bucket_count in buckets:
+                    if int(bucket_count) < 0:
+                        raise ValueError("negative bucket count")
+                    histogram._buckets[int(index)] = int(bucket_count)
+                in_buckets = sum(histogram._buckets.values())
             histogram.zero_count = int(data.get("zero_count", 0))
             histogram.count = int(data["count"])
             histogram.sum = float(data.get("sum_us", 0.0))
@@ -163,6 +334,100 @@ class LatencyHistogram:
                 histogram.max = float(data["max_us"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed histogram: {exc}") from exc
-        if histogram.count != histogram.zero_count + sum(histogram._buckets.values()):
+        if histogram.count != histogram.zero_count + in_buckets:
             raise ValueError("malformed histogram: count does not match its buckets")
         return histogram
+
+
+def _add_packed(
+    steps: list[npt.NDArray[np.integer[Any]]], firsts: list[int], sizes: list[int], counts: list[_Counts]
+) -> tuple[_Indices, _Counts]:
+    """The summed buckets of packed histograms, given as their gaps each behind a 0, their first
+    indices, sizes and counts. Each one's indices are its first plus a cumulative sum of its gaps,
+    so one cumulative sum over all of them, less what the earlier ones added, gives them all."""
+    running = np.concatenate(steps, dtype=np.int64).cumsum()
+    size_array = np.array(sizes, np.int64)
+    starts = size_array.cumsum() - size_array
+    indices = running + np.repeat(np.array(firsts, np.int64) - running[starts], size_array)
+    return _add_buckets(indices, np.concatenate(counts))
+
+
+def _add_buckets(indices: _Indices, counts: _Counts) -> tuple[_Indices, _Counts]:
+    """Unique ascending bucket indices and their summed counts, from indices that may repeat."""
+    low, high = int(indices.min()), int(indices.max())
+    if high - low < 4 * len(indices) + 65_536:
+        # Dense: one slot per bucket in the range (a few thousand at most for real latencies).
+        unique, slots = None, indices - low
+    else:
+        # Indices spread too far for a dense array (only a very fine accuracy does this): sort them.
+        unique, slots = np.unique(indices, return_inverse=True)
+    if int(counts.sum(dtype=np.uint64)) < _EXACT_IN_FLOAT:
+        # bincount adds in float64, exact below 2**53, and is several times faster than add.at.
+        totals = np.bincount(slots, weights=counts).astype(np.int64)
+    else:
+        totals = np.zeros(int(slots.max()) + 1, np.int64)
+        np.add.at(totals, slots, counts)
+    if unique is not None:
+        return unique, totals
+    present = np.flatnonzero(totals)
+    return present + low, totals[present]
+
+
+def _width(largest: int) -> int | None:
+    """The narrowest packed integer width (bytes) that holds ``largest``; None when none does."""
+    for width in (1, 2, 4):
+        if largest < 1 << (8 * width):
+            return width
+    return None
+
+
+def _pack(indices: _Indices, counts: _Counts) -> dict[str, Any] | None:
+    """The packed form of ascending buckets; None when pairs are as short or a value does not fit."""
+    if len(indices) < PACK_MIN_BUCKETS:
+        return None
+    gaps = np.diff(indices)
+    gap_width = _width(int(gaps.max()))
+    count_width = _width(int(counts.max()))
+    if gap_width is None or count_width is None or int(counts.min()) < 0:
+        return None
+    return {
+        "first": int(indices[0]),
+        "n": len(indices),
+        "gaps": binascii.b2a_base64(gaps.astype(_WIDTHS[gap_width]).tobytes(), newline=False).decode(),
+        "counts": binascii.b2a_base64(counts.astype(_WIDTHS[count_width]).tobytes(), newline=False)
+        .decode(),
+    }
+
+
+def _unpack(packed: Mapping[str, Any]) -> _PackedBuckets:
+    """Bucket indices and counts of the packed form; ValueError naming what is wrong."""
+    first, size = packed["first"], packed["n"]
+    if not isinstance(first, int) or isinstance(first, bool) or abs(first) > _MAX_FIRST:
+        raise ValueError(f"packed buckets: 'first' must be an integer, got {first!r}")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"packed buckets: 'n' must be a positive integer, got {size!r}")
+    gaps = _decode(packed["gaps"], size - 1, "gaps")
+    counts = _decode(packed["counts"], size, "counts")
+    # One-byte gaps (the usual) are checked on their bytes: several times quicker than numpy's all().
+    if b"\0" in gaps.tobytes() if gaps.itemsize == 1 else not np.logical_and.reduce(gaps):
+        raise ValueError("packed buckets: a gap of 0 (bucket indices must increase)")
+    return _PackedBuckets(first, gaps, counts)
+
+
+def _decode(text: Any, values: int, field: str) -> npt.NDArray[np.unsignedinteger[Any]]:
+    if not isinstance(text, str):
+        raise ValueError(f"packed buckets: {field!r} must be a base64 string")
+    try:
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except binascii.Error as exc:
+        raise ValueError(f"packed buckets: {field!r} is not base64 ({exc})") from None
+    if values == 0:
+        if raw:
+            raise ValueError(f"packed buckets: {field!r} holds {len(raw)} bytes for no values")
+        return np.zeros(0, np.uint8)
+    width, rest = divmod(len(raw), values)
+    if rest or width not in _WIDTHS:
+        raise ValueError(
+            f"packed buckets: {field!r} holds {len(raw)} bytes, not 1, 2 or 4 per value of {values}"
+        )
+    return np.frombuffer(raw, _WIDTHS[width])

@@ -20,7 +20,10 @@ from slo.spec import (
     Spec,
     ThroughputObjective,
 )
-from slo.units import DURATION_HELP, parse_duration, parse_ratio
+from slo.units import DURATION_HELP, parse_duration, parse_ratio, shown
+
+MAX_DEPTH = 64
+"""Deepest nesting of YAML collections a spec may have; real specs need four or five levels."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,33 @@ class YamlSequence(list[Any]):
 
 
 class _LineLoader(yaml.SafeLoader):
-    pass
+    """SafeLoader whose every failure is a MarkedYAMLError, so it has a line."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # The composer recurses once per level: without a bound, '[[[[…' runs into RecursionError.
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels",
+                    self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # PyYAML's own constructors raise plain ValueError / OverflowError for a timestamp such as
+        # 2024-13-45 or an integer of more than 4,300 digits, and AttributeError for an explicit
+        # tag its pattern does not match (!!timestamp nope).
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError, AttributeError, TypeError) as exc:
+            reason = str(exc).split(";")[0]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value {shown(node.value)}: {reason}", node.start_mark
+            ) from None
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMapping:
@@ -66,7 +95,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMappi
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
-            key = str(key)
+            key = shown(key)
         if key in mapping:
             raise yaml.MarkedYAMLError(
                 problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
@@ -139,11 +168,17 @@ def load_spec(path: str | Path) -> Spec:
     """Read and validate a spec file. Raises SpecError (never a traceback-worthy error)."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise SpecError([SpecProblem(source, None, "", f"cannot read: {exc.strerror}")]) from None
-    except UnicodeDecodeError:
-        raise SpecError([SpecProblem(source, None, "", "not UTF-8 text")]) from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise SpecError([SpecProblem(source, None, "", f"cannot read: {exc}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError([SpecProblem(source, line, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} "
+                                     "cannot be decoded")]) from None
     return parse_spec(text, source)
 
 
@@ -155,6 +190,11 @@ def parse_spec(text: str, source: str = "<memory>") -> Spec:
         line = mark.line + 1 if mark else None
         reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
         raise SpecError([SpecProblem(source, line, "", f"invalid YAML: {reason}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids, such as NUL
+        line = text.count("\n", 0, exc.position) + 1
+        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
+        raise SpecError([SpecProblem(source, line, "", f"invalid YAML: character U+{code:04X} is not "
+                                     "allowed in YAML")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([SpecProblem(source, None, "", f"invalid YAML: {exc}")]) from None
     if any(isinstance(d, YamlMapping) and "apiVersion" in d for d in documents):
@@ -189,6 +229,8 @@ def parse_spec(text: str, source: str = "<memory>") -> Spec:
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         check.fail(document.key_lines.get("labels"), "labels", "expected a mapping of strings")
         labels = {}
+    if not isinstance(document.get("description", ""), str):
+        check.fail(document.key_lines["description"], "description", "expected text")
 
     objectives: list[AnyObjective] = []
     raw_objectives = document.get("objectives")
@@ -228,10 +270,10 @@ def parse_spec(text: str, source: str = "<memory>") -> Spec:
 
 def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> AnyObjective | None:
     before = len(check.problems)
-    kind = item.get("kind")
-    if kind not in KIND_FIELDS:
+    kind: Any = item.get("kind")
+    if not _known_kind(kind):
         check.fail(item.key_lines.get("kind", item.line), f"{path}.kind",
-                   f"expected one of: {', '.join(sorted(KIND_FIELDS))}; got {kind!r}")
+                   f"expected one of: {', '.join(sorted(KIND_FIELDS))}; got {shown(kind)}")
         return None
     check.unknown_fields(item, COMMON_FIELDS | KIND_FIELDS[kind], f"{path}.")
     for required in sorted(KIND_REQUIRED[kind]):
@@ -329,6 +371,10 @@ def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> A
     return objective if len(check.problems) == before else None
 
 
+def _known_kind(kind: object) -> bool:
+    return isinstance(kind, str) and kind in KIND_FIELDS  # a list or mapping is unhashable: no `in`
+
+
 def _percentile(check: Checker, item: YamlMapping, path: str) -> float | None:
     raw = item["percentile"]
     text = raw[1:] if isinstance(raw, str) and raw.lower().startswith("p") else raw
@@ -336,12 +382,12 @@ def _percentile(check: Checker, item: YamlMapping, path: str) -> float | None:
         if isinstance(text, bool):
             raise ValueError
         value = float(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond float range
         value = float("nan")
     if not 0.0 < value < 100.0:
         check.fail(item.key_lines["percentile"], f"{path}.percentile",
                    f"expected a percentile between 0 and 100 exclusive, such as p99 or 99.9; "
-                   f"got {raw!r}")
+                   f"got {shown(raw)}")
         return None
     return value
 
@@ -351,10 +397,10 @@ def _statuses(check: Checker, item: YamlMapping, path: str) -> tuple[str, ...]:
     values = raw if isinstance(raw, list) else [raw]
     result: list[str] = []
     for value in values:
-        text = str(value).strip().lower()
+        text = str(value).strip().lower() if isinstance(value, str | int) else ""
         if isinstance(value, bool) or not _STATUS_CLASS.match(text):
             check.fail(item.key_lines["error_statuses"], f"{path}.error_statuses",
-                       f"expected status codes or classes such as 5xx, 429 or 50x; got {value!r}")
+                       f"expected status codes or classes such as 5xx, 429 or 50x; got {shown(value)}")
             return ()
         result.append(text)
     return tuple(result)
@@ -363,14 +409,14 @@ def _statuses(check: Checker, item: YamlMapping, path: str) -> tuple[str, ...]:
 def _rate(value: object) -> float:
     """Requests per second from '1000/s', '60000/m' or a bare number."""
     per = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    text = str(value).strip() if not isinstance(value, bool) else ""
+    text = str(value).strip() if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
     number, _, unit = text.partition("/")
     try:
         rate = float(number) / per[unit.strip() or "s"]
     except (ValueError, KeyError):
-        raise ValueError(f"expected a request rate such as 1000/s or 6000/m, got {value!r}") from None
+        raise ValueError(f"expected a request rate such as 1000/s or 6000/m, got {shown(value)}") from None
     if not rate > 0.0 or rate == float("inf"):
-        raise ValueError(f"expected a request rate greater than zero, got {value!r}")
+        raise ValueError(f"expected a request rate greater than zero, got {shown(value)}")
     return rate
 
 
@@ -378,12 +424,12 @@ def _confidence(value: object) -> float:
     confidence = parse_ratio(value)
     if not 0.5 <= confidence < 1.0:
         raise ValueError(f"expected a confidence from 50% up to (not including) 100%, such as 95%; "
-                         f"got {value!r}")
+                         f"got {shown(value)}")
     return confidence
 
 
 def positive_duration(value: object) -> float:
     seconds = parse_duration(value)
     if seconds <= 0.0:
-        raise ValueError(f"expected {DURATION_HELP} greater than zero, got {value!r}")
+        raise ValueError(f"expected {DURATION_HELP} greater than zero, got {shown(value)}")
     return seconds

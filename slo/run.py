@@ -2,6 +2,12 @@
 
 Totals are never stored: they are merges of the slices, so a verdict can exclude a warm-up or
 judge any window of the run from the same data.
+
+Schema 2 (this version) differs from schema 1 only in the slices' histograms: their buckets are
+packed (``LatencyHistogram.to_dict(packed=True)``, documented in ``slo.histogram``), which makes an
+hour of one-second slices six times smaller and quick to read. Everything else, the slices' counts
+included, stays plain JSON (``jq '.slices[].endpoints[].ok.count'`` works on both). Schema 1 files
+are still read.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from typing import Any
 from slo.histogram import LatencyHistogram
 from slo.spec import endpoint_matches
 
-RUN_SCHEMA_VERSION = 1
+RUN_SCHEMA_VERSION = 2
+READABLE_RUN_SCHEMA_VERSIONS = (1, 2)
 
 TTFB_SUFFIX = "#ttfb"
 """Time to first byte of a streamed response is recorded as its own endpoint, the request's key
@@ -49,15 +56,29 @@ class EndpointWindow:
             self.statuses[status] = self.statuses.get(status, 0) + count
         self.rate_limited += other.rate_limited
 
+    @classmethod
+    def merged(cls, windows: Iterable[EndpointWindow]) -> EndpointWindow:
+        """One window of all of ``windows``: as merging them in order, with histograms added at once."""
+        members = list(windows)
+        total = cls(
+            ok=LatencyHistogram.merged([w.ok for w in members]),
+            failed=LatencyHistogram.merged([w.failed for w in members]),
+        )
+        for window in members:
+            for status, count in window.statuses.items():
+                total.statuses[status] = total.statuses.get(status, 0) + count
+            total.rate_limited += window.rate_limited
+        return total
+
     def all_latencies(self) -> LatencyHistogram:
         merged = self.ok.copy()
         merged.merge(self.failed)
         return merged
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, packed: bool = False) -> dict[str, Any]:
         return {
-            "ok": self.ok.to_dict(),
-            "failed": self.failed.to_dict(),
+            "ok": self.ok.to_dict(packed=packed),
+            "failed": self.failed.to_dict(packed=packed),
             "statuses": dict(sorted(self.statuses.items())),
             "rate_limited": self.rate_limited,
         }
@@ -98,7 +119,7 @@ class TimeSlice:
     def failures(self) -> int:
         return sum(window.failures for window in self.endpoints.values())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, packed: bool = False) -> dict[str, Any]:
         return {
             "start_s": self.start_s,
             "duration_s": self.duration_s,
@@ -108,7 +129,7 @@ class TimeSlice:
             "target_rate": self.target_rate,
             "dispatch_late": self.dispatch_late,
             "dispatch_dropped": self.dispatch_dropped,
-            "endpoints": {name: w.to_dict() for name, w in sorted(self.endpoints.items())},
+            "endpoints": {name: w.to_dict(packed=packed) for name, w in sorted(self.endpoints.items())},
         }
 
     @classmethod
@@ -221,6 +242,8 @@ class RunResult:
     slogate_version: str = ""
     slowest: tuple[SlowRequest, ...] = ()
     workers: tuple[WorkerInfo, ...] = ()
+    counters: dict[str, int] = field(default_factory=dict)
+    """Named totals the scenario kept (input_tokens, output_tokens, cache_hits...), over all workers."""
     schema_version: int = RUN_SCHEMA_VERSION
 
     @property
@@ -238,21 +261,22 @@ class RunResult:
 
         Returns the merged window and the endpoint names that matched.
         """
-        total = EndpointWindow()
+        chosen: list[EndpointWindow] = []
         matched: set[str] = set()
         for time_slice in self.slices_from(from_s):
             for name, window in time_slice.endpoints.items():
                 if endpoint_matches(selector, name):
-                    total.merge(window)
+                    chosen.append(window)
                     matched.add(name)
-        return total, sorted(matched)
+        return EndpointWindow.merged(chosen), sorted(matched)
 
     def slices_from(self, from_s: float) -> Iterable[TimeSlice]:
         return (s for s in self.slices if s.start_s >= from_s - 1e-9)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema_version": self.schema_version,
+            # The slices below are always written in the current schema, whatever was read.
+            "schema_version": RUN_SCHEMA_VERSION,
             "run_id": self.run_id,
             "target": self.target,
             "scenario": self.scenario,
@@ -267,17 +291,17 @@ class RunResult:
             "errors": [group.to_dict() for group in self.errors],
             "slowest": [request.to_dict() for request in self.slowest],
             "workers": [worker.to_dict() for worker in self.workers],
-            "slices": [s.to_dict() for s in self.slices],
+            "counters": dict(sorted(self.counters.items())),
+            "slices": [s.to_dict(packed=True) for s in self.slices],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
-        """Rebuild from ``run.json``; raises ValueError naming what is wrong."""
+        """Rebuild from ``run.json`` (schema 1 or 2); raises ValueError naming what is wrong."""
         version = data.get("schema_version")
-        if version != RUN_SCHEMA_VERSION:
-            raise ValueError(
-                f"unsupported run schema_version {version!r}; expected {RUN_SCHEMA_VERSION}"
-            )
+        if version not in READABLE_RUN_SCHEMA_VERSIONS or isinstance(version, bool):
+            readable = " or ".join(map(str, READABLE_RUN_SCHEMA_VERSIONS))
+            raise ValueError(f"unsupported run schema_version {version!r}; expected {readable}")
         try:
             return cls(
                 run_id=str(data["run_id"]),
@@ -294,6 +318,7 @@ class RunResult:
                 errors=tuple(ErrorGroup.from_dict(e) for e in data.get("errors", [])),
                 slowest=tuple(SlowRequest.from_dict(r) for r in data.get("slowest", [])),
                 workers=tuple(WorkerInfo.from_dict(w) for w in data.get("workers", [])),
+                counters={str(k): int(v) for k, v in data.get("counters", {}).items()},
                 slices=tuple(TimeSlice.from_dict(s) for s in data["slices"]),
             )
         except KeyError as exc:

@@ -139,6 +139,35 @@ class ThroughputObjective:
         return self.min_samples if self.min_samples is not None else 1
 
 
+@dataclass(frozen=True)
+class BurnRateCondition:
+    """Alert when the error budget burns at least ``factor`` times as fast as the period allows,
+    over ``lookback_s`` (imported from an OpenSLO ``AlertCondition`` of kind ``burnrate``).
+
+    ``tier`` is 'page' or 'ticket' (the alert's ``tier`` label, and which alert an Alertmanager
+    inhibit rule silences); ``severity`` is its ``severity`` label; ``alert_after_s`` how long the
+    condition must hold before the alert fires (the rule's ``for``).
+    """
+
+    name: str
+    factor: float
+    lookback_s: float
+    tier: Literal["page", "ticket"] = "page"
+    severity: str = "critical"
+    alert_after_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """When to alert on some objectives' burn rate, instead of the SRE workbook's default tiers
+    (an OpenSLO ``AlertPolicy``); ``objectives`` names the objectives it applies to."""
+
+    name: str
+    conditions: tuple[BurnRateCondition, ...]
+    objectives: tuple[str, ...] = ()
+    description: str = ""
+
+
 Objective = LatencyObjective | ErrorRatioObjective | AvailabilityObjective
 """An objective with an error budget (and so a burn rate, recording rules and alerts)."""
 AnyObjective = Objective | ThroughputObjective
@@ -160,6 +189,12 @@ class Spec:
     """Two-sided confidence of every interval a verdict rests on."""
     throughput_objectives: tuple[ThroughputObjective, ...] = ()
     """Throughput floors: judged like the others, but with no error budget to alert on."""
+    alert_policies: tuple[AlertPolicy, ...] = ()
+    """Burn-rate alert policies of some objectives; the others get the default tiers."""
+
+    def alert_policies_of(self, objective_name: str) -> tuple[AlertPolicy, ...]:
+        """The alert policies that apply to an objective (none: the default tiers apply)."""
+        return tuple(p for p in self.alert_policies if objective_name in p.objectives)
 
     @property
     def all_objectives(self) -> tuple[AnyObjective, ...]:

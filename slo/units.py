@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import reprlib
 from datetime import UTC
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s|m|h|d)\s*$")
@@ -19,38 +21,65 @@ DURATION_HELP = "a duration with a unit, such as 250ms, 1.5s, 500us, 5m, 1h or 3
 RATIO_HELP = "a percentage such as '0.1%' or '99.9%', or a fraction between 0 and 1"
 
 
+
+class _ShortRepr(reprlib.Repr):
+    def repr1(self, x: object, level: int) -> str:
+        # reprlib picks its method by type name, so the loader's dict and list subclasses would get
+        # the full, unbounded repr.
+        if isinstance(x, dict):
+            return self.repr_dict(x, level)
+        if isinstance(x, list):
+            return self.repr_list(x, level)
+        return super().repr1(x, level)
+
+
+_SHOWN = _ShortRepr()  # limits set one by one: Python 3.11's Repr takes no arguments
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist, _SHOWN.maxdict = 3, 60, 60, 4, 4
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut short, for error messages about input: a YAML value can be a
+    5,000-character string or (through aliases) a structure nested thousands deep or exponentially
+    large, whose full repr would flood the message, blow the recursion limit or never finish."""
+    try:
+        return _SHOWN.repr(value)
+    except ValueError:  # an int of more than 4,300 digits has no repr
+        return f"a {type(value).__name__} too long to show"
+
+
 def parse_duration(value: object) -> float:
     """Seconds in ``value`` ('250ms', '1.5s', '30d'). A bare number is refused: units are required."""
     if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
+        raise ValueError(f"expected {DURATION_HELP}, got {shown(value)}")
     match = _DURATION.match(value)
-    if not match:
-        raise ValueError(f"expected {DURATION_HELP}, got {value!r}")
-    return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)]
+    seconds = float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2)] if match else math.nan
+    if not math.isfinite(seconds):  # no match, or so many digits that the float is infinite
+        raise ValueError(f"expected {DURATION_HELP}, got {shown(value)}")
+    return seconds
 
 
 def parse_ratio(value: object) -> float:
     """A fraction in [0, 1] from '99.9%' or 0.999."""
     if isinstance(value, bool):
-        raise ValueError(f"expected {RATIO_HELP}, got {value!r}")
+        raise ValueError(f"expected {RATIO_HELP}, got {shown(value)}")
     if isinstance(value, str):
         text = value.strip()
         if not text.endswith("%"):
-            raise ValueError(f"expected {RATIO_HELP}, got {value!r}")
+            raise ValueError(f"expected {RATIO_HELP}, got {shown(value)}")
         try:
             fraction = float(text[:-1]) / 100.0
         except ValueError:
-            raise ValueError(f"expected {RATIO_HELP}, got {value!r}") from None
+            raise ValueError(f"expected {RATIO_HELP}, got {shown(value)}") from None
     elif isinstance(value, int | float):
-        fraction = float(value)
-        if fraction > 1.0:
+        if value > 1:  # before float(): an integer beyond the float range would raise OverflowError
             raise ValueError(
-                f"expected {RATIO_HELP}, got {value!r} (write '{value}%' for a percentage)"
+                f"expected {RATIO_HELP}, got {shown(value)} (write '{shown(value)}%' for a percentage)"
             )
+        fraction = float(value)
     else:
-        raise ValueError(f"expected {RATIO_HELP}, got {value!r}")
+        raise ValueError(f"expected {RATIO_HELP}, got {shown(value)}")
     if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"expected {RATIO_HELP}, got {value!r}")
+        raise ValueError(f"expected {RATIO_HELP}, got {shown(value)}")
     return fraction
 
 
@@ -66,12 +95,20 @@ def format_duration(seconds: float) -> str:
         return f"{seconds / 60:.4g}m"
     if seconds < 172800.0:
         return f"{seconds / 3600:.4g}h"
-    return f"{seconds / 86400:.4g}d"
+    days = f"{seconds / 86400:.4g}"
+    # From 10,000 days on, .4g writes an exponent (1e+04d), which parse_duration does not read.
+    return f"{days if 'e' not in days else f'{seconds / 86400:.0f}'}d"
 
 
 def format_ratio(fraction: float) -> str:
-    """'0.1%', '99.9%', '12.35%'."""
-    return f"{fraction * 100:.4g}%"
+    """'0.1%', '99.9%', '12.35%', '99.995%' (never '100%' for what is not all)."""
+    percent = fraction * 100
+    text = f"{percent:.4g}"
+    if text == "100" and fraction < 1.0:
+        # Near 100% the digits that matter are those of the complement: show two of them.
+        decimals = max(0, 1 - math.floor(math.log10(100 - percent)))
+        text = f"{percent:.{decimals}f}".rstrip("0").rstrip(".")
+    return f"{text}%"
 
 
 def parse_time(value: str, now: float) -> float:
@@ -82,9 +119,13 @@ def parse_time(value: str, now: float) -> float:
     if text.startswith("now-"):
         return now - parse_duration(text[4:])
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        if math.isfinite(seconds):
+            return seconds
+        raise ValueError(f"expected a time as Unix seconds, a finite number; got {shown(value)}")
     from datetime import datetime
 
     try:

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 import loadtest
+from loadtest.traffic import split_keys
 from slo.redact import redact
 
 DEFAULT_SCENARIO = Path(loadtest.__file__).parent / "reference_mix.py"
@@ -95,7 +97,18 @@ def locust_command(settings: LoadSettings, bundle: Path, run_id: str) -> list[st
         "--slogate-run-id", run_id,
         "--slogate-slice", f"{settings.slice_s:g}",
     ]
+    if "--processes" in settings.extra_args:
+        # Locust's master would listen on every interface, on a fixed port that a second run on
+        # the same machine collides with: its workers are local, so loopback and a free port.
+        port = str(_free_loopback_port())
+        command += ["--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
     return [*command, *settings.extra_args]
+
+
+def _free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def run_locust(
@@ -108,7 +121,7 @@ def run_locust(
     """Run Locust to completion (or until SIGINT/SIGTERM, which it passes on to Locust)."""
     bundle.mkdir(parents=True, exist_ok=True)
     log_path = bundle / LOCUST_LOG
-    secrets = (settings.api_key,) if settings.api_key else ()
+    secrets = known_secrets(settings.api_key)
     # The key travels in the environment, not on the command line where `ps` would show it.
     env = {**os.environ, "SLOGATE_API_KEY": settings.api_key} if settings.api_key else None
     child = subprocess.Popen(
@@ -132,6 +145,20 @@ def run_locust(
                 progress(clean.rstrip("\n").rsplit("slogate: ", 1)[-1])
         exit_code = child.wait()
     return LocustOutcome(exit_code=exit_code, interrupted=interrupted.is_set(), log_path=log_path)
+
+
+SECRET_VARIABLES = ("SLOGATE_API_KEY", "SLOGATE_API_KEYS")
+"""Environment variables whose values the scenarios send as credentials."""
+
+
+def known_secrets(api_key: str | None = None) -> tuple[str, ...]:
+    """The credentials this run's scenarios may send: masked wherever their exact value appears,
+    even unlabelled (a scenario that prints its key bare is caught too, not only ``x-api-key: ...``)."""
+    found = [api_key] if api_key else []
+    for name in SECRET_VARIABLES:
+        found += split_keys(os.environ.get(name))
+    # Longest first, so a key that contains another is masked whole.
+    return tuple(sorted(set(found), key=len, reverse=True))
 
 
 @contextlib.contextmanager

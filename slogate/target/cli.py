@@ -13,13 +13,19 @@ from typing import TypeVar
 
 from slo.units import DURATION_HELP, parse_duration
 from slogate.target.faults import (
+    BURST_HELP,
     LATENCY_HELP,
+    SLOW_BODY_HELP,
     STALL_HELP,
     FaultConfig,
     NoLatency,
+    format_burst,
+    format_slow_body,
     format_stall,
+    parse_burst,
     parse_error_ratio,
     parse_latency,
+    parse_slow_body,
     parse_stall,
 )
 from slogate.target.ratelimit import RATE_HELP, RateLimit, default_burst, format_rate, parse_rate
@@ -186,6 +192,36 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         "ends (default: none)",
     )
     faults.add_argument(
+        "--error-burst",
+        type=_argtype(parse_burst, "burst"),
+        default=(0.0, 0.0),
+        metavar="BURST/EVERY",
+        help=f"errors in bursts: {BURST_HELP} (default: none)",
+    )
+    faults.add_argument(
+        "--reset-ratio",
+        type=_argtype(parse_error_ratio, "ratio"),
+        default=0.0,
+        metavar="RATIO",
+        help="fraction of API responses whose connection is reset halfway through the body "
+        "(default: 0)",
+    )
+    faults.add_argument(
+        "--hang-ratio",
+        type=_argtype(parse_error_ratio, "ratio"),
+        default=0.0,
+        metavar="RATIO",
+        help="fraction of API responses that send their headers and then nothing, so the reader "
+        "times out (the proxy after --upstream-timeout, with a 504) (default: 0)",
+    )
+    faults.add_argument(
+        "--slow-body",
+        type=_argtype(parse_slow_body, "duration"),
+        default=0.0,
+        metavar="DURATION",
+        help=f"trickle every API response body: {SLOW_BODY_HELP} (default: none)",
+    )
+    faults.add_argument(
         "--seed",
         type=_argtype(_seed, "seed"),
         default=None,
@@ -202,12 +238,18 @@ def config_from_args(ns: argparse.Namespace) -> TargetConfig:
     if ns.rate_limit is not None:
         burst = ns.rate_burst if ns.rate_burst is not None else default_burst(ns.rate_limit)
         rate_limit = RateLimit(ns.rate_limit, burst)
+    burst_s, burst_every_s = ns.error_burst
     faults = FaultConfig(
         latency=ns.latency,
         error_ratio=ns.error_ratio,
         stall_ms=stall_ms,
         stall_every_s=stall_every_s,
         seed=ns.seed,
+        burst_s=burst_s,
+        burst_every_s=burst_every_s,
+        reset_ratio=ns.reset_ratio,
+        hang_ratio=ns.hang_ratio,
+        slow_body_s=ns.slow_body,
     )
     return TargetConfig(
         host=ns.host,
@@ -234,6 +276,10 @@ def config_to_args(config: TargetConfig) -> list[str]:
         "--latency", str(f.latency),
         "--error-ratio", repr(f.error_ratio),
         "--stall", format_stall(f.stall_ms, f.stall_every_s),
+        "--error-burst", format_burst(f.burst_s, f.burst_every_s),
+        "--reset-ratio", repr(f.reset_ratio),
+        "--hang-ratio", repr(f.hang_ratio),
+        "--slow-body", format_slow_body(f.slow_body_s),
         "--token-interval", f"{config.token_interval_s * 1e3:.6f}ms",
     ]  # fmt: skip
     if config.rate_limit is not None:

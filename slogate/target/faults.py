@@ -1,4 +1,4 @@
-"""Faults of the simulated upstream: a latency distribution, an error ratio and periodic stalls.
+"""Faults of the simulated upstream: latency, errors (uniform or in bursts), stalls, and broken bodies.
 
 ``FaultConfig`` is the frozen description (parsed from command-line strings); ``FaultInjector`` is
 its runtime state (random generator, stall clock) used by the upstream for each request.
@@ -11,6 +11,13 @@ String forms (all durations need a unit, see ``slo.units.parse_duration``):
 * stall: ``none`` or ``STALL/EVERY`` such as ``500ms/10s``: once every 10 s the upstream answers
   nothing for 500 ms; requests arriving in that window wait until it ends. The window closes each
   period (it spans the last 500 ms of every 10 s, counted from the upstream's start).
+* error burst: ``none`` or ``BURST/EVERY`` such as ``2s/5s``: every API request in the last 2 s of
+  each 5 s period is answered 503 (errors that come together, as in an outage, rather than
+  spread uniformly like ``error ratio``).
+* reset ratio: the share of responses whose connection is reset halfway through the body.
+* hang ratio: the share of responses that send their headers and then nothing (the reader times out).
+* slow body: ``none`` or a duration such as ``2s``: each response body is trickled in small pieces
+  over that long after its headers (a slow upstream, as opposed to a late one).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ LATENCY_HELP = (
     "such as 'lognormal:20ms,0.5'"
 )
 STALL_HELP = "'none' or STALL/EVERY such as '500ms/10s' (no answer for 500ms once every 10s)"
+BURST_HELP = "'none' or BURST/EVERY such as '2s/5s' (every API request answered 503 for 2s once every 5s)"
+SLOW_BODY_HELP = "'none' or a duration such as '2s' (each body trickled over that long)"
 _MAX_SIGMA = 5.0
 
 
@@ -148,21 +157,57 @@ def parse_error_ratio(text: str) -> float:
         raise ValueError(f"bad error ratio {text!r}: {exc}") from None
 
 
-def parse_stall(text: str) -> tuple[float, float]:
-    """(stall_ms, stall_every_s) from 'none' or 'STALL/EVERY' such as '500ms/10s'."""
+def _parse_window(text: str, what: str, expected: str) -> tuple[float, float]:
+    """(length_s, every_s) from 'none' or 'LENGTH/EVERY'; (0, 0) for none."""
     spec = text.strip()
     if spec.lower() in ("none", "0", ""):
         return 0.0, 0.0
-    stall, sep, every = spec.partition("/")
+    length, sep, every = spec.partition("/")
     if not sep:
-        raise ValueError(f"bad stall {text!r}: expected {STALL_HELP}")
+        raise ValueError(f"bad {what} {text!r}: expected {expected}")
     try:
-        stall_s = parse_duration(stall.strip())
+        length_s = parse_duration(length.strip())
         every_s = parse_duration(every.strip())
     except ValueError as exc:
-        raise ValueError(f"bad stall {text!r}: {exc}") from None
-    _check_stall(stall_s * 1e3, every_s, text)
+        raise ValueError(f"bad {what} {text!r}: {exc}") from None
+    _check_window(length_s * 1e3, every_s, text, what)
+    return length_s, every_s
+
+
+def parse_stall(text: str) -> tuple[float, float]:
+    """(stall_ms, stall_every_s) from 'none' or 'STALL/EVERY' such as '500ms/10s'."""
+    stall_s, every_s = _parse_window(text, "stall", STALL_HELP)
     return stall_s * 1e3, every_s
+
+
+def parse_burst(text: str) -> tuple[float, float]:
+    """(burst_s, burst_every_s) from 'none' or 'BURST/EVERY' such as '2s/5s'."""
+    return _parse_window(text, "error burst", BURST_HELP)
+
+
+def format_burst(burst_s: float, burst_every_s: float) -> str:
+    """The string form read by ``parse_burst``."""
+    if burst_s <= 0:
+        return "none"
+    return f"{_format_seconds(burst_s)}/{_format_seconds(burst_every_s)}"
+
+
+def parse_slow_body(text: str) -> float:
+    """Seconds over which each body is trickled, from 'none' or a duration."""
+    spec = text.strip()
+    if spec.lower() in ("none", "0", ""):
+        return 0.0
+    try:
+        seconds = parse_duration(spec)
+    except ValueError as exc:
+        raise ValueError(f"bad slow body {text!r}: {exc}") from None
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"bad slow body {text!r}: expected {SLOW_BODY_HELP}")
+    return seconds
+
+
+def format_slow_body(seconds: float) -> str:
+    return "none" if seconds <= 0 else _format_seconds(seconds)
 
 
 def format_stall(stall_ms: float, stall_every_s: float) -> str:
@@ -172,16 +217,29 @@ def format_stall(stall_ms: float, stall_every_s: float) -> str:
     return f"{_format_seconds(stall_ms / 1e3)}/{_format_seconds(stall_every_s)}"
 
 
-def _check_stall(stall_ms: float, stall_every_s: float, shown: str) -> None:
-    if not (math.isfinite(stall_ms) and math.isfinite(stall_every_s)):
-        raise ValueError(f"bad stall {shown!r}: values must be finite")
-    if stall_ms < 0 or stall_every_s < 0:
-        raise ValueError(f"bad stall {shown!r}: values must be >= 0")
-    if stall_ms > 0 and not stall_ms / 1e3 < stall_every_s:
+def _check_window(length_ms: float, every_s: float, shown: str, what: str = "stall") -> None:
+    if not (math.isfinite(length_ms) and math.isfinite(every_s)):
+        raise ValueError(f"bad {what} {shown!r}: values must be finite")
+    if length_ms < 0 or every_s < 0:
+        raise ValueError(f"bad {what} {shown!r}: values must be >= 0")
+    if length_ms > 0 and not length_ms / 1e3 < every_s:
         raise ValueError(
-            f"bad stall {shown!r}: the stall ({stall_ms:g}ms) must be shorter than "
-            f"its period ({stall_every_s:g}s)"
+            f"bad {what} {shown!r}: the {what} ({length_ms:g}ms) must be shorter than "
+            f"its period ({every_s:g}s)"
         )
+
+
+def _window_remaining(length_s: float, every_s: float, elapsed: float) -> float:
+    """Seconds until a window (the last ``length_s`` of each ``every_s`` period) ends; 0 outside."""
+    if length_s <= 0:
+        return 0.0
+    phase = elapsed % every_s
+    return every_s - phase if phase >= every_s - length_s else 0.0
+
+
+def _check_ratio(name: str, value: float) -> None:
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -196,17 +254,35 @@ class FaultConfig:
     stall_every_s: float = 0.0
     seed: int | None = None
     """Seed of the random generator for reproducible latencies and errors (None: random)."""
+    burst_s: float = 0.0
+    """Every API request answered 503 for this long once every ``burst_every_s`` (0: never)."""
+    burst_every_s: float = 0.0
+    reset_ratio: float = 0.0
+    """Fraction (0..1) of responses whose connection is reset halfway through the body."""
+    hang_ratio: float = 0.0
+    """Fraction (0..1) of responses that send their headers, then nothing until the reader gives up."""
+    slow_body_s: float = 0.0
+    """Each response body is trickled over this long after its headers (0: sent at once)."""
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.error_ratio) and 0.0 <= self.error_ratio <= 1.0):
-            raise ValueError(f"error_ratio must be in [0, 1], got {self.error_ratio!r}")
-        _check_stall(self.stall_ms, self.stall_every_s, f"{self.stall_ms:g}ms/{self.stall_every_s:g}s")
+        _check_ratio("error_ratio", self.error_ratio)
+        _check_ratio("reset_ratio", self.reset_ratio)
+        _check_ratio("hang_ratio", self.hang_ratio)
+        if self.reset_ratio + self.hang_ratio > 1.0:
+            raise ValueError("reset_ratio + hang_ratio must not exceed 1")
+        if not (math.isfinite(self.slow_body_s) and self.slow_body_s >= 0):
+            raise ValueError(f"slow_body_s must be >= 0, got {self.slow_body_s!r}")
+        _check_window(self.stall_ms, self.stall_every_s, f"{self.stall_ms:g}ms/{self.stall_every_s:g}s")
+        _check_window(self.burst_s * 1e3, self.burst_every_s,
+                      f"{self.burst_s:g}s/{self.burst_every_s:g}s", "error burst")
 
     @property
     def is_healthy(self) -> bool:
         """True when no fault is configured."""
         return (
             isinstance(self.latency, NoLatency) and self.error_ratio == 0.0 and self.stall_ms == 0
+            and self.burst_s == 0 and self.reset_ratio == 0 and self.hang_ratio == 0
+            and self.slow_body_s == 0
         )
 
     @classmethod
@@ -216,24 +292,45 @@ class FaultConfig:
         error_ratio: str = "0",
         stall: str = "none",
         seed: int | None = None,
+        *,
+        error_burst: str = "none",
+        reset_ratio: str = "0",
+        hang_ratio: str = "0",
+        slow_body: str = "none",
     ) -> FaultConfig:
         """A config from the string forms (the command-line flags)."""
         stall_ms, stall_every_s = parse_stall(stall)
+        burst_s, burst_every_s = parse_burst(error_burst)
         return cls(
             latency=parse_latency(latency),
             error_ratio=parse_error_ratio(error_ratio),
             stall_ms=stall_ms,
             stall_every_s=stall_every_s,
             seed=seed,
+            burst_s=burst_s,
+            burst_every_s=burst_every_s,
+            reset_ratio=parse_error_ratio(reset_ratio),
+            hang_ratio=parse_error_ratio(hang_ratio),
+            slow_body_s=parse_slow_body(slow_body),
         )
 
 
 @dataclass(frozen=True)
 class FaultDecision:
-    """What happens to one request: wait ``delay_s`` in total, then answer 503 if ``fail``."""
+    """What happens to one request: wait ``delay_s`` in total, then answer 503 if ``fail``;
+    otherwise send the body over ``slow_body_s``, cut it halfway with a reset (``reset``), or
+    send the headers alone (``hang``)."""
 
     delay_s: float
     fail: bool
+    reset: bool = False
+    hang: bool = False
+    slow_body_s: float = 0.0
+
+    @property
+    def breaks_body(self) -> bool:
+        """True when the body is not sent whole and at once."""
+        return self.reset or self.hang or self.slow_body_s > 0
 
 
 class FaultInjector:
@@ -252,23 +349,39 @@ class FaultInjector:
         a freshly started upstream answers at once.
         """
         cfg = self.config
-        if cfg.stall_ms <= 0:
-            return 0.0
         elapsed = (self._clock() if now is None else now) - self._t0
-        phase = elapsed % cfg.stall_every_s
-        window_start = cfg.stall_every_s - cfg.stall_ms / 1e3
-        return cfg.stall_every_s - phase if phase >= window_start else 0.0
+        return _window_remaining(cfg.stall_ms / 1e3, cfg.stall_every_s, elapsed)
+
+    def in_error_burst(self, now: float | None = None) -> bool:
+        """True inside an error burst (the last ``burst_s`` of each ``burst_every_s`` period)."""
+        cfg = self.config
+        elapsed = (self._clock() if now is None else now) - self._t0
+        return _window_remaining(cfg.burst_s, cfg.burst_every_s, elapsed) > 0
 
     def decide(self) -> FaultDecision:
         """Draw this request's fate at arrival (so a seed gives the same sequence by arrival)."""
         cfg = self.config
         delay = self.stall_remaining() + cfg.latency.sample(self._rng)
         fail = cfg.error_ratio > 0 and self._rng.random() < cfg.error_ratio
-        return FaultDecision(delay_s=delay, fail=fail)
+        fail = fail or self.in_error_burst()
+        # One draw splits reset and hang (their ratios add up to at most 1); none without either,
+        # so a seeded sequence without these faults stays as it was.
+        broken = self._rng.random() if cfg.reset_ratio + cfg.hang_ratio > 0 else 1.0
+        return FaultDecision(
+            delay_s=delay,
+            fail=fail,
+            reset=broken < cfg.reset_ratio,
+            hang=cfg.reset_ratio <= broken < cfg.reset_ratio + cfg.hang_ratio,
+            slow_body_s=cfg.slow_body_s,
+        )
 
     async def apply(self) -> bool:
         """Wait out the stall and the latency; True when the request must fail with a 503."""
+        return (await self.wait()).fail
+
+    async def wait(self) -> FaultDecision:
+        """Draw this request's fate, wait out its stall and latency, and return it."""
         decision = self.decide()
         if decision.delay_s > 0:
             await asyncio.sleep(decision.delay_s)
-        return decision.fail
+        return decision

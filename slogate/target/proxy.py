@@ -23,7 +23,10 @@ with ``Retry-After`` (whole seconds) and an Anthropic-style ``rate_limit_error``
 Streaming: an upstream ``text/event-stream`` answer is passed through as it arrives (never
 buffered, never cached), its token usage counted from its ``message_start``/``message_delta`` events.
 
-Upstream unreachable: 502 with a JSON error; upstream timeout: 504.
+Upstream unreachable: 502 with a JSON error; upstream timeout: 504. An upstream whose connection
+breaks in the middle of a body it announced breaks the client's the same way: the proxy sends the
+status, headers and the part it got, then resets the connection (as a streaming proxy does), so the
+client sees a response cut short rather than a made-up status.
 """
 
 from __future__ import annotations
@@ -331,7 +334,13 @@ class Proxy:
             ) as upstream:
                 if _is_event_stream(upstream.headers):
                     return await self._stream(request, route, start, upstream)
-                body = await upstream.read()
+                received: list[bytes] = []
+                try:
+                    async for chunk in upstream.content.iter_any():
+                        received.append(chunk)
+                except aiohttp.ClientPayloadError:
+                    return await self._cut_short(request, route, start, upstream, b"".join(received))
+                body = b"".join(received)
                 status = upstream.status
                 upstream_headers = upstream.headers
         except TimeoutError:
@@ -393,6 +402,31 @@ class Proxy:
             self.metrics.count_tokens(usage.input_tokens, usage.output_tokens)
         with contextlib.suppress(ConnectionResetError):
             await response.write_eof()
+        return response
+
+    async def _cut_short(
+        self,
+        request: web.Request,
+        route: str,
+        start: float,
+        upstream: aiohttp.ClientResponse,
+        partial: bytes,
+    ) -> web.StreamResponse:
+        """The upstream reset mid-body: pass on what came, then reset the client's connection."""
+        self.metrics.observe_upstream(route, time.perf_counter() - start)
+        self.metrics.count_upstream_error("connect")
+        self.metrics.count_cache("bypass")
+        logger.debug("upstream reset mid-response for %s %s", request.method, route)
+        headers = _filter_headers(upstream.headers, _NOT_FORWARDED_RESPONSE)
+        headers["X-Cache"] = "BYPASS"
+        response = web.StreamResponse(status=upstream.status, headers=headers)
+        if upstream.content_length is not None:
+            response.content_length = upstream.content_length
+        await response.prepare(request)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write(partial)
+        if request.transport is not None:
+            request.transport.abort()
         return response
 
     def _failed(self, route: str, start: float, reason: str, request: web.Request) -> web.Response:

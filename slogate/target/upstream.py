@@ -11,7 +11,9 @@
 * ``GET /health``: 200, never faulted (the proxy's readiness probe).
 
 Faults (``FaultConfig``) apply to the first two: stall, then latency, then maybe a 503 (for a
-stream, before its first byte).
+stream, before its first byte; in an error burst every request gets one). A body that is sent
+can then be trickled (slow body), cut halfway by a connection reset, or never come after its
+headers (hang: the reader times out). A stream is cut by a reset after half its events.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ from typing import Any
 
 from aiohttp import web
 
-from slogate.target.faults import FaultConfig, FaultInjector
+from slogate.target.faults import FaultConfig, FaultDecision, FaultInjector
 
 CONTENT_MAX_AGE_S = 60
 DEFAULT_TOKEN_INTERVAL_S = 0.001
 """Time between two streamed tokens: a stream's last byte comes visibly later than its first."""
 _INJECTOR_KEY = web.AppKey("fault_injector", FaultInjector)
 _TOKEN_INTERVAL_KEY = web.AppKey("token_interval_s", float)
+SLOW_BODY_PIECES = 10
+"""A slow body arrives in this many pieces spread over its duration."""
+HANG_MAX_S = 300.0
+"""A hanging response gives up after this long even if its reader never does."""
+_HANG_POLL_S = 0.1
 _WORDS = (
     "the", "quick", "proxy", "routes", "every", "request", "to", "a", "healthy", "upstream",
     "while", "cache", "keeps", "hot", "content", "close", "and", "budget", "burns", "slowly",
@@ -159,13 +166,65 @@ def message_events(message: dict[str, Any]) -> list[bytes]:
     return events
 
 
-async def _stream(request: web.Request, message: dict[str, Any]) -> web.StreamResponse:
+def _reset_connection(request: web.Request) -> None:
+    """Drop the connection at once (a TCP reset, as a crashed or killed upstream gives)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+async def _hang(request: web.Request) -> None:
+    """Send nothing more until the reader goes away (or ``HANG_MAX_S`` passes)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HANG_MAX_S
+    while loop.time() < deadline:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(_HANG_POLL_S)
+
+
+async def _deliver(
+    request: web.Request, decision: FaultDecision, response: web.Response
+) -> web.StreamResponse:
+    """``response`` as the fault decides: whole, trickled, cut by a reset, or headers only."""
+    body = bytes(response.body) if isinstance(response.body, (bytes, bytearray)) else b""
+    if not decision.breaks_body or not body:
+        return response
+    streamed = web.StreamResponse(status=response.status, headers=response.headers)
+    streamed.content_length = len(body)  # the reader knows how much is missing
+    await streamed.prepare(request)
+    if decision.hang:
+        await _hang(request)
+        _reset_connection(request)
+        return streamed
+    end = len(body) // 2 if decision.reset else len(body)
+    pieces = SLOW_BODY_PIECES if decision.slow_body_s > 0 else 1
+    step = max(1, -(-end // pieces))
+    for offset in range(0, end, step):
+        await streamed.write(body[offset:offset + step])
+        if decision.slow_body_s > 0:
+            await asyncio.sleep(decision.slow_body_s / pieces)
+    if decision.reset:
+        _reset_connection(request)
+        return streamed
+    await streamed.write_eof()
+    return streamed
+
+
+async def _stream(
+    request: web.Request, message: dict[str, Any], reset: bool = False
+) -> web.StreamResponse:
     interval = request.app[_TOKEN_INTERVAL_KEY]
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    for event in message_events(message):
+    events = message_events(message)
+    for index, event in enumerate(events):
+        if reset and index == len(events) // 2:
+            _reset_connection(request)
+            return response
         await response.write(event)
         if interval > 0 and event.startswith(b"event: content_block_delta"):
             await asyncio.sleep(interval)
@@ -176,7 +235,8 @@ async def _stream(request: web.Request, message: dict[str, Any]) -> web.StreamRe
 async def _messages(request: web.Request) -> web.StreamResponse:
     injector = request.app[_INJECTOR_KEY]
     raw = await request.read()
-    if await injector.apply():
+    decision = await injector.wait()
+    if decision.fail:
         return _overloaded()
     try:
         payload = json.loads(raw)
@@ -188,19 +248,21 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     message_id = f"msg_{random.getrandbits(96):024x}"
     message = message_response(model, prompt, max_tokens, message_id)
     if payload.get("stream") is True:
-        return await _stream(request, message)
-    return web.json_response(message)
+        return await _stream(request, message, reset=decision.reset)
+    return await _deliver(request, decision, web.json_response(message))
 
 
-async def _content(request: web.Request) -> web.Response:
-    if await request.app[_INJECTOR_KEY].apply():
+async def _content(request: web.Request) -> web.StreamResponse:
+    decision = await request.app[_INJECTOR_KEY].wait()
+    if decision.fail:
         return _overloaded()
     body = content_body(request.match_info["id"])
     etag = content_etag(body)
     headers = {"Cache-Control": f"public, max-age={CONTENT_MAX_AGE_S}", "ETag": etag}
     if etag in request.headers.get("If-None-Match", ""):
         return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    response = web.Response(body=body, content_type="application/json", headers=headers)
+    return await _deliver(request, decision, response)
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -3,13 +3,16 @@ verdict becomes Locust's exit code."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from locust.env import Environment
 
+from loadtest.plugin import SlogateSession
 from slogate.target import ReferenceTarget
 
 SCENARIO = Path(__file__).resolve().parents[2] / "loadtest" / "reference_mix.py"
@@ -55,6 +58,81 @@ def test_processes_merge_losslessly_and_set_the_exit_code(tmp_path: Path, closed
     # Every request of both workers reached the master's histograms, none twice.
     assert locust_total > 100 and recorded == locust_total
     assert run["load_model"]["processes"] == 2 and run["complete"] is True
+    # The scenario's totals merge across workers too: one message counted per successful call.
+    messages_ok = sum(
+        time_slice["endpoints"].get("POST /v1/messages", {}).get("ok", {}).get("count", 0)
+        for time_slice in run["slices"]
+    )
+    counters = run["counters"]
+    assert messages_ok > 0 and counters["messages"] == messages_ok, counters
+    assert counters["input_tokens"] >= messages_ok and counters["output_tokens"] >= messages_ok
     evaluation = json.loads((bundle / "evaluation.json").read_text())
     assert evaluation["verdict"] == "pass"
     assert evaluation["objectives"][1]["verdict"] == "fail"  # informational: reported, not gating
+
+
+QUITTER = """\
+import time
+
+import gevent
+from locust import FastHttpUser, constant, task
+from locust.runners import WorkerRunner
+
+import loadtest.plugin  # noqa: F401
+
+
+class Quitter(FastHttpUser):
+    wait_time = constant(0.05)
+
+    def on_start(self) -> None:
+        self.began = time.time()
+
+    @task
+    def read(self) -> None:
+        self.client.get("/health/live", name="/health/live")
+        # Each worker leaves on its own, long before the planned 8 s.
+        if isinstance(self.environment.runner, WorkerRunner) and time.time() - self.began > 1.0:
+            gevent.spawn(self.environment.runner.quit)
+"""
+
+
+@pytest.mark.slow
+def test_a_run_whose_workers_quit_early_is_incomplete_and_never_passes(
+    tmp_path: Path, closed_port: int
+) -> None:
+    locustfile = tmp_path / "quitter.py"
+    locustfile.write_text(QUITTER, encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("service: s\nobjectives:\n  - {name: errors, kind: error_ratio, max: 100%}\n",
+                    encoding="utf-8")
+    bundle = tmp_path / "bundle"
+    with ReferenceTarget() as target:
+        completed = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
+             "--host", target.proxy_url, "-u", "4", "-r", "10", "-t", "8s", "--processes", "2",
+             "--master-bind-port", str(closed_port), "--master-port", str(closed_port),
+             "--slogate-out", str(bundle), "--slogate-spec", str(spec)],
+            cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert "The last worker quit, stopping test" in completed.stderr, completed.stderr[-3000:]
+    assert completed.returncode == 3, completed.stderr[-3000:]
+    run = json.loads((bundle / "run.json").read_text())
+    assert run["complete"] is False
+    assert run["ended_at"] - run["started_at"] < 7
+    evaluation = json.loads((bundle / "evaluation.json").read_text())
+    assert evaluation["verdict"] == "inconclusive"
+    assert any("interrupted before its planned end" in reason for reason in evaluation["reasons"])
+
+
+def test_quitting_before_the_test_started_is_inconclusive_not_a_silent_pass(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    options = argparse.Namespace(slogate_spec=str(spec), slogate_out=str(tmp_path / "bundle"),
+                                 slogate_no_traceparent=True, num_users=4, run_time=10)
+    environment = Environment(parsed_options=options)
+    session = SlogateSession(environment)
+    session.on_quitting(environment)  # every worker quit before Locust fired test_start
+    assert environment.process_exit_code == 3
+    run = json.loads((tmp_path / "bundle" / "run.json").read_text())
+    assert run["complete"] is False and "not_started" in {f["code"] for f in run["validity"]}
+    assert json.loads((tmp_path / "bundle" / "evaluation.json").read_text())["verdict"] == "inconclusive"

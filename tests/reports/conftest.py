@@ -215,6 +215,30 @@ def rich() -> Judged:
     return judge(rich_run())
 
 
+WINDOWED_SPEC = SPEC + f"""\
+  - name: messages-p95-per-2s
+    kind: latency
+    endpoint: {MESSAGES}
+    percentile: p95
+    threshold: 90ms
+    window: 2s
+    window_target: 75%
+  - name: errors-per-2s
+    kind: error_ratio
+    max: 2%
+    window: 2s
+  - name: throughput
+    kind: throughput
+    min: 100/s
+"""
+
+
+@pytest.fixture(scope="session")
+def windowed() -> Judged:
+    """Windowed objectives (one misses every 2 s window, one meets each), and a throughput floor."""
+    return judge(standard_run(), WINDOWED_SPEC)
+
+
 @pytest.fixture(scope="session")
 def baseline_run() -> RunResult:
     """An earlier run of the same endpoints, a little faster: messages 1..80 ms."""

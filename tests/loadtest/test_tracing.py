@@ -1,0 +1,105 @@
+"""--slogate-otlp-endpoint: a real Locust run exports a client span per request over OTLP/HTTP, and
+each span's trace is the one the request's traceparent header carried to the target."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.loadtest.harness_server import Recorded, harness_server
+
+REPO = Path(__file__).resolve().parents[2]
+LOCUSTFILE = """\
+import loadtest.plugin  # noqa: F401
+from locust import FastHttpUser, constant, task
+
+
+class Reader(FastHttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def read(self) -> None:
+        self.client.get("/item/7", name="/item/{id}")
+"""
+TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-01$")
+
+
+@dataclass
+class Received:
+    posts: list[tuple[str, str, bytes]] = field(default_factory=list)
+    """(path, content type, body) of every POST."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@contextmanager
+def otlp_receiver(received: Received) -> Iterator[str]:
+    """A minimal OTLP/HTTP collector on a free loopback port: keeps every POST, answers 200."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with received.lock:
+                received.posts.append((self.path, self.headers.get("Content-Type", ""), body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_client_spans_reach_an_otlp_receiver_with_the_traces_sent(tmp_path: Path) -> None:
+    locustfile = tmp_path / "otlp.py"
+    locustfile.write_text(LOCUSTFILE, encoding="utf-8")
+    recorded, received = Recorded(), Received()
+    with harness_server(recorded) as host, otlp_receiver(received) as collector:
+        completed = subprocess.run(
+            [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary",
+             "--host", host, "-u", "2", "-r", "10", "-t", "2s", "--stop-timeout", "1",
+             "--slogate-out", str(tmp_path / "bundle"),
+             "--slogate-otlp-endpoint", f"{collector}/v1/traces"],
+            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert received.posts, "no OTLP export arrived"
+    assert {path for path, _, _ in received.posts} == {"/v1/traces"}
+    assert {kind for _, kind, _ in received.posts} == {"application/x-protobuf"}
+    spans = [
+        span
+        for _, _, body in received.posts
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope_spans in resource_spans.scope_spans
+        for span in scope_spans.spans
+    ]
+    sent = {TRACEPARENT.match(h["traceparent"]).groups()  # type: ignore[union-attr]
+            for h in recorded.headers}
+    exported = {(span.trace_id.hex(), span.span_id.hex()) for span in spans}
+    # Every request was exported (the last batch too, flushed when Locust quits), as the very
+    # span whose context the target received.
+    assert len(sent) >= 10 and exported == sent
+    assert {span.name for span in spans} == {"GET /item/{id}"}
+    assert all(span.kind == span.SPAN_KIND_CLIENT for span in spans)
