@@ -50,6 +50,7 @@ _Indices = npt.NDArray[np.int64]
 _Counts = npt.NDArray[np.integer[Any]]
 _WIDTHS: dict[int, np.dtype[Any]] = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 _MAX_FIRST = 1 << 52
+_MAX_COUNT = 1 << 52
 _EXACT_IN_FLOAT = 1 << 53
 _NO_GAP = np.zeros(1, np.uint8)
 _MERGE_CHUNK = 256
@@ -324,6 +325,9 @@ class LatencyHistogram:
                 for index, bucket_count in buckets:
                     if int(bucket_count) < 0:
                         raise ValueError("negative bucket count")
+                    # Merges add buckets as 64-bit integers: refuse what no run can hold.
+                    if int(bucket_count) > _MAX_COUNT or abs(int(index)) > _MAX_FIRST:
+                        raise ValueError(f"bucket [{index}, {bucket_count}] out of range")
                     histogram._buckets[int(index)] = int(bucket_count)
                 in_buckets = sum(histogram._buckets.values())
             histogram.zero_count = int(data.get("zero_count", 0))

@@ -1,6 +1,6 @@
 """The statistics behind a verdict: intervals that know their uncertainty, and the tests of a baseline.
 
-Pure standard library (``statistics.NormalDist``): the gate must not need numpy to say no.
+Pure standard library (``statistics.NormalDist``); numpy only merges histograms (slo.histogram).
 
 - Ratios (error ratio, availability, the share of requests under a latency threshold) get a
   Wilson score interval, which stays sane at 0 and at n events where the normal one collapses.

@@ -3,16 +3,14 @@ verdict becomes Locust's exit code."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from locust.env import Environment
 
-from loadtest.plugin import SlogateSession
+from slo.run import RunResult
 from slogate.target import ReferenceTarget
 
 SCENARIO = Path(__file__).resolve().parents[2] / "loadtest" / "reference_mix.py"
@@ -66,6 +64,7 @@ def test_processes_merge_losslessly_and_set_the_exit_code(tmp_path: Path, closed
     counters = run["counters"]
     assert messages_ok > 0 and counters["messages"] == messages_ok, counters
     assert counters["input_tokens"] >= messages_ok and counters["output_tokens"] >= messages_ok
+    assert RunResult.from_dict(run).counters == counters
     evaluation = json.loads((bundle / "evaluation.json").read_text())
     assert evaluation["verdict"] == "pass"
     assert evaluation["objectives"][1]["verdict"] == "fail"  # informational: reported, not gating
@@ -124,15 +123,32 @@ def test_a_run_whose_workers_quit_early_is_incomplete_and_never_passes(
     assert any("interrupted before its planned end" in reason for reason in evaluation["reasons"])
 
 
+NEVER_STARTED = """\
+import argparse
+import sys
+
+from locust.env import Environment
+
+from loadtest.plugin import SlogateSession
+
+options = argparse.Namespace(slogate_spec=sys.argv[1], slogate_out=sys.argv[2],
+                             slogate_no_traceparent=True, num_users=4, run_time=10)
+environment = Environment(parsed_options=options)
+session = SlogateSession(environment)
+session.on_quitting(environment)  # every worker quit before Locust fired test_start
+sys.exit(environment.process_exit_code if environment.process_exit_code is not None else 99)
+"""
+
+
 def test_quitting_before_the_test_started_is_inconclusive_not_a_silent_pass(tmp_path: Path) -> None:
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC, encoding="utf-8")
-    options = argparse.Namespace(slogate_spec=str(spec), slogate_out=str(tmp_path / "bundle"),
-                                 slogate_no_traceparent=True, num_users=4, run_time=10)
-    environment = Environment(parsed_options=options)
-    session = SlogateSession(environment)
-    session.on_quitting(environment)  # every worker quit before Locust fired test_start
-    assert environment.process_exit_code == 3
+    # Its own process: Locust's gevent patching must not happen inside the test runner.
+    completed = subprocess.run(
+        [sys.executable, "-c", NEVER_STARTED, str(spec), str(tmp_path / "bundle")],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert completed.returncode == 3, completed.stderr[-3000:]
     run = json.loads((tmp_path / "bundle" / "run.json").read_text())
     assert run["complete"] is False and "not_started" in {f["code"] for f in run["validity"]}
     assert json.loads((tmp_path / "bundle" / "evaluation.json").read_text())["verdict"] == "inconclusive"

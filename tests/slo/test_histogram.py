@@ -210,3 +210,5 @@ def test_malformed_packed_buckets_are_value_errors(change: dict[str, object], me
     assert message in str(raised.value)
     with pytest.raises(ValueError, match="malformed histogram"):
         LatencyHistogram.from_dict({**serialised, "buckets": {"first": 1}})
+    with pytest.raises(ValueError, match="out of range"):  # pairs no merge could add
+        LatencyHistogram.from_dict({"count": 10**30, "buckets": [[5, 10**30]]})
