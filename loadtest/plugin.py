@@ -521,6 +521,8 @@ class SlogateSession:
     def _checkpoint_forever(self) -> None:
         while True:
             gevent.sleep(CHECKPOINT_EVERY_S)
+            # Slices older than a few seconds are closed (workers report every 3 s): pack them.
+            self.recorder.compact(time.time() - 2 * CHECKPOINT_EVERY_S)
             try:
                 self.write_checkpoint(complete=False)
             except OSError as exc:

@@ -61,6 +61,7 @@ class RunRecorder:
     slowest: list[_Slow] = field(default_factory=list)
     """A min-heap of the slowest requests, at most SLOWEST_KEPT."""
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
+    _packed_slices: set[int] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         if not self.slice_s > 0:
@@ -144,6 +145,19 @@ class RunRecorder:
             slot.cpu_percent = max(slot.cpu_percent or 0.0, cpu_percent)
         if target_rate is not None:
             slot.target_rate = max(slot.target_rate or 0.0, target_rate)
+
+    def compact(self, before_epoch_s: float) -> None:
+        """Pack the histograms of slices that ended before ``before_epoch_s``.
+
+        A long run keeps one set of histograms per slice for run.json; packed, a closed slice
+        takes a fraction of the memory of its dicts, so memory stays close to flat in a soak.
+        A late request for a packed slice still records (it unpacks that histogram).
+        """
+        limit = self.slice_index(before_epoch_s)
+        for index in [i for i in self.windows if i < limit and i not in self._packed_slices]:
+            for window in self.windows[index].values():
+                window.pack()
+            self._packed_slices.add(index)
 
     def flag(self, code: str, message: str) -> None:
         """Mark the measurement invalid; the first message of a code is kept."""

@@ -149,6 +149,17 @@ class LatencyHistogram:
         if value_us > self.max:
             self.max = value_us
 
+    def pack(self) -> None:
+        """Keep the buckets as two small arrays instead of a dict (a closed slice's histograms,
+        which will only be read or merged again). Recording into it later unpacks it."""
+        if self._packed is None and len(self._buckets) >= PACK_MIN_BUCKETS:
+            gaps_and_counts = _PackedBuckets.of(self._bucket_arrays())
+            if gaps_and_counts is not None:
+                gaps = gaps_and_counts.gaps
+                narrow = gaps.astype(np.uint16) if int(gaps.max(initial=0)) < 65_536 else gaps
+                self._packed = gaps_and_counts._replace(gaps=narrow)
+                self._buckets = {}
+
     def merge(self, other: LatencyHistogram) -> None:
         """Add every observation of ``other`` to this histogram (lossless)."""
         self._check_accuracy(other)

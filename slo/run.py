@@ -70,6 +70,11 @@ class EndpointWindow:
             total.rate_limited += window.rate_limited
         return total
 
+    def pack(self) -> None:
+        """Keep the histograms compact (see LatencyHistogram.pack): for windows that are closed."""
+        self.ok.pack()
+        self.failed.pack()
+
     def all_latencies(self) -> LatencyHistogram:
         merged = self.ok.copy()
         merged.merge(self.failed)

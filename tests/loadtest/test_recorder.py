@@ -59,3 +59,27 @@ def test_error_messages_are_masked_and_grouped() -> None:
     [group] = result(recorder).errors
     assert group.count == 3
     assert "hunter2" not in group.message and "abc.def" not in group.message
+
+
+def test_compacting_closed_slices_changes_nothing_but_memory() -> None:
+    import math
+    import random
+    import tracemalloc
+
+    rng = random.Random(3)
+    recorder = RunRecorder(slice_s=1.0)
+    tracemalloc.start()
+    try:
+        for second in range(60):
+            for _ in range(300):
+                recorder.record("GET /a", START + second + 0.5, rng.lognormvariate(math.log(2e4), 0.8), "200")
+        before_bytes = tracemalloc.get_traced_memory()[0]
+        before = result(recorder, 60).to_dict()
+        recorder.compact(START + 60)
+        after_bytes = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert result(recorder, 60).to_dict() == before
+    assert after_bytes < 0.6 * before_bytes
+    recorder.record("GET /a", START + 10.5, 5000.0, "200")  # a late request still counts
+    assert result(recorder, 60).slices[10].requests == 301
