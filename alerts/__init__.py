@@ -17,7 +17,7 @@ from alerts import yamltext
 from alerts.buckets import buckets_from_exposition
 from alerts.inhibit import inhibit_document, inhibit_rules
 from alerts.lint import lint_rules
-from alerts.policy import condition_window, planned_windows, spec_windows
+from alerts.policy import planned_windows, spec_windows
 from alerts.promtool_tests import build_rule_tests, render_rule_tests
 from alerts.rules import (
     DEFAULT_HEALTH,
@@ -37,7 +37,7 @@ from alerts.rules import (
 from alerts.windows import WORKBOOK_WINDOWS, BurnWindow, configure_tiers
 from slo.bundle import write_atomic
 from slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
-from slo.promql import LATENCY_RECORD, RATIO_RECORD
+from slo.promql import LATENCY_RECORD, RATIO_RECORD, condition_window
 from slo.spec import Spec
 
 __all__ = [

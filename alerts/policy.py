@@ -14,10 +14,8 @@ from dataclasses import dataclass
 
 from alerts.windows import BurnWindow
 from slo import promql
-from slo.spec import BurnRateCondition, Objective, Spec
-
-SHORT_WINDOW_DIVISOR = 12
-MIN_SHORT_WINDOW_S = 300.0
+from slo.promql import condition_window
+from slo.spec import Objective, Spec
 
 
 @dataclass(frozen=True)
@@ -28,24 +26,6 @@ class PlannedWindow:
     for_s: float = 0.0
     condition: str = ""
     """The policy condition it comes from ('' for the default tiers)."""
-
-
-def short_window_s(long_s: float) -> float:
-    """The short window of a pair whose long window is ``long_s`` (whole seconds)."""
-    return float(min(long_s, max(MIN_SHORT_WINDOW_S, round(long_s / SHORT_WINDOW_DIVISOR))))
-
-
-def condition_window(condition: BurnRateCondition, period_s: float) -> BurnWindow:
-    """One policy condition as a window pair for an SLO period of ``period_s``."""
-    if period_s <= 0.0:
-        raise ValueError(f"expected a positive SLO period, got {period_s!r} s")
-    return BurnWindow(
-        tier=condition.tier,
-        long_s=condition.lookback_s,
-        short_s=short_window_s(condition.lookback_s),
-        budget_fraction=condition.factor * condition.lookback_s / period_s,
-        severity=condition.severity,
-    )
 
 
 def planned_windows(

@@ -64,7 +64,7 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
             grid.add(24, _sli_panel(objective, c))
             continue
         period = promql.period_s(objective, spec)
-        active = promql.active_windows(period, allowed)
+        active = promql.active_windows(period, allowed, promql.objective_windows(spec, objective))
         grid.add(7 if active else 10, _sli_panel(objective, c))
         grid.add(4, stat(
             f"{objective.name}: error budget left",

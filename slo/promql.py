@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from slo.contract import MetricContract
-from slo.spec import LatencyObjective, Objective, Spec
+from slo.spec import BurnRateCondition, LatencyObjective, Objective, Spec
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*(".*")\s*$', re.DOTALL)
@@ -338,3 +338,36 @@ def burn_condition(objective: Objective, service: str, active: ActiveWindow) -> 
 def budget_remaining(objective: Objective, service: str, period: float) -> str:
     """The share of the error budget left over the SLO period (negative once overspent)."""
     return f"1 - {burn_rate(objective, service, period)}"
+
+
+# -- alert policies (OpenSLO AlertPolicy burn-rate conditions) ---------------------------------
+
+SHORT_WINDOW_DIVISOR = 12
+MIN_SHORT_WINDOW_S = 300.0
+
+
+def short_window_s(long_s: float) -> float:
+    """The short window of a pair whose long window is ``long_s`` (whole seconds)."""
+    return float(min(long_s, max(MIN_SHORT_WINDOW_S, round(long_s / SHORT_WINDOW_DIVISOR))))
+
+
+def condition_window(condition: BurnRateCondition, period_s: float) -> BurnWindow:
+    """One policy condition as a window pair for an SLO period of ``period_s``."""
+    if period_s <= 0.0:
+        raise ValueError(f"expected a positive SLO period, got {period_s!r} s")
+    return BurnWindow(
+        tier=condition.tier,
+        long_s=condition.lookback_s,
+        short_s=short_window_s(condition.lookback_s),
+        budget_fraction=condition.factor * condition.lookback_s / period_s,
+        severity=condition.severity,
+    )
+
+
+def objective_windows(spec: Spec, objective: Objective) -> tuple[BurnWindow, ...]:
+    """The burn-rate window pairs of ``objective``: its alert policies' conditions, else the workbook's."""
+    policies = spec.alert_policies_of(objective.name)
+    if not policies:
+        return WORKBOOK_WINDOWS
+    period = period_s(objective, spec)
+    return tuple(condition_window(c, period) for policy in policies for c in policy.conditions)

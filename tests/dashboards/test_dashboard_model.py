@@ -296,3 +296,17 @@ def test_zero_budget_objective_has_only_its_sli(schema: dict[str, Any]) -> None:
     model = build_dashboard("slos", spec)
     assert [(p["title"], p["gridPos"]["w"]) for p in panels(model)] == [("none: SLI", 24)]
     jsonschema.validate(model, schema, cls=jsonschema.Draft7Validator)
+
+
+def test_slo_dashboard_follows_an_objectives_alert_policy() -> None:
+    import json as _json
+
+    from dashboards import build_dashboard
+    from slo.loader import load_spec
+    from tests.conftest import REPO
+
+    spec = load_spec(REPO / "tests" / "alerts" / "data" / "openslo-alert-policy.yaml")
+    text = _json.dumps(build_dashboard("slos", spec))
+    # The availability objective's policy looks back 2h and 12h: 12h is no workbook window, so it
+    # is shown only because the dashboard follows the policy (the latency objective has none).
+    assert "rate2h" in text and "rate12h" in text
