@@ -27,7 +27,7 @@ from loadtest.counters import counters_of
 from loadtest.exporter import LiveState, LoadTestCollector, serve
 from loadtest.recorder import RunRecorder
 from loadtest.shapes import ShapeError, ShapePlan, parse_shape
-from slo.bundle import EVALUATION_FILE, RUN_FILE, write_json
+from slo.bundle import EVALUATION_FILE, RUN_FILE, write_json, write_run
 from slo.evaluator import evaluate
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
@@ -393,7 +393,7 @@ class SlogateSession:
             slogate_version=slogate_version(),
             counters=self.counters.totals,
         )
-        write_json(self.bundle / RUN_FILE, run.to_dict())
+        write_run(self.bundle / RUN_FILE, run)
         return run
 
     def _load_model(self) -> dict[str, Any]:

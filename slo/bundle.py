@@ -6,9 +6,10 @@ import gc
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from slo.evaluation import Evaluation
 from slo.run import RunResult
@@ -36,21 +37,44 @@ class BundleError(Exception):
     """A bundle that cannot be read: the message names the file and what is wrong."""
 
 
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Replace ``path`` with ``content`` so that readers see the old file or the new, never half."""
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file to write that replaces ``path`` only when complete: readers see the old file or the
+    new, never half, and a failure (a full disk, an interrupt) leaves no temporary file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else content
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Replace ``path`` with ``content`` atomically (see ``atomic_file``)."""
+    with atomic_file(path) as handle:
+        handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def write_run(path: Path, run: RunResult) -> None:
+    """Write ``run.json`` atomically, one slice at a time.
+
+    A run is rewritten every few seconds while it goes on; building the whole document first
+    would take memory in proportion to the run's length at every checkpoint.
+    """
+    facts = json.dumps(run.to_dict(slices=False), indent=1, allow_nan=False)
+    with atomic_file(path) as handle:
+        handle.write(facts[: facts.rindex("}")].rstrip().encode("utf-8"))
+        handle.write(b',\n "slices": [')
+        for index, time_slice in enumerate(run.slices):
+            text = json.dumps(time_slice.to_dict(packed=True), allow_nan=False)
+            handle.write(("\n  " if index == 0 else ",\n  ").encode("utf-8") + text.encode("utf-8"))
+        handle.write(b"\n ]\n}\n")
 
 
 def write_json(path: Path, data: Any) -> None:

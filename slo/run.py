@@ -278,8 +278,9 @@ class RunResult:
     def slices_from(self, from_s: float) -> Iterable[TimeSlice]:
         return (s for s in self.slices if s.start_s >= from_s - 1e-9)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, *, slices: bool = True) -> dict[str, Any]:
+        """The JSON form; without ``slices`` only the run's facts (for a streaming writer)."""
+        facts = {
             # The slices below are always written in the current schema, whatever was read.
             "schema_version": RUN_SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -297,8 +298,10 @@ class RunResult:
             "slowest": [request.to_dict() for request in self.slowest],
             "workers": [worker.to_dict() for worker in self.workers],
             "counters": dict(sorted(self.counters.items())),
-            "slices": [s.to_dict(packed=True) for s in self.slices],
         }
+        if slices:
+            facts["slices"] = [s.to_dict(packed=True) for s in self.slices]
+        return facts
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:

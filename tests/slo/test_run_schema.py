@@ -116,3 +116,13 @@ def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
     write_json(tmp_path / "run.json", {**make_run().to_dict(), "schema_version": 3})
     with pytest.raises(BundleError, match="unsupported run schema_version 3; expected 1 or 2"):
         read_run(tmp_path)
+
+
+def test_streamed_run_json_is_the_same_document(tmp_path: Path) -> None:
+    from slo.bundle import write_run
+
+    run = make_run()
+    write_run(tmp_path / "run.json", run)
+    assert json.loads((tmp_path / "run.json").read_text()) == run.to_dict()
+    assert read_run(tmp_path).to_dict() == run.to_dict()
+    assert list(tmp_path.iterdir()) == [tmp_path / "run.json"]  # no temporary file left
