@@ -54,10 +54,10 @@ def test_llm_scenario_records_ttfb_tokens_and_rate_limits_apart(tmp_path: Path) 
     assert total.failures == 0 and run.errors == ()
     # Streamed calls (half) have a TTFB each; plain ones only a total.
     assert 0 < ttfb.ok.count < total.ok.count
-    ttfb_p50, total_p50 = ttfb.ok.quantile(0.5), total.ok.quantile(0.5)
-    assert ttfb_p50 is not None and total_p50 is not None
-    # At least 8 tokens 5 ms apart follow the first byte (a ratio would be flaky on a busy machine).
-    assert ttfb_p50 < total_p50
+    # Every streamed answer sends at least 8 tokens 5 ms apart after its first byte, so the
+    # request with the slowest first byte took at least 40 ms more in total. (Percentiles of the
+    # two would compare different populations: the total includes the plain, unstreamed calls.)
+    assert total.ok.max >= ttfb.ok.max + 35_000
     # Tokens of every answer, summed over the users, in the log.
     assert f"messages={total.ok.count} " in output and "input_tokens=" in output
     bundle_text = (tmp_path / "llm" / "run.json").read_text()
