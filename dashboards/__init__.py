@@ -12,7 +12,6 @@ The definitions are ``proxy_overview.py``, ``slos.py`` and ``loadtest.py``; the
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from dashboards.model import SCHEMA_VERSION, GrafanaJson, to_grafana_json
 from dashboards.panels import stable_uid
 from dashboards.proxy_overview import proxy_overview_dashboard
 from dashboards.slos import slos_dashboard
-from slo.bundle import write_atomic
+from slo.bundle import file_stem, write_atomic
 from slo.contract import (
     DEFAULT_CONTRACT,
     DEFAULT_LOADTEST_CONTRACT,
@@ -75,11 +74,6 @@ def build_dashboards(
 def dashboard_json(model: dict[str, Any]) -> str:
     """Stable text for a model: sorted keys, two-space indent, final newline."""
     return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def file_stem(service: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", service).strip("-.")
-    return stem or "service"
 
 
 def write_dashboards(

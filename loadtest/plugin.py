@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import subprocess
 import time
 from importlib import metadata
@@ -27,7 +26,7 @@ from loadtest.counters import counters_of
 from loadtest.exporter import LiveState, LoadTestCollector, serve
 from loadtest.recorder import RunRecorder
 from loadtest.shapes import ShapeError, ShapePlan, parse_shape
-from slo.bundle import EVALUATION_FILE, RUN_FILE, write_json, write_run
+from slo.bundle import EVALUATION_FILE, RUN_FILE, new_run_id, write_json, write_run
 from slo.evaluator import evaluate
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
@@ -48,10 +47,6 @@ PLANNED_TIME_SLACK_S = 0.5
 Locust starts its run-time timer with the test, so a whole run is within a few ms of -t."""
 POOL_USERS_OPTION = "slogate_pool_users"
 """Set by the master so each worker knows its share of an open-model rate (its users / all users)."""
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
 def git_revision() -> str | None:

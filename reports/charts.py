@@ -211,17 +211,22 @@ def spectrum_chart(run: RunResult, evaluation: Evaluation) -> Chart:
                     label=_label(f"{objective.name}: {_objective_bound(objective)}"))
         ax.set_xscale("log")
         ax.set_xlim(min(xs) / 1.1, max(xs) * 1.15)
-        low, high = ax.get_xlim()
-        ticks = [(1.0 / (1.0 - p / 100.0), text) for p, text in SPECTRUM_TICKS]
-        ticks = [(x, text) for x, text in ticks if low <= x <= high]
-        ax.set_xticks([x for x, _ in ticks], [text for _, text in ticks])
-        ax.minorticks_off()
-        _latency_scale(ax, values_ms)
-        ax.set_xlabel("percentile")
-        ax.set_ylabel("latency (ms)")
-        _legend(ax)
+        _percentile_axes(ax, values_ms)
         svg = _to_svg(figure, "spectrum")
     return Chart("spectrum", title, caption, svg)
+
+
+def _percentile_axes(ax: Axes, values_ms: Sequence[float]) -> None:
+    """A percentile x axis (1/(1-q), log, ticks p50..p99.9) over latency in ms, and the legend."""
+    low, high = ax.get_xlim()
+    ticks = [(1.0 / (1.0 - p / 100.0), text) for p, text in SPECTRUM_TICKS]
+    ticks = [(x, text) for x, text in ticks if low <= x <= high]
+    ax.set_xticks([x for x, _ in ticks], [text for _, text in ticks])
+    ax.minorticks_off()
+    _latency_scale(ax, values_ms)
+    ax.set_xlabel("percentile")
+    ax.set_ylabel("latency (ms)")
+    _legend(ax)
 
 
 def _objective_color(objective: ObjectiveResult, colors: dict[str, str]) -> str:
@@ -388,15 +393,7 @@ def baseline_chart(run: RunResult, evaluation: Evaluation, baseline: RunResult) 
                         linewidth=1.8 if index == 0 else 1.1,
                         label=_label(f"{name}, {which} (n={histogram.count:,})"))
         ax.set_xscale("log")
-        low, high = ax.get_xlim()
-        ticks = [(1.0 / (1.0 - p / 100.0), text) for p, text in SPECTRUM_TICKS]
-        ticks = [(x, text) for x, text in ticks if low <= x <= high]
-        ax.set_xticks([x for x, _ in ticks], [text for _, text in ticks])
-        ax.minorticks_off()
-        _latency_scale(ax, values_ms)
-        ax.set_xlabel("percentile")
-        ax.set_ylabel("latency (ms)")
-        _legend(ax)
+        _percentile_axes(ax, values_ms)
         svg = _to_svg(figure, "baseline")
     return Chart("baseline", title, caption, svg)
 

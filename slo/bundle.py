@@ -5,7 +5,10 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
+import secrets
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +34,17 @@ def _file_mode() -> int:
 
 
 _FILE_MODE = _file_mode()
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time: '20261126-141500-a3f9'."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def file_stem(name: str) -> str:
+    """A file-name-safe form of a service name, for the files generated for it."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return stem or "service"
 
 
 class BundleError(Exception):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from slo.bundle import BundleError
+from slo.bundle import BundleError, new_run_id
 from slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
 from slo.evaluation import ExitCode
 from slo.loader import SpecError, load_spec
@@ -193,7 +193,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = args.scenario or DEFAULT_SCENARIO
     if not Path(scenario).is_file():
         raise UsageError(f"--scenario: no such file: {scenario}")
-    run_id = args.run_id or _new_run_id()
+    run_id = args.run_id or new_run_id()
     bundle = args.out or DEFAULT_OUT / "runs" / run_id
     _check_writable(bundle)
     settings = LoadSettings(host=args.host, users=args.users, spawn_rate=args.spawn_rate,
@@ -341,9 +341,10 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     import alerts
     from slo.contract import LATENCY_BUCKETS_S
     from slogate import observability as obs
+    from slogate.pipeline import rules_path
 
     spec = load_spec(args.spec)
-    out = args.out or DEFAULT_OUT / "rules" / f"{_safe_name(spec.service)}.rules.yaml"
+    out = args.out or rules_path(spec, DEFAULT_OUT)
     try:
         contract = obs.load_contract_file(args.contract)[0] if args.contract else DEFAULT_CONTRACT
         windows = alerts.configure_tiers(
@@ -393,7 +394,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         faults = FaultConfig.parse(latency=args.latency, error_ratio=args.error_ratio)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    run_id = _new_run_id()
+    run_id = new_run_id()
     bundle = args.out / "runs" / run_id
     _check_writable(bundle)
     # Dashboards and rules first: they are quick, and a spec they cannot express is bad input
@@ -461,16 +462,6 @@ def _print_outcome(evaluation: Any, bundle: Path, *, as_json: bool, extra: Seque
 
 def _say(message: str) -> None:
     print(f"slogate: {message}", file=sys.stderr, flush=True)
-
-
-def _new_run_id() -> str:
-    import secrets
-
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
-
-
-def _safe_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "slo"
 
 
 def _check_url(url: str) -> None:

@@ -10,7 +10,7 @@ import alerts
 import dashboards
 import reports
 from slo.baseline import DEFAULT_TOLERANCE, compare
-from slo.bundle import RUN_FILE, BundleError, read_run
+from slo.bundle import RUN_FILE, BundleError, file_stem, read_run
 from slo.evaluation import Evaluation
 from slo.evaluator import evaluate
 from slo.run import RunResult
@@ -72,13 +72,13 @@ def write_observability(spec: Spec, out: Path) -> list[Path]:
     """The three dashboards under ``out/dashboards``; the Prometheus rules, their promtool tests
     and the Alertmanager inhibit rules under ``out/rules``."""
     written = list(dashboards.write_dashboards(spec, out / "dashboards"))
-    rules = out / "rules" / f"{_file_stem(spec.service)}.rules.yaml"
-    written.extend(alerts.write_alert_files(spec, rules))
+    written.extend(alerts.write_alert_files(spec, rules_path(spec, out)))
     return written
 
 
-def _file_stem(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "slo"
+def rules_path(spec: Spec, out: Path) -> Path:
+    """Where the rule file of ``spec`` goes under an output folder."""
+    return out / "rules" / f"{file_stem(spec.service)}.rules.yaml"
 
 
 def _read_text(path: Path) -> str | None:
