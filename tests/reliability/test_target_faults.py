@@ -96,6 +96,9 @@ def test_a_target_that_dies_and_comes_back(tmp_path: Path) -> None:
     kinds = error_kinds(run)
     refused = sum(n for kind, n in kinds.items() if "Refused" in kind or "refused" in kind.lower())
     assert refused > 0, kinds
-    # Answers came again after the return: the last slices have successful requests.
-    last = run["slices"][-1]["endpoints"]
-    assert any(e["ok"]["count"] > 0 for e in last.values()), last
+    # Answers came again after the return: a slice after the last refused connection has successful
+    # requests. (The very last slice may hold only a user/CPU sample taken as the run stopped.)
+    slices = run["slices"]
+    last_refused = max(i for i, s in enumerate(slices) if any("efused" in kind for kind in s["errors"]))
+    answered = [sum(e["ok"]["count"] for e in s["endpoints"].values()) for s in slices[last_refused:]]
+    assert sum(answered) > 0, (last_refused, len(slices), answered)
