@@ -19,7 +19,15 @@ from typing import Any
 import gevent
 from locust import LoadTestShape, events
 from locust.env import Environment
-from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.rpc import Message
+from locust.runners import (
+    STATE_MISSING,
+    STATE_RUNNING,
+    STATE_SPAWNING,
+    STATE_STOPPED,
+    MasterRunner,
+    WorkerRunner,
+)
 
 from loadtest import open_model, tracing
 from loadtest.counters import counters_of
@@ -38,6 +46,10 @@ CHECKPOINT_EVERY_S = 5.0
 PROGRESS_EVERY_S = 5.0
 CPU_SATURATED_PERCENT = 90.0
 REPORT_KEY = "slogate"
+FINAL_KEY = "slogate_final"
+"""Set in a worker's report sent after its users stopped: nothing of that worker is still to come."""
+FINAL_REPORTS_WAIT_S = 3.0
+"""How long an interrupted master waits for its workers' last reports (they come in milliseconds)."""
 DEFAULT_OUT = "out/runs"
 MAX_DROPPED_SHARE = 0.01
 """Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
@@ -140,6 +152,7 @@ class SlogateSession:
         self.accepted: dict[str, str] = {}
         self.accept_saturated = bool(getattr(options, "slogate_accept_saturated", False))
         self._seen_workers: set[str] = set()
+        self._awaiting_final: set[str] = set()
         self.shape_description: dict[str, Any] | None = None
         self.schedule = self._arrival_schedule(options)
         self.dispatcher: open_model.ArrivalDispatcher | None = None
@@ -322,10 +335,14 @@ class SlogateSession:
 
     def on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         data[REPORT_KEY] = self.recorder.drain()
+        runner = self.environment.runner
+        data[FINAL_KEY] = runner is not None and runner.state == STATE_STOPPED
 
     def on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if REPORT_KEY in data:
             self.recorder.absorb(data[REPORT_KEY])
+        if data.get(FINAL_KEY):
+            self._awaiting_final.discard(client_id)
 
     def on_test_start(self, **_: Any) -> None:
         if self.started_at is None:
@@ -351,6 +368,8 @@ class SlogateSession:
         interrupted = runner is not None and runner.state in (STATE_RUNNING, STATE_SPAWNING)
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
+        if interrupted and isinstance(runner, MasterRunner):
+            self._collect_final_reports(runner)
         if self.started_at is None:
             if self.spec is None:
                 return
@@ -450,6 +469,24 @@ class SlogateSession:
                 f"within {getattr(self.environment.parsed_options, 'slogate_max_lag', '?')} s; "
                 f"{late} more were late): raise -u (the user pool) or add processes",
             )
+
+    def _collect_final_reports(self, runner: MasterRunner) -> None:
+        """Stop the workers now and wait for their last reports.
+
+        Locust's own shutdown fires ``quitting`` (where the bundle is written) before it tells the
+        workers to quit, so without this an interrupted run would lose up to a report interval
+        (3 s) of every worker's requests.
+        """
+        if self.started_at is not None and self.ended_at is None:
+            self.ended_at = time.time()  # the interruption; workers leaving from now on are not lost
+        self._awaiting_final = {c.id for c in runner.clients.values() if c.state != STATE_MISSING}
+        for worker_id in self._awaiting_final:
+            runner.server.send_to_client(Message("quit", None, worker_id))
+        deadline = time.monotonic() + FINAL_REPORTS_WAIT_S
+        while self._awaiting_final and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        for worker_id in sorted(self._awaiting_final):
+            self._flag_lost(worker_id, "sent no final report when the run was interrupted")
 
     def _watch_workers(self, runner: Any) -> None:
         """Each worker's CPU; one that goes missing (or away) while the test runs is lost."""
