@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from slo.evaluation import ObjectiveResult
+from slo.evaluation import Evaluation, ObjectiveResult, SideBySide
 from slo.redact import redact
 from slo.run import TTFB_SUFFIX
 from slo.units import format_duration, format_ratio
@@ -190,6 +190,15 @@ def margin(result: ObjectiveResult) -> str:
     return f"{sign}{_value(result, abs(result.margin))}"
 
 
+def difference(pair: SideBySide) -> str:
+    """Server minus client with its sign ('+4ms': the proxy saw it slower than the load generator)."""
+    value = pair.difference
+    if value is None or not math.isfinite(value):
+        return MISSING
+    sign = "+" if value >= 0 else "-"
+    return f"{sign}{_value(pair.client, abs(value))}"
+
+
 def samples(result: ObjectiveResult) -> str:
     return f"{count(result.samples)} / {count(result.required_samples)}"
 
@@ -279,6 +288,12 @@ def endpoint_name(name: str) -> str:
     if name.endswith(TTFB_SUFFIX):
         return f"{name.removesuffix(TTFB_SUFFIX)} (time to first byte)"
     return name
+
+
+def gating_met(evaluation: Evaluation) -> str:
+    """'3 of 4': the gating objectives that passed, of all the gating ones."""
+    gating = [o for o in evaluation.objectives if o.gating]
+    return f"{sum(1 for o in gating if o.verdict == 'pass')} of {len(gating)}"
 
 
 def verdict_label(verdict: str) -> str:

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from reports import format as fmt
 from reports import series
 from reports.charts import render_charts, window_chart
-from slo.evaluation import Evaluation, ObjectiveResult
+from slo.evaluation import VERDICT_EXIT_CODES, Evaluation, ObjectiveResult, combined_verdict, side_by_side
 from slo.run import RunResult
 
 MAX_ERROR_ROWS = 50
@@ -95,6 +95,21 @@ class WorkerRow:
 
 
 @dataclass(frozen=True)
+class ServerSideRow:
+    """One objective as the load generator measured it and as the proxy's metrics in Prometheus did."""
+
+    name: str
+    endpoint: str
+    threshold: str
+    client: str
+    server: str
+    difference: str
+    client_verdict: str
+    server_verdict: str
+    server_reason: str
+
+
+@dataclass(frozen=True)
 class ComparisonRow:
     name: str
     requests: str
@@ -108,10 +123,13 @@ def render_html(
     *,
     spec_text: str | None = None,
     baseline: RunResult | None = None,
+    server: Evaluation | None = None,
 ) -> str:
-    """The page; with ``baseline``, a chart and a table compare this run with that one."""
+    """The page; with ``baseline``, a chart and a table compare this run with that one; with
+    ``server`` (the spec judged from Prometheus), the banner is the verdict of both sides and a
+    table sets them side by side."""
     template = _environment().get_template("report.html.j2")
-    return template.render(_context(run, evaluation, spec_text, baseline))
+    return template.render(_context(run, evaluation, spec_text, baseline, server))
 
 
 @functools.cache
@@ -139,17 +157,26 @@ def _finalize(value: Any) -> Any:
 
 
 def _context(
-    run: RunResult, evaluation: Evaluation, spec_text: str | None, baseline: RunResult | None
+    run: RunResult, evaluation: Evaluation, spec_text: str | None, baseline: RunResult | None,
+    server: Evaluation | None,
 ) -> dict[str, Any]:
-    gating = [o for o in evaluation.objectives if o.gating]
+    verdict = evaluation.verdict if server is None else combined_verdict(evaluation, server)
+    reasons = list(evaluation.reasons)
+    if server is not None:
+        reasons.insert(0, f"client side (this run): {fmt.verdict_label(evaluation.verdict)}; server side "
+                          f"(Prometheus): {fmt.verdict_label(server.verdict)}. The gate passes only when "
+                          "both do.")
+        reasons += [f"server side: {reason}" for reason in server.reasons]
     return {
-        "verdict": evaluation.verdict,
-        "verdict_label": fmt.verdict_label(evaluation.verdict),
-        "exit_code": int(evaluation.exit_code),
+        "verdict": verdict,
+        "verdict_label": fmt.verdict_label(verdict),
+        "exit_code": int(VERDICT_EXIT_CODES[verdict]),
         "service": evaluation.service,
-        "reasons": list(evaluation.reasons),
-        "gating_count": len(gating),
-        "gating_met": sum(1 for o in gating if o.verdict == "pass"),
+        "reasons": reasons,
+        "server_side": None if server is None else _server_side_rows(evaluation, server),
+        "server_window": None if server is None else _server_window_text(server),
+        "gating_met": fmt.gating_met(evaluation) + " gating objectives met" + (
+            "" if server is None else f" on the client side, {fmt.gating_met(server)} on the server side"),
         "objectives": [_objective_row(o, evaluation, i) for i, o in enumerate(evaluation.objectives)],
         "show_baseline_column": any(o.baseline is not None for o in evaluation.objectives),
         "charts": render_charts(run, evaluation, baseline),
@@ -178,6 +205,23 @@ def _context(
         "evaluated_at": fmt.timestamp(evaluation.evaluated_at),
         "slogate_version": run.slogate_version or "unknown",
     }
+
+
+def _server_side_rows(client: Evaluation, server: Evaluation) -> list[ServerSideRow]:
+    return [
+        ServerSideRow(
+            name=pair.client.name,
+            endpoint=fmt.endpoint_label(pair.client),
+            threshold=fmt.threshold(pair.client),
+            client=fmt.measured(pair.client),
+            server=fmt.measured(pair.server),
+            difference=fmt.difference(pair),
+            client_verdict=pair.client.verdict,
+            server_verdict=pair.server.verdict,
+            server_reason=pair.server.reason,
+        )
+        for pair in side_by_side(client, server)
+    ]
 
 
 def _objective_row(o: ObjectiveResult, evaluation: Evaluation, index: int) -> ObjectiveRow:
@@ -301,6 +345,12 @@ def _window_text(evaluation: Evaluation) -> str:
         return (f"{fmt.duration(start)} to {fmt.duration(end)} after the start "
                 f"(the first {fmt.duration(start)} are warm-up and not judged)")
     return f"the whole run ({fmt.duration(end)})"
+
+
+def _server_window_text(server: Evaluation) -> str:
+    """A Prometheus evaluation's window is in Unix seconds, not seconds after a run's start."""
+    start, end = server.window_start_s, server.window_end_s
+    return f"{fmt.timestamp(start)} to {fmt.timestamp(end)} ({fmt.duration(end - start)})"
 
 
 def _facts(run: RunResult, evaluation: Evaluation) -> list[tuple[str, str]]:

@@ -1,6 +1,7 @@
 """``junit.xml``: one test case per objective, so CI test views show the SLOs.
 
-Layout: ``<testsuites>`` holding one ``<testsuite name=service>``; per objective a
+Layout: ``<testsuites>`` holding one ``<testsuite name=service>`` (and, after ``gate --prometheus``,
+a second one for the server side); per objective a
 ``<testcase classname="slogate.<service>" name="<objective>">`` that is plain when it passed,
 holds ``<failure type="slo">`` when it failed, ``<error type="inconclusive">`` when it could
 not be decided, and ``<skipped>`` when a non-gating (informational) objective did not pass.
@@ -30,7 +31,9 @@ VALIDITY_CASE = "measurement validity"
 MAX_ERRORS = 20
 
 
-def render_junit(run: RunResult, evaluation: Evaluation) -> str:
+def render_junit(run: RunResult, evaluation: Evaluation, *, server: Evaluation | None = None) -> str:
+    """With ``server`` (the spec judged from Prometheus), a second suite holds its objectives, so a
+    CI view is red when either side failed, as the gate is."""
     classname = f"slogate.{fmt.one_line(evaluation.service)}"
     suite = ET.Element("testsuite", {
         "name": fmt.one_line(evaluation.service),
@@ -71,14 +74,35 @@ def render_junit(run: RunResult, evaluation: Evaluation) -> str:
     for key, number in counts.items():
         suite.set(key, str(number))
 
+    suites = [suite]
+    if server is not None:
+        server_suite, server_counts = _server_suite(server)
+        suites.append(server_suite)
+        counts = {key: number + server_counts[key] for key, number in counts.items()}
     root = ET.Element("testsuites", {
         "name": "slogate",
         **{key: str(number) for key, number in counts.items()},
         "time": _seconds(run.duration_s),
     })
-    root.append(suite)
+    root.extend(suites)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _server_suite(server: Evaluation) -> tuple[ET.Element, dict[str, int]]:
+    """The objectives as judged from Prometheus: one case each, classed apart from the client's."""
+    name = f"{fmt.one_line(server.service)} (server side, Prometheus)"
+    suite = ET.Element("testsuite", {"name": name, "timestamp": fmt.timestamp(server.window_end_s)
+                                     .removesuffix("Z"), "time": "0"})
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for objective in server.objectives:
+        outcome = _objective_case(suite, f"slogate.{fmt.one_line(server.service)}.server", objective)
+        counts["tests"] += 1
+        if outcome:
+            counts[outcome] += 1
+    for key, number in counts.items():
+        suite.set(key, str(number))
+    return suite, counts
 
 
 def _objective_case(suite: ET.Element, classname: str, objective: ObjectiveResult) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from reports import format as fmt
 from reports import series
-from slo.evaluation import Evaluation, ObjectiveResult
+from slo.evaluation import VERDICT_EXIT_CODES, Evaluation, ObjectiveResult, combined_verdict, side_by_side
 from slo.run import RunResult
 
 MAX_ERRORS = 10
@@ -48,12 +48,20 @@ def escape(value: object, limit: int | None = None) -> str:
     return "".join(out)
 
 
-def render_markdown(run: RunResult, evaluation: Evaluation, *, max_chars: int = MAX_CHARS) -> str:
-    lines = [_headline(evaluation), ""]
+def render_markdown(
+    run: RunResult, evaluation: Evaluation, *, server: Evaluation | None = None, max_chars: int = MAX_CHARS
+) -> str:
+    """With ``server`` (the spec judged from Prometheus), the headline is the verdict of both sides
+    and a table sets each objective's client and server values side by side."""
+    lines = [_headline(evaluation, server), ""]
     lines += [f"- {escape(reason, CELL_LIMIT)}" for reason in evaluation.reasons[:MAX_OBJECTIVES]]
+    if server is not None:
+        lines += [f"- server side: {escape(reason, CELL_LIMIT)}"
+                  for reason in server.reasons[:MAX_OBJECTIVES]]
     lines.append("")
     lines += _validity(run)
     lines += _objectives_table(evaluation.objectives)
+    lines += _server_side(evaluation, server)
     lines += _endpoints(run, evaluation)
     lines += _errors(run)
     lines += _slowest(run)
@@ -70,14 +78,37 @@ def _fit(text: str, max_chars: int) -> str:
     return text[: max(cut, 0)] + "\n" + CUT_NOTE
 
 
-def _headline(evaluation: Evaluation) -> str:
-    gating = [o for o in evaluation.objectives if o.gating]
-    met = sum(1 for o in gating if o.verdict == "pass")
+def _headline(evaluation: Evaluation, server: Evaluation | None) -> str:
+    verdict = evaluation.verdict if server is None else combined_verdict(evaluation, server)
+    met = f"{fmt.gating_met(evaluation)} gating objectives met"
+    if server is not None:
+        met = (f"client side {fmt.verdict_label(evaluation.verdict)} ({met}), server side (Prometheus) "
+               f"{fmt.verdict_label(server.verdict)} ({fmt.gating_met(server)})")
     return (
-        f"**{fmt.verdict_label(evaluation.verdict)}** slogate verdict for "
-        f"{escape(evaluation.service)}: {met} of {len(gating)} gating objectives met "
-        f"(exit code {int(evaluation.exit_code)})"
+        f"**{fmt.verdict_label(verdict)}** slogate verdict for {escape(evaluation.service)}: {met} "
+        f"(exit code {int(VERDICT_EXIT_CODES[verdict])})"
     )
+
+
+def _server_side(client: Evaluation, server: Evaluation | None) -> list[str]:
+    if server is None:
+        return []
+    rows = [
+        [
+            escape(pair.client.name, 100),
+            escape(fmt.endpoint_label(pair.client), 100),
+            escape(fmt.threshold(pair.client)),
+            escape(fmt.measured(pair.client)),
+            escape(fmt.measured(pair.server)),
+            escape(fmt.difference(pair)),
+            f"**{fmt.verdict_label(pair.client.verdict)}**",
+            f"**{fmt.verdict_label(pair.server.verdict)}**",
+        ]
+        for pair in side_by_side(client, server)[:MAX_OBJECTIVES]
+    ]
+    header = ["Objective", "Endpoint", "Threshold", "Client", "Server (Prometheus)", "Difference",
+              "Client verdict", "Server verdict"]
+    return ["### Client side and server side", "", *_table(header, rows)]
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:

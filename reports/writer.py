@@ -8,7 +8,14 @@ from reports.html import render_html
 from reports.json_report import render_json
 from reports.junit import render_junit
 from reports.markdown import render_markdown
-from slo.bundle import EVALUATION_FILE, JUNIT_XML, REPORT_HTML, SUMMARY_MD, write_atomic
+from slo.bundle import (
+    EVALUATION_FILE,
+    JUNIT_XML,
+    REPORT_HTML,
+    SERVER_EVALUATION_FILE,
+    SUMMARY_MD,
+    write_atomic,
+)
 from slo.evaluation import Evaluation
 from slo.run import RunResult
 
@@ -20,10 +27,13 @@ def render_all(
     *,
     spec_text: str | None = None,
     baseline: RunResult | None = None,
+    server: Evaluation | None = None,
 ) -> list[Path]:
     """Render every report and write it into ``bundle_dir``; returns the paths written.
 
-    With ``baseline`` (an earlier run), ``report.html`` also compares this run with it.
+    With ``baseline`` (an earlier run), ``report.html`` also compares this run with it. With
+    ``server`` (the spec judged from Prometheus), it is kept as ``server-evaluation.json`` and
+    every report shows both sides, its verdict being theirs combined.
 
     All four are rendered before the first is written, so a rendering error leaves the bundle
     as it was; each file is replaced atomically, so a reader never sees half a file.
@@ -31,10 +41,16 @@ def render_all(
     bundle_dir = Path(bundle_dir)
     contents = {
         EVALUATION_FILE: render_json(evaluation),
-        REPORT_HTML: render_html(run, evaluation, spec_text=spec_text, baseline=baseline),
-        SUMMARY_MD: render_markdown(run, evaluation),
-        JUNIT_XML: render_junit(run, evaluation),
+        REPORT_HTML: render_html(run, evaluation, spec_text=spec_text, baseline=baseline, server=server),
+        SUMMARY_MD: render_markdown(run, evaluation, server=server),
+        JUNIT_XML: render_junit(run, evaluation, server=server),
     }
+    if server is not None:
+        contents[SERVER_EVALUATION_FILE] = render_json(server)
+    if server is None:
+        # A server-side verdict from an earlier `gate --prometheus` would not be about this
+        # judgement (another spec, another window): it must not be shown beside it.
+        (bundle_dir / SERVER_EVALUATION_FILE).unlink(missing_ok=True)
     paths: list[Path] = []
     for name, content in contents.items():
         path = bundle_dir / name

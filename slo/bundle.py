@@ -21,6 +21,8 @@ _Model = TypeVar("_Model")
 
 RUN_FILE = "run.json"
 EVALUATION_FILE = "evaluation.json"
+SERVER_EVALUATION_FILE = "server-evaluation.json"
+"""The same spec judged from the proxy's own metrics in Prometheus (``gate --prometheus``)."""
 REPORT_HTML = "report.html"
 SUMMARY_MD = "summary.md"
 JUNIT_XML = "junit.xml"
@@ -148,6 +150,12 @@ def _negative_count(run: RunResult) -> str | None:
 
 def read_evaluation(bundle: Path) -> Evaluation:
     return _read_model(bundle / EVALUATION_FILE, Evaluation.from_dict)
+
+
+def read_server_evaluation(bundle: Path) -> Evaluation | None:
+    """The server-side evaluation kept beside the client's, if ``gate --prometheus`` wrote one."""
+    path = bundle / SERVER_EVALUATION_FILE
+    return _read_model(path, Evaluation.from_dict) if path.exists() else None
 
 
 def _read_model(path: Path, from_dict: Callable[[dict[str, Any]], _Model]) -> _Model:

@@ -143,3 +143,37 @@ class Evaluation:
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed evaluation: {exc}") from None
+
+
+def combined_verdict(*evaluations: Evaluation) -> Verdict:
+    """The gate's verdict over several sources of the same spec (the client's run, the server's
+    Prometheus): it fails when any fails, and passes only when every one passes."""
+    verdicts = {e.verdict for e in evaluations}
+    if "fail" in verdicts:
+        return "fail"
+    if "inconclusive" in verdicts or not verdicts:
+        return "inconclusive"
+    return "pass"
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    """One objective as the load generator measured it and as the proxy's own metrics did."""
+
+    client: ObjectiveResult
+    server: ObjectiveResult
+
+    @property
+    def difference(self) -> float | None:
+        """Server minus client, in the objective's unit; None when either side has no value."""
+        if self.client.measured is None or self.server.measured is None:
+            return None
+        if self.client.unit != self.server.unit:
+            return None
+        return self.server.measured - self.client.measured
+
+
+def side_by_side(client: Evaluation, server: Evaluation) -> tuple[SideBySide, ...]:
+    """The objectives of two evaluations of one spec, paired by name (in the client's order)."""
+    by_name = {o.name: o for o in server.objectives}
+    return tuple(SideBySide(o, by_name[o.name]) for o in client.objectives if o.name in by_name)

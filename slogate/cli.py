@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from slo.bundle import BundleError, new_run_id
+from slo.bundle import REPORT_HTML, BundleError, new_run_id
 from slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
-from slo.evaluation import ExitCode
+from slo.evaluation import VERDICT_EXIT_CODES, ExitCode, combined_verdict, side_by_side
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
 from slo.units import format_duration, format_ratio, parse_duration
@@ -261,19 +261,20 @@ def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
         return server.exit_code
     from slogate.pipeline import judge
 
-    client = judge(args.bundle, spec, run=run, out=args.out).evaluation
+    judged = judge(args.bundle, spec, run=run, out=args.out, server=server)
+    client = judged.evaluation
     if args.json:
         print(json.dumps({"client": client.to_dict(), "server": server.to_dict()}, indent=1))
     else:
         print(f"client side: {client.verdict.upper()} · server side (Prometheus): {server.verdict.upper()}")
         print(f"  {'objective':<24} {'client':>12} {'server':>12} {'difference':>12}")
-        for mine, theirs in zip(client.objectives, server.objectives, strict=True):
-            difference = (None if mine.measured is None or theirs.measured is None or mine.unit != theirs.unit
-                          else theirs.measured - mine.measured)
-            print(f"  {mine.name:<24} {_shown(mine.measured, mine.unit):>12} "
-                  f"{_shown(theirs.measured, theirs.unit):>12} {_shown(difference, mine.unit):>12}")
+        for pair in side_by_side(client, server):
+            print(f"  {pair.client.name:<24} {_shown(pair.client.measured, pair.client.unit):>12} "
+                  f"{_shown(pair.server.measured, pair.server.unit):>12} "
+                  f"{_shown(pair.difference, pair.client.unit):>12}")
+        print(f"report: {judged.bundle / REPORT_HTML}")
     # Fail closed: the gate passes only when both sides pass.
-    return max(client.exit_code, server.exit_code, key=lambda code: (code != 0, code == 1, code))
+    return VERDICT_EXIT_CODES[combined_verdict(client, server)]
 
 
 def _shown(value: float | None, unit: str) -> str:
@@ -288,21 +289,22 @@ def _shown(value: float | None, unit: str) -> str:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     import reports
-    from slo.bundle import read_evaluation, read_run
+    from slo.bundle import read_evaluation, read_run, read_server_evaluation
 
     run = read_run(args.bundle)
     evaluation = read_evaluation(args.bundle)
+    server = read_server_evaluation(args.bundle)
     baseline = None if args.baseline is None else read_run(args.baseline)
     renderers = {
-        "html": lambda: reports.render_html(run, evaluation, baseline=baseline),
-        "md": lambda: reports.render_markdown(run, evaluation),
-        "junit": lambda: reports.render_junit(run, evaluation),
+        "html": lambda: reports.render_html(run, evaluation, baseline=baseline, server=server),
+        "md": lambda: reports.render_markdown(run, evaluation, server=server),
+        "junit": lambda: reports.render_junit(run, evaluation, server=server),
         "json": lambda: reports.render_json(evaluation),
     }
     if args.format:
         sys.stdout.write(renderers[args.format]())
         return ExitCode.PASS
-    for path in reports.render_all(args.bundle, run, evaluation, baseline=baseline):
+    for path in reports.render_all(args.bundle, run, evaluation, baseline=baseline, server=server):
         print(path)
     return ExitCode.PASS
 
@@ -457,7 +459,7 @@ def _print_outcome(evaluation: Any, bundle: Path, *, as_json: bool, extra: Seque
     for reason in evaluation.reasons:
         print(f"  reason: {reason}")
     print(f"bundle: {bundle}")
-    print(f"report: {bundle / 'report.html'}")
+    print(f"report: {bundle / REPORT_HTML}")
 
 
 def _say(message: str) -> None:

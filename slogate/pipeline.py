@@ -33,16 +33,19 @@ class JudgedRun:
 def judge(
     bundle: Path, spec: Spec, *, run: RunResult | None = None, out: Path | None = None,
     baseline: RunResult | None = None, tolerance: float = DEFAULT_TOLERANCE,
+    server: Evaluation | None = None,
 ) -> JudgedRun:
     """Evaluate a bundle's run against ``spec`` (and ``baseline``, when given, for regressions)
-    and render every report into ``out`` (the bundle)."""
+    and render every report into ``out`` (the bundle), with ``server`` (the same spec judged
+    from Prometheus) beside it when given."""
     run = run if run is not None else read_run(bundle)
     evaluation = evaluate(spec, run)
     if baseline is not None:
         evaluation = compare(evaluation, spec, run, baseline, tolerance=tolerance)
     target = out or bundle
     spec_text = _read_text(Path(spec.source))
-    files = reports.render_all(target, run, evaluation, spec_text=spec_text, baseline=baseline)
+    files = reports.render_all(target, run, evaluation, spec_text=spec_text, baseline=baseline,
+                               server=server)
     return JudgedRun(bundle=target, run=run, evaluation=evaluation, files=tuple(files))
 
 

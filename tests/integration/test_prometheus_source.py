@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from slo.bundle import read_run
+from slo.bundle import read_run, read_server_evaluation
 from slo.contract import DEFAULT_CONTRACT
 from slo.loader import parse_spec
 from slo.prometheus_source import (
@@ -57,6 +57,15 @@ def test_server_side_slis_from_a_real_prometheus(
         out = capsys.readouterr().out
         assert code == 0, out
         assert "server side (Prometheus): PASS" in out and "content-p50" in out
+        # ... and in the bundle's reports, which `slogate report` renders again the same way.
+        assert read_server_evaluation(bundle) is not None
+        html = (bundle / "report.html").read_text(encoding="utf-8")
+        table = html[html.index('id="server-side-table"'):]
+        assert "content-p50" in table[:table.index("</table>")]
+        assert "Client side and server side" in (bundle / "summary.md").read_text(encoding="utf-8")
+        (bundle / "report.html").unlink()
+        assert main(["report", str(bundle)]) == 0
+        assert 'id="server-side-table"' in (bundle / "report.html").read_text(encoding="utf-8")
         _check_errors(server, spec, spec_path, closed_port, end)
 
 
