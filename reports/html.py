@@ -163,10 +163,10 @@ def _context(
     verdict = evaluation.verdict if server is None else combined_verdict(evaluation, server)
     reasons = list(evaluation.reasons)
     if server is not None:
-        reasons.insert(0, f"client side (this run): {fmt.verdict_label(evaluation.verdict)}; server side "
-                          f"(Prometheus): {fmt.verdict_label(server.verdict)}. The gate passes only when "
-                          "both do.")
-        reasons += [f"server side: {reason}" for reason in server.reasons]
+        reasons = [f"client side (this run): {fmt.verdict_label(evaluation.verdict)}; server side "
+                   f"(Prometheus): {fmt.verdict_label(server.verdict)}. The gate passes only when both do.",
+                   *(f"client side: {reason}" for reason in evaluation.reasons),
+                   *(f"server side: {reason}" for reason in server.reasons)]
     return {
         "verdict": verdict,
         "verdict_label": fmt.verdict_label(verdict),

@@ -54,7 +54,8 @@ def render_markdown(
     """With ``server`` (the spec judged from Prometheus), the headline is the verdict of both sides
     and a table sets each objective's client and server values side by side."""
     lines = [_headline(evaluation, server), ""]
-    lines += [f"- {escape(reason, CELL_LIMIT)}" for reason in evaluation.reasons[:MAX_OBJECTIVES]]
+    side = "" if server is None else "client side: "
+    lines += [f"- {side}{escape(reason, CELL_LIMIT)}" for reason in evaluation.reasons[:MAX_OBJECTIVES]]
     if server is not None:
         lines += [f"- server side: {escape(reason, CELL_LIMIT)}"
                   for reason in server.reasons[:MAX_OBJECTIVES]]
