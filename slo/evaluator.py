@@ -21,6 +21,7 @@ from slo.spec import (
     AvailabilityObjective,
     ErrorRatioObjective,
     LatencyObjective,
+    Objective,
     Spec,
     ThroughputObjective,
     endpoint_matches,
@@ -358,7 +359,12 @@ def judge_ratio(
                             target=1.0 - objective.allowed_bad_ratio, seconds=seconds, spec=spec,
                             what="availability", bad_label="failed", period_s=objective.period_s,
                             bad=bad)
-    return _judge_max_ratio(objective, bad, samples, seconds, spec)
+    allowed = objective.allowed_bad_ratio
+    return _judge_share_limit(objective, _ShareLimit(
+        what="error ratio", definition="failed / all requests",
+        statistic="z = (ratio − max) / sqrt(max(1−max)/n)", events=bad, bad=bad, total=samples,
+        bad_label="failed", limit=allowed, allowed=allowed, upper=True, period_s=objective.period_s,
+    ), seconds, spec)
 
 
 def bad_requests(objective: ErrorRatioObjective | AvailabilityObjective, window: EndpointWindow) -> int:
@@ -384,102 +390,107 @@ def _ratio_statistic(bad: int, total: int, allowed: float) -> float | None:
     return (bad / total - allowed) / math.sqrt(allowed * (1.0 - allowed) / total)
 
 
-def _judge_max_ratio(
-    objective: ErrorRatioObjective, bad: int, samples: int, seconds: float, spec: Spec
-) -> ObjectiveResult:
-    allowed = objective.allowed_bad_ratio
-    required = objective.required_samples
-    confidence = spec.confidence
-    level = f"{confidence * 100:g}%"
-    low, high = wilson_interval(bad, samples, confidence)
-    measured = bad / samples if samples else None
-    formula = (f"error ratio = failed / all requests; {level} Wilson score interval; pass when its upper "
-               f"bound <= {_pct(allowed)}, fail when its lower bound > {_pct(allowed)}; "
-               f"z = (ratio − max) / sqrt(max(1−max)/n); {_BUDGET_FORMULA}")
-    budget = _budget(bad, samples, allowed, seconds, objective.period_s)
-    shown_ci = f"{level} CI {_pct(low)}–{_pct(high)}"
-    counts = f"{bad} of {samples} failed"
-    verdict: Verdict
-    more = None
-    if measured is None:
-        verdict, reason, more = "inconclusive", f"no requests (at least {required} needed)", required
-    elif allowed <= 0.0:
-        # A zero budget has no interval to wait for: one failure fails it.
-        if bad:
-            verdict, reason = "fail", f"error ratio {_pct(measured)} > 0% ({counts})"
-        elif samples < required:
-            verdict, more = "inconclusive", required - samples
-            reason = f"{samples} requests, {required} needed to show error ratio <= 0%"
-        else:
-            verdict, reason = "pass", f"error ratio 0% <= 0% ({counts})"
-    elif low > allowed:
-        verdict = "fail"
-        reason = f"error ratio {_pct(measured)} > {_pct(allowed)} ({counts}; {shown_ci})"
-    elif samples < required:
-        verdict = "inconclusive"
-        more = _more(samples, required, samples_to_separate(measured, allowed, confidence))
-        reason = (f"{samples} requests, {required} needed to show error ratio <= {_pct(allowed)} "
-                  f"(so far {counts})")
-    elif high <= allowed:
-        verdict = "pass"
-        reason = f"error ratio {_pct(measured)} <= {_pct(allowed)} ({counts}; {shown_ci})"
-    else:
-        verdict = "inconclusive"
-        more = _more(samples, required, samples_to_separate(measured, allowed, confidence))
-        needed = f"about {more} more requests would decide" if more else "no sample size decides it"
-        reason = f"error ratio {_pct(measured)} but {shown_ci} straddles {_pct(allowed)}: {needed}"
-    return _result(
-        objective, "ratio", verdict=verdict, reason=reason, threshold=allowed, measured=measured,
-        margin=None if measured is None else allowed - measured, samples=samples, bad_events=bad,
-        ci_low=low if samples else None, ci_high=high if samples else None, confidence=confidence,
-        more_samples_needed=more, formula=formula, test_statistic=_ratio_statistic(bad, samples, allowed),
-        **budget,
-    )
-
-
 def judge_share(
     objective: LatencyObjective | AvailabilityObjective, *, good: int, total: int, bad: int, target: float,
     seconds: float, spec: Spec, what: str, bad_label: str, period_s: float,
 ) -> ObjectiveResult:
     """A lower bound on a share of good events (availability, requests under a latency threshold)."""
+    return _judge_share_limit(objective, _ShareLimit(
+        what=what, definition="good / all",
+        statistic="z = (bad share − allowed) / sqrt(allowed(1−allowed)/n)", events=good, bad=bad,
+        total=total, bad_label=bad_label, limit=target, allowed=1.0 - target, upper=False,
+        period_s=period_s,
+    ), seconds, spec)
+
+
+@dataclasses.dataclass(frozen=True)
+class _ShareLimit:
+    """A share of requests and the limit it must respect: an upper one on the bad share (error
+    ratio), or a lower one on the good share (availability, requests under a latency threshold)."""
+
+    what: str
+    """The share's name in reasons ('error ratio', 'availability')."""
+    definition: str
+    """What the share divides, for the formula ('failed / all requests')."""
+    statistic: str
+    """How the formula explains the test statistic."""
+    events: int
+    """The requests the share counts: bad ones under an upper limit, good ones over a lower one."""
+    bad: int
+    total: int
+    bad_label: str
+    """What the bad requests are, in reasons ('failed', 'over 250ms')."""
+    limit: float
+    allowed: float
+    """The bad share the error budget allows."""
+    upper: bool
+    period_s: float
+
+    @property
+    def holds(self) -> str:
+        return "<=" if self.upper else ">="
+
+    @property
+    def breaks(self) -> str:
+        return ">" if self.upper else "<"
+
+
+def _judge_share_limit(
+    objective: Objective, share: _ShareLimit, seconds: float, spec: Spec
+) -> ObjectiveResult:
+    """Pass when the share's whole Wilson interval respects the limit, fail when it is all beyond."""
+    what, limit, total, bad = share.what, share.limit, share.total, share.bad
     required = objective.required_samples
-    allowed = 1.0 - target
     confidence = spec.confidence
     level = f"{confidence * 100:g}%"
-    low, high = wilson_interval(good, total, confidence)
-    measured = good / total if total else None
-    formula = (f"{what} = good / all; {level} Wilson score interval; pass when its lower bound >= "
-               f"{_pct(target)}, fail when its upper bound < {_pct(target)}; "
-               f"z = (bad share − allowed) / sqrt(allowed(1−allowed)/n); {_BUDGET_FORMULA}")
-    budget = _budget(bad, total, allowed, seconds, period_s)
+    low, high = wilson_interval(share.events, total, confidence)
+    measured = share.events / total if total else None
+    passing_bound, failing_bound = ("upper", "lower") if share.upper else ("lower", "upper")
+    formula = (f"{what} = {share.definition}; {level} Wilson score interval; pass when its "
+               f"{passing_bound} bound {share.holds} {_pct(limit)}, fail when its {failing_bound} bound "
+               f"{share.breaks} {_pct(limit)}; {share.statistic}; {_BUDGET_FORMULA}")
+    budget = _budget(bad, total, share.allowed, seconds, share.period_s)
     shown_ci = f"{level} CI {_pct(low)}–{_pct(high)}"
-    counts = f"{bad} of {total} {bad_label}"
+    counts = f"{bad} of {total} {share.bad_label}"
+    # Compared on the interval of the counted share itself, not mirrored (1 − x is not exact).
+    beyond = low > limit if share.upper else high < limit
+    within = high <= limit if share.upper else low >= limit
     verdict: Verdict
     more = None
     if measured is None:
         verdict, reason, more = "inconclusive", f"no requests (at least {required} needed)", required
-    elif high < target:
+    elif share.upper and limit <= 0.0:
+        # A zero budget has no interval to wait for: one failure fails it. Only upper limits (error
+        # ratio, max 0%) have this rule; a lower limit of 100% goes through the interval instead.
+        if bad:
+            verdict, reason = "fail", f"{what} {_pct(measured)} > 0% ({counts})"
+        elif total < required:
+            verdict, more = "inconclusive", required - total
+            reason = f"{total} requests, {required} needed to show {what} <= 0%"
+        else:
+            verdict, reason = "pass", f"{what} 0% <= 0% ({counts})"
+    elif beyond:
         verdict = "fail"
-        reason = f"{what} {_pct(measured)} < {_pct(target)} ({counts}; {shown_ci})"
+        reason = f"{what} {_pct(measured)} {share.breaks} {_pct(limit)} ({counts}; {shown_ci})"
     elif total < required:
         verdict = "inconclusive"
-        more = _more(total, required, samples_to_separate(measured, target, confidence))
-        reason = (f"{total} requests, {required} needed to show {what} >= {_pct(target)} "
+        more = _more(total, required, samples_to_separate(measured, limit, confidence))
+        reason = (f"{total} requests, {required} needed to show {what} {share.holds} {_pct(limit)} "
                   f"(so far {counts})")
-    elif low >= target:
+    elif within:
         verdict = "pass"
-        reason = f"{what} {_pct(measured)} >= {_pct(target)} ({counts}; {shown_ci})"
+        reason = f"{what} {_pct(measured)} {share.holds} {_pct(limit)} ({counts}; {shown_ci})"
     else:
         verdict = "inconclusive"
-        more = _more(total, required, samples_to_separate(measured, target, confidence))
+        more = _more(total, required, samples_to_separate(measured, limit, confidence))
         needed = f"about {more} more requests would decide" if more else "no sample size decides it"
-        reason = f"{what} {_pct(measured)} but {shown_ci} straddles {_pct(target)}: {needed}"
+        reason = f"{what} {_pct(measured)} but {shown_ci} straddles {_pct(limit)}: {needed}"
+    margin = None if measured is None else (limit - measured if share.upper else measured - limit)
     return _result(
-        objective, "ratio", verdict=verdict, reason=reason, threshold=target, measured=measured,
-        margin=None if measured is None else measured - target, samples=total, bad_events=bad,
-        ci_low=low if total else None, ci_high=high if total else None, confidence=confidence,
-        more_samples_needed=more, formula=formula, test_statistic=_ratio_statistic(bad, total, allowed),
-        **budget,
+        objective, "ratio", verdict=verdict, reason=reason, threshold=limit, measured=measured,
+        margin=margin, samples=total, bad_events=bad, ci_low=low if total else None,
+        ci_high=high if total else None, confidence=confidence, more_samples_needed=more,
+        formula=formula, test_statistic=_ratio_statistic(bad, total, share.allowed), **budget,
     )
 
 
