@@ -459,16 +459,17 @@ def _judge_share_limit(
     more = None
     if measured is None:
         verdict, reason, more = "inconclusive", f"no requests (at least {required} needed)", required
-    elif share.upper and limit <= 0.0:
-        # A zero budget has no interval to wait for: one failure fails it. Only upper limits (error
-        # ratio, max 0%) have this rule; a lower limit of 100% goes through the interval instead.
+    elif share.allowed <= 0.0:
+        # A zero budget (error ratio max 0%, or a target of 100%, which OpenSLO can state) has no
+        # interval to wait for: one bad request fails it, and an interval that can never reach
+        # the limit exactly would otherwise keep a perfect run from ever passing.
         if bad:
-            verdict, reason = "fail", f"{what} {_pct(measured)} > 0% ({counts})"
+            verdict, reason = "fail", f"{what} {_pct(measured)} {share.breaks} {_pct(limit)} ({counts})"
         elif total < required:
             verdict, more = "inconclusive", required - total
-            reason = f"{total} requests, {required} needed to show {what} <= 0%"
+            reason = f"{total} requests, {required} needed to show {what} {share.holds} {_pct(limit)}"
         else:
-            verdict, reason = "pass", f"{what} 0% <= 0% ({counts})"
+            verdict, reason = "pass", f"{what} {_pct(measured)} {share.holds} {_pct(limit)} ({counts})"
     elif beyond:
         verdict = "fail"
         reason = f"{what} {_pct(measured)} {share.breaks} {_pct(limit)} ({counts}; {shown_ci})"

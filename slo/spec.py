@@ -57,6 +57,10 @@ class LatencyObjective:
         if self.min_samples is not None:
             return self.min_samples
         beyond = 1.0 - self.percentile / 100.0
+        if beyond <= 0.0:
+            # 100% under the threshold (an OpenSLO target of 1): no tail to see, one slow request
+            # fails it, as one failure fails an error ratio of max 0%.
+            return _ratio_samples(None, 0.0)
         return max(SAMPLES_BEYOND_PERCENTILE, _ceil(SAMPLES_BEYOND_PERCENTILE / beyond))
 
 

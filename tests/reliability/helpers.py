@@ -8,12 +8,16 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
+
+from slogate.target import ReferenceTarget
+from tests.target.target_helpers import samples
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -144,3 +148,17 @@ def error_kinds(run: dict[str, Any]) -> dict[str, int]:
 def temp_files(folder: Path) -> list[Path]:
     """Leftovers of an interrupted atomic write (``.NAME.*.tmp``)."""
     return sorted(folder.rglob(".*.tmp"))
+
+
+def served_requests(target: ReferenceTarget) -> float:
+    """Requests the proxy has answered so far, by its own count (scrapes are not counted)."""
+    with urllib.request.urlopen(f"{target.proxy_url}/metrics", timeout=5) as response:
+        page = response.read().decode("utf-8")
+    return sum(value for (name, _), value in samples(page).items()
+               if name == "http_server_request_duration_seconds_count")
+
+
+def recorded_requests(run: dict[str, Any]) -> int:
+    """Requests in a run's slices; a stream's time to first byte (``#ttfb``) is the same request."""
+    return sum(e[part]["count"] for s in run["slices"] for name, e in s["endpoints"].items()
+               if "#" not in name for part in ("ok", "failed"))

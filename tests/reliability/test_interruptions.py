@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import signal
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,32 +19,19 @@ from tests.reliability.helpers import (
     kill_tree,
     listening_addresses,
     read_json,
+    recorded_requests,
     run_args,
+    served_requests,
     start_slogate,
     temp_files,
     wait_for,
 )
-from tests.target.target_helpers import samples
 
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[ReferenceTarget]:
     with ReferenceTarget() as running:
         yield running
-
-
-def served_requests(target: ReferenceTarget) -> float:
-    """Requests the proxy has answered so far, by its own count (scrapes are not counted)."""
-    with urllib.request.urlopen(f"{target.proxy_url}/metrics", timeout=5) as response:
-        page = response.read().decode("utf-8")
-    return sum(value for (name, _), value in samples(page).items()
-               if name == "http_server_request_duration_seconds_count")
-
-
-def recorded_requests(run: dict[str, Any]) -> int:
-    """Requests in a run's slices; a stream's time to first byte (``#ttfb``) is the same request."""
-    return sum(e[part]["count"] for s in run["slices"] for name, e in s["endpoints"].items()
-               if "#" not in name for part in ("ok", "failed"))
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,15 @@ from slo.run import EndpointWindow, RunResult, TimeSlice
 START = 1_700_000_000.0
 
 
-def run_of(ok: int, failed: int) -> RunResult:
+def run_of(ok: int, failed: int, slow: int = 0) -> RunResult:
+    """``ok`` successes at 10 ms and ``slow`` at 100 ms, ``failed`` 503s."""
     window = EndpointWindow()
     if ok:
         window.ok.record(10_000.0, ok)
-        window.statuses["200"] = ok
+    if slow:
+        window.ok.record(100_000.0, slow)
+    if ok + slow:
+        window.statuses["200"] = ok + slow
     if failed:
         window.failed.record(5_000.0, failed)
         window.statuses["503"] = failed
@@ -60,3 +64,38 @@ def test_a_zero_error_budget_is_decided_by_the_first_failure_not_by_an_interval(
     assert short.verdict == "inconclusive" and short.more_samples_needed == 1
     [failed] = judge(objective, 9_999, 1)
     assert (failed.verdict, failed.reason) == ("fail", "error ratio 0.01% > 0% (1 of 10000 failed)")
+
+
+RATIO_SLO = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {{name: x}}
+spec:
+  service: s
+  budgetingMethod: Occurrences
+  indicator:
+    spec:
+      ratioMetric:
+        good: {{metricSource: {{type: Prometheus, spec: {{query: '{good}'}}}}}}
+        total: {{metricSource: {{type: Prometheus, spec: {{query: '{total}'}}}}}}
+  objectives:
+    - {{target: 1}}
+"""
+
+
+@pytest.mark.parametrize("good, bad_run", [
+    # availability: one failure is bad
+    ('http_server_request_duration_seconds_count{http_response_status_code!~"5.."}', (499, 1, 0)),
+    # every request under 50 ms: one at 100 ms is bad
+    ('http_server_request_duration_seconds_bucket{le="0.05"}', (499, 0, 1)),
+])
+def test_a_target_of_100_percent_is_a_zero_budget_too(good: str, bad_run: tuple[int, int, int]) -> None:
+    """OpenSLO can ask for 100%: a clean run passes, one bad request fails, nothing crashes (an
+    interval never reaches 100% exactly, so without the zero-budget rule it could never pass)."""
+    total = "http_server_request_duration_seconds_count"
+    spec = parse_spec(RATIO_SLO.format(good=good, total=total), "slo.yaml")
+    [clean] = evaluate(spec, run_of(500, 0), now=START).objectives
+    assert clean.verdict == "pass", clean.reason
+    [one_bad] = evaluate(spec, run_of(*bad_run), now=START).objectives
+    assert one_bad.verdict == "fail", one_bad.reason
+    assert "< 100%" in one_bad.reason
