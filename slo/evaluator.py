@@ -354,16 +354,19 @@ def judge_ratio(
 ) -> ObjectiveResult:
     samples = window.requests
     bad = bad_requests(objective, window)
+    # Say what counted as an error: the spec's status classes when it names them, else failures.
+    bad_label = ("failed" if not objective.error_statuses
+                 else f"with status {'/'.join(objective.error_statuses)}")
     if objective.kind == "availability":
         return judge_share(objective, good=samples - bad, total=samples,
                             target=1.0 - objective.allowed_bad_ratio, seconds=seconds, spec=spec,
-                            what="availability", bad_label="failed", period_s=objective.period_s,
+                            what="availability", bad_label=bad_label, period_s=objective.period_s,
                             bad=bad)
     allowed = objective.allowed_bad_ratio
     return _judge_share_limit(objective, _ShareLimit(
-        what="error ratio", definition="failed / all requests",
+        what="error ratio", definition=f"requests {bad_label} / all requests",
         statistic="z = (ratio − max) / sqrt(max(1−max)/n)", events=bad, bad=bad, total=samples,
-        bad_label="failed", limit=allowed, allowed=allowed, upper=True, period_s=objective.period_s,
+        bad_label=bad_label, limit=allowed, allowed=allowed, upper=True, period_s=objective.period_s,
     ), seconds, spec)
 
 
