@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.event
 from locust import LoadTestShape, events
 from locust.env import Environment
 from locust.rpc import Message
@@ -153,6 +154,7 @@ class SlogateSession:
         self.accept_saturated = bool(getattr(options, "slogate_accept_saturated", False))
         self._seen_workers: set[str] = set()
         self._awaiting_final: set[str] = set()
+        self._finals_collected: gevent.event.Event | None = None
         self.shape_description: dict[str, Any] | None = None
         self.schedule = self._arrival_schedule(options)
         self.dispatcher: open_model.ArrivalDispatcher | None = None
@@ -203,6 +205,8 @@ class SlogateSession:
         options = self.environment.parsed_options
         if self.is_master and options is not None:
             setattr(options, POOL_USERS_OPTION, getattr(options, "num_users", None) or 1)
+        if isinstance(self.environment.runner, MasterRunner):
+            self._quit_after_final_reports(self.environment.runner)
         if not self.is_master:
             hooks.request.add_listener(self.on_request)
         hooks.worker_report.add_listener(self.on_worker_report)
@@ -368,8 +372,8 @@ class SlogateSession:
         interrupted = runner is not None and runner.state in (STATE_RUNNING, STATE_SPAWNING)
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
-        if interrupted and isinstance(runner, MasterRunner):
-            self._collect_final_reports(runner)
+        if isinstance(runner, MasterRunner):
+            self._collect_final_reports(runner)  # interrupted: Locust's own quit comes after this
         if self.started_at is None:
             if self.spec is None:
                 return
@@ -470,23 +474,50 @@ class SlogateSession:
                 f"{late} more were late): raise -u (the user pool) or add processes",
             )
 
-    def _collect_final_reports(self, runner: MasterRunner) -> None:
-        """Stop the workers now and wait for their last reports.
+    def _quit_after_final_reports(self, runner: MasterRunner) -> None:
+        """Make the master's quit collect every worker's final report first.
 
-        Locust's own shutdown fires ``quitting`` (where the bundle is written) before it tells the
-        workers to quit, so without this an interrupted run would lose up to a report interval
-        (3 s) of every worker's requests.
+        Locust's quit tells the workers to quit and gives their last reports half a second, and
+        its SIGINT/SIGTERM shutdown writes results (``quitting``) before even that. A worker
+        killed in the last seconds of a run is not yet "missing" (that takes several missed
+        heartbeats), so without a final report it would look healthy while its share of the load
+        was never sent. Runner.quit has no event, so it is wrapped on this one runner.
         """
-        if self.started_at is not None and self.ended_at is None:
-            self.ended_at = time.time()  # the interruption; workers leaving from now on are not lost
-        self._awaiting_final = {c.id for c in runner.clients.values() if c.state != STATE_MISSING}
-        for worker_id in self._awaiting_final:
-            runner.server.send_to_client(Message("quit", None, worker_id))
-        deadline = time.monotonic() + FINAL_REPORTS_WAIT_S
-        while self._awaiting_final and time.monotonic() < deadline:
-            gevent.sleep(0.05)
-        for worker_id in sorted(self._awaiting_final):
-            self._flag_lost(worker_id, "sent no final report when the run was interrupted")
+        locust_quit = runner.quit
+
+        def quit_after_final_reports() -> None:
+            self._collect_final_reports(runner)
+            locust_quit()
+
+        setattr(runner, "quit", quit_after_final_reports)  # noqa: B010 (mypy: methods are read-only)
+
+    def _collect_final_reports(self, runner: MasterRunner) -> None:
+        """Stop the workers now and wait for each one's last report; one that sends none is lost.
+
+        Done once; a later caller (Locust quits again from its message loop when the last worker
+        leaves, then from its shutdown) waits for that one, so the bundle is written after it.
+        """
+        if self.started_at is None:
+            return
+        if self._finals_collected is not None:
+            self._finals_collected.wait(FINAL_REPORTS_WAIT_S + 1.0)
+            return
+        self._finals_collected = gevent.event.Event()
+        try:
+            if self.ended_at is None:
+                self._watch_workers(runner)  # while still running: missing or gone workers are lost
+                self.ended_at = time.time()  # the end; workers leaving from now on are not lost
+            self._awaiting_final = {c.id for c in runner.clients.values() if c.state != STATE_MISSING}
+            for worker_id in self._awaiting_final:
+                runner.server.send_to_client(Message("quit", None, worker_id))
+            deadline = time.monotonic() + FINAL_REPORTS_WAIT_S
+            while self._awaiting_final and time.monotonic() < deadline:
+                gevent.sleep(0.05)
+            for worker_id in sorted(self._awaiting_final):
+                self.recorder.worker(worker_id, None, lost=True)
+                self._flag_lost(worker_id, "sent no final report at the end of the run")
+        finally:
+            self._finals_collected.set()
 
     def _watch_workers(self, runner: Any) -> None:
         """Each worker's CPU; one that goes missing (or away) while the test runs is lost."""

@@ -17,6 +17,11 @@ DEFAULT_CONFIDENCE = 0.95
 RULE_OF_THREE = 3.0
 """With n clean events the 95% upper bound on a ratio is about 3/n, so proving ratio <= r needs 3/r."""
 
+ZERO_BUDGET_SAMPLES = 3000
+"""A zero error budget (max 0%, a target of 100%) can never be proven by an interval; it is judged
+on at least as many requests as a 99.9% target needs (3 / 0.001), so a handful of clean requests
+is never a pass."""
+
 
 DERIVED_KEY_MARK = "#"
 """Endpoint keys with this mark are derived series of a request ('POST /v1/messages#ttfb', see
@@ -223,7 +228,7 @@ def _ratio_samples(explicit: int | None, allowed: float) -> int:
     if explicit is not None:
         return explicit
     if allowed <= 0.0:
-        return 1
+        return ZERO_BUDGET_SAMPLES
     return max(1, _ceil(RULE_OF_THREE / allowed))
 
 

@@ -121,7 +121,10 @@ def test_live_metrics_and_traceparent_during_a_run(tmp_path: Path, closed_port: 
 
 
 @pytest.mark.slow
-def test_a_worker_lost_mid_run_makes_the_run_invalid(tmp_path: Path, closed_port: int) -> None:
+@pytest.mark.parametrize("when", ["early", "late"])
+def test_a_worker_lost_mid_run_makes_the_run_invalid(tmp_path: Path, closed_port: int, when: str) -> None:
+    """Killed early, the master sees the worker's heartbeats stop; killed late (about 2 s before
+    the end, too soon for heartbeats to tell), it sends no final report: lost either way."""
     bundle = tmp_path / "bundle"
     spec = tmp_path / "spec.yaml"
     spec.write_text("service: s\nobjectives:\n  - {name: errors, kind: error_ratio, max: 100%, "
@@ -135,8 +138,12 @@ def test_a_worker_lost_mid_run_makes_the_run_invalid(tmp_path: Path, closed_port
         workers: list[psutil.Process] = []
         while time.time() < deadline and len(workers) < 2:
             time.sleep(0.3)
-            workers = psutil.Process(process.pid).children()
-        time.sleep(2.0)
+            workers = forked_workers(process.pid)
+        if when == "early":
+            time.sleep(2.0)
+        else:  # the first checkpoint is written 5 s into the 7 s run
+            while time.time() < deadline + 10 and not (bundle / "run.json").exists():
+                time.sleep(0.1)
         victim = workers[0]
         victim.kill()
         code, output = finish(process)
@@ -149,3 +156,16 @@ def test_a_worker_lost_mid_run_makes_the_run_invalid(tmp_path: Path, closed_port
     assert {w["worker_id"] for w in run["workers"]} >= {"master", lost[0]["worker_id"]}
     evaluation = json.loads((bundle / "evaluation.json").read_text())
     assert evaluation["verdict"] == "inconclusive"
+
+
+def forked_workers(master_pid: int) -> list[psutil.Process]:
+    """The master's forked Locust workers: its children running this Python, not a passing
+    ``git rev-parse`` (the plugin asks for the revision), which must not be taken for a worker."""
+    found = []
+    for child in psutil.Process(master_pid).children():
+        try:
+            if child.exe() == psutil.Process(master_pid).exe():
+                found.append(child)
+        except psutil.Error:
+            continue  # gone already: not a worker that is running
+    return found
