@@ -486,8 +486,18 @@ class SlogateSession:
         locust_quit = runner.quit
 
         def quit_after_final_reports() -> None:
+            gave_up = (self.started_at is None and self.spec is not None
+                       and self.environment.process_exit_code is None)
+            if gave_up:
+                # No test and no shutdown before: Locust gave up waiting for its workers
+                # (--expect-workers-max-wait) and is about to exit 1, which a pipeline would read
+                # as "SLO failed". Say what happened, in the bundle too, and exit inconclusive.
+                logger.error("slogate: the workers never connected: no load was sent")
+                self.on_quitting(self.environment)
             self._collect_final_reports(runner)
             locust_quit()
+            if gave_up:
+                raise SystemExit(self.environment.process_exit_code)
 
         setattr(runner, "quit", quit_after_final_reports)  # noqa: B010 (mypy: methods are read-only)
 

@@ -158,6 +158,28 @@ def test_a_worker_lost_mid_run_makes_the_run_invalid(tmp_path: Path, closed_port
     assert evaluation["verdict"] == "inconclusive"
 
 
+@pytest.mark.slow
+def test_workers_that_never_connect_are_inconclusive_not_a_slo_failure(
+    tmp_path: Path, closed_port: int
+) -> None:
+    """Locust gives up on missing workers with exit 1, which reads as "SLO failed": the gate says
+    inconclusive (3) instead, with a bundle that says no load was sent."""
+    bundle = tmp_path / "bundle"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("service: s\nobjectives:\n  - {name: errors, kind: error_ratio, max: 1%}\n")
+    process = locust(SCENARIO, "http://127.0.0.1:9", "--master", "--expect-workers", "1",
+                     "--expect-workers-max-wait", "1", "-t", "5s", "--master-bind-host", "127.0.0.1",
+                     "--master-bind-port", str(closed_port), "--slogate-out", str(bundle),
+                     "--slogate-spec", str(spec))
+    code, output = finish(process, timeout=30)
+    assert code == 3, output[-3000:]
+    assert "the workers never connected" in output
+    run = json.loads((bundle / "run.json").read_text())
+    assert [flag["code"] for flag in run["validity"]] == ["not_started"]
+    evaluation = json.loads((bundle / "evaluation.json").read_text())
+    assert evaluation["verdict"] == "inconclusive" and evaluation["exit_code"] == 3
+
+
 def forked_workers(master_pid: int) -> list[psutil.Process]:
     """The master's forked Locust workers: its children running this Python, not a passing
     ``git rev-parse`` (the plugin asks for the revision), which must not be taken for a worker."""
