@@ -50,7 +50,8 @@ REPORT_KEY = "slogate"
 FINAL_KEY = "slogate_final"
 """Set in a worker's report sent after its users stopped: nothing of that worker is still to come."""
 FINAL_REPORTS_WAIT_S = 3.0
-"""How long an interrupted master waits for its workers' last reports (they come in milliseconds)."""
+"""How long a quitting master waits for its workers' last reports beyond --stop-timeout (they come
+in milliseconds once the users have stopped)."""
 DEFAULT_OUT = "out/runs"
 MAX_DROPPED_SHARE = 0.01
 """Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
@@ -509,8 +510,10 @@ class SlogateSession:
         """
         if self.started_at is None:
             return
+        # A worker lets its users finish for --stop-timeout before it sends its last report.
+        wait_s = FINAL_REPORTS_WAIT_S + float(self.environment.stop_timeout or 0.0)
         if self._finals_collected is not None:
-            self._finals_collected.wait(FINAL_REPORTS_WAIT_S + 1.0)
+            self._finals_collected.wait(wait_s + 1.0)
             return
         self._finals_collected = gevent.event.Event()
         try:
@@ -520,7 +523,7 @@ class SlogateSession:
             self._awaiting_final = {c.id for c in runner.clients.values() if c.state != STATE_MISSING}
             for worker_id in self._awaiting_final:
                 runner.server.send_to_client(Message("quit", None, worker_id))
-            deadline = time.monotonic() + FINAL_REPORTS_WAIT_S
+            deadline = time.monotonic() + wait_s
             while self._awaiting_final and time.monotonic() < deadline:
                 gevent.sleep(0.05)
             for worker_id in sorted(self._awaiting_final):

@@ -158,6 +158,46 @@ def test_a_worker_lost_mid_run_makes_the_run_invalid(tmp_path: Path, closed_port
     assert evaluation["verdict"] == "inconclusive"
 
 
+SLOW_TASKS = """\
+import gevent
+from locust import HttpUser, constant, task
+
+import loadtest.plugin  # noqa: F401
+
+
+class SlowTask(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def request_then_think(self) -> None:
+        self.client.get("/health/live")
+        gevent.sleep(7)  # still in its task 4 s after the run ends: --stop-timeout lets it finish
+"""
+
+
+@pytest.mark.slow
+def test_workers_finishing_their_tasks_within_the_stop_timeout_are_not_lost(
+    tmp_path: Path, closed_port: int
+) -> None:
+    """Final reports come after the users stop, which --stop-timeout may delay past the master's
+    usual wait: healthy workers must not be taken for lost."""
+    locustfile = tmp_path / "slow_tasks.py"
+    locustfile.write_text(SLOW_TASKS)
+    bundle = tmp_path / "bundle"
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("service: s\nobjectives:\n  - {name: errors, kind: error_ratio, max: 100%, "
+                    "min_samples: 1}\n")
+    with ReferenceTarget() as target:
+        process = locust(locustfile, target.proxy_url, "-u", "2", "-r", "10", "-t", "3s", "--processes", "2",
+                         "--stop-timeout", "9", "--slogate-out", str(bundle), "--slogate-spec", str(spec),
+                         "--master-bind-port", str(closed_port), "--master-port", str(closed_port))
+        code, output = finish(process)
+    run = json.loads((bundle / "run.json").read_text())
+    assert run["validity"] == [], run["validity"]
+    assert code == 0, output[-3000:]
+    assert not any(w["lost"] for w in run["workers"]) and len(run["workers"]) == 3, run["workers"]
+
+
 @pytest.mark.slow
 def test_workers_that_never_connect_are_inconclusive_not_a_slo_failure(
     tmp_path: Path, closed_port: int
