@@ -46,6 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BundleError, UsageError) as exc:
         print(f"slogate: {exc}", file=sys.stderr)
         return ExitCode.BAD_INPUT
+    except OSError as exc:
+        # A path the user gave that cannot be written or read (an output folder under /proc, a
+        # full disk): their input to fix, said with the path, never a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"slogate: {where}{exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
     except KeyboardInterrupt:
         print("slogate: interrupted", file=sys.stderr)
         return ExitCode.INCONCLUSIVE
@@ -383,7 +389,9 @@ def _cmd_target(args: argparse.Namespace) -> int:
     try:
         serve(config)
     except OSError as exc:
-        raise UsageError(f"cannot listen on {config.host}: {exc.strerror or exc}") from None
+        # The target's own errors already name host and port; a bare OSError gets them here.
+        raise UsageError(f"cannot listen on {config.host}: {exc.strerror}" if exc.strerror
+                         else str(exc)) from None
     return ExitCode.PASS
 
 

@@ -57,6 +57,18 @@ def test_run_refuses_bad_input_before_loading(tmp_path: Path, capsys: pytest.Cap
     assert usage.value.code == 2
 
 
+@pytest.mark.parametrize("command", ["dashboards", "alerts"])
+def test_unwritable_output_is_bad_input_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    spec = write(tmp_path, "lax.yaml", LAX)
+    blocker = write(tmp_path, "a-file", "")  # a folder cannot be made under a file
+    out = blocker / ("dashboards" if command == "dashboards" else "rules.yaml")
+    assert main([command, "--spec", str(spec), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(blocker) in err and "Traceback" not in err, err
+
+
 @pytest.mark.slow
 def test_demo_passes_lax_spec_then_gate_fails_strict(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
