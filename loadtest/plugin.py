@@ -8,7 +8,9 @@ test can build its own Environment and session.
 
 from __future__ import annotations
 
+import argparse
 import logging
+import math
 import os
 import subprocess
 import time
@@ -35,7 +37,7 @@ from loadtest.counters import counters_of
 from loadtest.exporter import LiveState, LoadTestCollector, serve
 from loadtest.recorder import RunRecorder
 from loadtest.shapes import ShapeError, ShapePlan, parse_shape
-from slo.bundle import EVALUATION_FILE, RUN_FILE, new_run_id, write_json, write_run
+from slo.bundle import EVALUATION_FILE, RUN_FILE, check_writable, new_run_id, write_json, write_run
 from slo.evaluator import evaluate
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
@@ -89,7 +91,7 @@ def add_options(parser: Any, **_: Any) -> None:
     group.add_argument("--slogate-run-id", metavar="ID", default=None, help="Run id")
     group.add_argument("--slogate-spec", metavar="FILE", default=None,
                        help="SLO spec: judge the run at the end; the verdict is the exit code")
-    group.add_argument("--slogate-slice", metavar="SECONDS", type=float, default=1.0,
+    group.add_argument("--slogate-slice", metavar="SECONDS", type=_positive_seconds, default=1.0,
                        help="Width of a time slice of the recorded histograms (default 1)")
     group.add_argument("--slogate-api-key", metavar="KEY", default=None,
                        env_var="SLOGATE_API_KEY",
@@ -109,7 +111,7 @@ def add_options(parser: Any, **_: Any) -> None:
                        help="Open model: an arrival no user took within this is dropped (default 2)")
     group.add_argument("--slogate-accept-saturated", action="store_true", default=False,
                        help="Record a saturated load generator without invalidating the run")
-    group.add_argument("--slogate-metrics-port", metavar="PORT", type=int, default=None,
+    group.add_argument("--slogate-metrics-port", metavar="PORT", type=_port, default=None,
                        help="Serve the running test's Prometheus metrics on 127.0.0.1:PORT")
     group.add_argument("--slogate-metrics-host", metavar="ADDR", default="127.0.0.1",
                        help="Address of the metrics endpoint (default 127.0.0.1)")
@@ -118,6 +120,22 @@ def add_options(parser: Any, **_: Any) -> None:
                             "(off by default; traceparent is sent either way)")
     group.add_argument("--slogate-no-traceparent", action="store_true", default=False,
                        help="Do not send a W3C traceparent header")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 0 (any free one) to 65535, got {text!r}")
+    return int(text)
 
 
 @events.init.add_listener
@@ -204,6 +222,11 @@ class SlogateSession:
             return
         self._install_shape()
         options = self.environment.parsed_options
+        try:
+            check_writable(self.bundle)
+        except OSError as exc:
+            logger.error("slogate: cannot write results to %s: %s", self.bundle, exc.strerror or exc)
+            raise SystemExit(2) from None
         if self.is_master and options is not None:
             setattr(options, POOL_USERS_OPTION, getattr(options, "num_users", None) or 1)
         if isinstance(self.environment.runner, MasterRunner):

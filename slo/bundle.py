@@ -148,6 +148,13 @@ def _negative_count(run: RunResult) -> str | None:
     return None
 
 
+def check_writable(folder: Path) -> None:
+    """Fail before a run, not after it, when its results could not be written (raises OSError)."""
+    probe = folder / ".slogate-write-check"
+    write_atomic(probe, b"ok")
+    probe.unlink()
+
+
 def read_evaluation(bundle: Path) -> Evaluation:
     return _read_model(bundle / EVALUATION_FILE, Evaluation.from_dict)
 

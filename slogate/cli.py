@@ -482,12 +482,10 @@ def _check_url(url: str) -> None:
 
 def _check_writable(folder: Path) -> None:
     """Fail before the run, not after it, when results could not be written."""
-    from slo.bundle import write_atomic
+    from slo.bundle import check_writable
 
-    probe = folder / ".slogate-write-check"
     try:
-        write_atomic(probe, b"ok")
-        probe.unlink()
+        check_writable(folder)
     except OSError as exc:
         raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
 

@@ -152,3 +152,26 @@ def test_quitting_before_the_test_started_is_inconclusive_not_a_silent_pass(tmp_
     run = json.loads((tmp_path / "bundle" / "run.json").read_text())
     assert run["complete"] is False and "not_started" in {f["code"] for f in run["validity"]}
     assert json.loads((tmp_path / "bundle" / "evaluation.json").read_text())["verdict"] == "inconclusive"
+
+
+@pytest.mark.parametrize(("option", "expected"), [
+    (["--slogate-out", "/proc/no-such-place"], "cannot write results to /proc/no-such-place"),
+    (["--slogate-metrics-port", "99999"], "expected a TCP port from 0 (any free one) to 65535"),
+    (["--slogate-slice", "0"], "expected a positive number of seconds, got '0'"),
+])
+def test_bad_options_of_plain_locust_stop_it_before_any_load(
+    tmp_path: Path, option: list[str], expected: str
+) -> None:
+    """`locust -f loadtest/...` with a bad slogate option: exit 2 and the reason, before any
+    request (the target port is closed: a run would show as refused connections), no traceback."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", "loadtest/reference_mix.py", "--headless", "-t", "2s",
+         "--host", "http://127.0.0.1:9", "--slogate-spec", str(spec), *option],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60, check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 2, output[-3000:]
+    assert expected in output and "Traceback" not in output, output[-3000:]
+    assert "recording run" not in output
