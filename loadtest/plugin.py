@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import subprocess
 import time
@@ -41,6 +40,7 @@ from slo.bundle import EVALUATION_FILE, RUN_FILE, check_writable, new_run_id, wr
 from slo.evaluator import evaluate
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
+from slo.units import parse_port, parse_positive
 
 logger = logging.getLogger("slogate")
 
@@ -124,18 +124,16 @@ def add_options(parser: Any, **_: Any) -> None:
 
 def _positive_seconds(text: str) -> float:
     try:
-        value = float(text)
+        return parse_positive(text)
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a TCP port from 0 (any free one) to 65535, got {text!r}")
-    return int(text)
+    try:
+        return parse_port(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @events.init.add_listener

@@ -83,6 +83,24 @@ def parse_ratio(value: object) -> float:
     return fraction
 
 
+def parse_port(value: str) -> int:
+    """A TCP port ('9646'); 0 asks for any free one."""
+    if not value.strip().isdigit() or not 0 <= int(value) <= 65535:
+        raise ValueError(f"expected a TCP port from 0 (any free one) to 65535, got {shown(value)}")
+    return int(value)
+
+
+def parse_positive(value: str) -> float:
+    """A finite number above zero ('2.5')."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"expected a positive number, got {shown(value)}")
+    return number
+
+
 def format_duration(seconds: float) -> str:
     """A short human form: 850us, 12.5ms, 1.2s, 5m, 30d."""
     if seconds < 1e-3:

@@ -19,7 +19,8 @@ from slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
 from slo.evaluation import VERDICT_EXIT_CODES, ExitCode, combined_verdict, side_by_side
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
-from slo.units import format_duration, format_ratio, parse_duration
+from slo.units import format_duration, format_ratio
+from slogate import arguments as arg
 
 DEFAULT_OUT = Path("out")
 DEMO_LATENCY = "lognormal:15ms,0.5"
@@ -71,9 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="start the reference target, load test it, gate, report")
-    demo.add_argument("--duration", type=_duration, default=30.0, help="load duration (default 30s)")
-    demo.add_argument("--users", type=_positive_int, default=20, help="concurrent users (default 20)")
-    demo.add_argument("--spawn-rate", type=_positive_float, default=20.0, help="users started per second")
+    demo.add_argument("--duration", type=arg.duration, default=30.0, help="load duration (default 30s)")
+    demo.add_argument("--users", type=arg.positive_int, default=20, help="concurrent users (default 20)")
+    demo.add_argument("--spawn-rate", type=arg.positive_float, default=20.0, help="users started per second")
     demo.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec (default: the demo's)")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default ./out)")
     demo.add_argument("--latency", default=DEMO_LATENCY,
@@ -87,11 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="load test a URL with a scenario and gate it on a spec")
     run.add_argument("--host", required=True, help="base URL of the proxy, e.g. http://127.0.0.1:8080")
     run.add_argument("--spec", type=Path, required=True, help="SLO spec file (YAML)")
-    run.add_argument("--users", type=_positive_int, default=10, help="concurrent users (closed model)")
-    run.add_argument("--spawn-rate", type=_positive_float, default=10.0, help="users started per second")
-    run.add_argument("--duration", type=_duration, default=30.0, help="load duration, e.g. 30s, 5m")
+    run.add_argument("--users", type=arg.positive_int, default=10, help="concurrent users (closed model)")
+    run.add_argument("--spawn-rate", type=arg.positive_float, default=10.0, help="users started per second")
+    run.add_argument("--duration", type=arg.duration, default=30.0, help="load duration, e.g. 30s, 5m")
     run.add_argument("--scenario", type=Path, default=None, help="locustfile (default: reference mix)")
-    run.add_argument("--slice", type=_duration, default=1.0, help="time slice width (default 1s)")
+    run.add_argument("--slice", type=arg.duration, default=1.0, help="time slice width (default 1s)")
     run.add_argument("--out", type=Path, default=None, help="bundle folder (default out/runs/<run-id>)")
     run.add_argument("--run-id", default=None, help="run id (default: time and a random suffix)")
     run.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
     gate.add_argument("--baseline", type=Path, default=None, metavar="OLD_BUNDLE",
                       help="an earlier run bundle: a significant regression beyond --tolerance fails")
-    gate.add_argument("--tolerance", type=_ratio, default=None,
+    gate.add_argument("--tolerance", type=arg.ratio, default=None,
                       help="how much worse than the baseline is tolerated (default 10%%)")
     gate.add_argument("--prometheus", metavar="URL", default=None,
                       help="judge from the proxy's server-side metrics in this Prometheus: the window "
@@ -447,6 +448,8 @@ def _load_and_report(
         judged, outcome = load_and_judge(settings, spec, bundle, run_id, progress=_say)
     except RunFailedError as exc:
         print(f"slogate: {exc}", file=sys.stderr)
+        if exc.locust_exit_code == ExitCode.BAD_INPUT:  # options refused before any load
+            return ExitCode.BAD_INPUT
         return ExitCode.INCONCLUSIVE
     _print_outcome(judged.evaluation, judged.bundle, as_json=as_json, extra=extra)
     if outcome.interrupted and judged.evaluation.exit_code == ExitCode.PASS:
@@ -488,45 +491,6 @@ def _check_writable(folder: Path) -> None:
         check_writable(folder)
     except OSError as exc:
         raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
-
-
-def _duration(text: str) -> float:
-    try:
-        seconds = parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive duration, got {text!r}")
-    return seconds
-
-
-def _ratio(text: str) -> float:
-    from slo.units import parse_ratio
-
-    try:
-        return parse_ratio(text if text.strip().endswith("%") else float(text))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 if __name__ == "__main__":

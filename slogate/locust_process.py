@@ -22,6 +22,7 @@ from types import FrameType
 import loadtest
 from loadtest.traffic import split_keys
 from slo.redact import redact
+from slogate import arguments
 
 DEFAULT_SCENARIO = Path(loadtest.__file__).parent / "reference_mix.py"
 LOCUST_LOG = "locust.log"
@@ -43,23 +44,23 @@ class LoadSettings:
 def add_harness_arguments(parser: argparse.ArgumentParser) -> None:
     """The load-model, distribution and observability options of `slogate run` and `slogate demo`."""
     group = parser.add_argument_group("load model and harness")
-    group.add_argument("--processes", type=int, default=None, metavar="N",
+    group.add_argument("--processes", type=arguments.processes, default=None, metavar="N",
                        help="Locust worker processes on this machine (-1: one per CPU); merged losslessly")
     group.add_argument("--shape", default=None, metavar="SHAPE",
                        help="closed-model shape: ramp | steps | spike | soak, with parameters as "
                             "NAME:key=value,... e.g. steps:steps=5, spike:base=20%%,at=50%%,length=10%%")
-    group.add_argument("--rate", type=float, default=None, metavar="PER_S",
+    group.add_argument("--rate", type=arguments.positive_float, default=None, metavar="PER_S",
                        help="open model: arrivals per second, whatever the responses take "
                             "(--users is then the pool that sends them)")
-    group.add_argument("--rate-to", type=float, default=None, metavar="PER_S",
+    group.add_argument("--rate-to", type=arguments.positive_float, default=None, metavar="PER_S",
                        help="open model: ramp the arrival rate linearly to this over --rate-ramp")
-    group.add_argument("--rate-ramp", type=float, default=None, metavar="SECONDS",
+    group.add_argument("--rate-ramp", type=arguments.positive_float, default=None, metavar="SECONDS",
                        help="open model: length of the rate ramp (default: the whole run)")
     group.add_argument("--accept-saturated", action="store_true",
                        help="record a saturated load generator in the bundle without invalidating the run")
-    group.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+    group.add_argument("--metrics-port", type=arguments.port, default=None, metavar="PORT",
                        help="serve the running test's Prometheus metrics on 127.0.0.1:PORT")
-    group.add_argument("--otlp-endpoint", default=None, metavar="URL",
+    group.add_argument("--otlp-endpoint", type=arguments.http_url, default=None, metavar="URL",
                        help="export a client span per request to this OTLP/HTTP endpoint (off by default)")
 
 

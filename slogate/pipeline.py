@@ -21,6 +21,11 @@ from slogate.locust_process import LoadSettings, LocustOutcome, run_locust, tail
 class RunFailedError(Exception):
     """Locust ended without leaving a run (it could not start, or died before the first checkpoint)."""
 
+    def __init__(self, message: str, locust_exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.locust_exit_code = locust_exit_code
+        """2 when Locust or slogate's plugin refused its options: bad input, not a measurement."""
+
 
 @dataclass(frozen=True)
 class JudgedRun:
@@ -62,7 +67,8 @@ def load_and_judge(
     if not (bundle / RUN_FILE).exists():
         raise RunFailedError(
             f"Locust exited with code {outcome.exit_code} before recording anything; "
-            f"its log ({outcome.log_path}) ends with:\n{tail(outcome.log_path)}"
+            f"its log ({outcome.log_path}) ends with:\n{tail(outcome.log_path)}",
+            outcome.exit_code,
         )
     try:
         run = read_run(bundle)

@@ -55,6 +55,11 @@ def test_run_refuses_bad_input_before_loading(tmp_path: Path, capsys: pytest.Cap
     with pytest.raises(SystemExit) as usage:
         main(["run", "--host", "http://127.0.0.1:9", "--spec", str(spec), "--duration", "10"])
     assert usage.value.code == 2
+    # Options only Locust's side can judge (a shape) are bad input too, not an inconclusive run.
+    out = tmp_path / "bundle"
+    assert main(["run", "--host", "http://127.0.0.1:9", "--spec", str(spec), "--duration", "2s",
+                 "--shape", "bogus", "--out", str(out)]) == 2
+    assert "shape 'bogus': unknown" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["dashboards", "alerts"])

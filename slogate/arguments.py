@@ -1,0 +1,68 @@
+"""Argument types of the command line: each turns a value into what it means or says what was expected."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import urlparse
+
+from slo.units import parse_duration, parse_port, parse_positive, parse_ratio
+
+_Value = TypeVar("_Value")
+
+
+def _checked(parse: Callable[[str], _Value], text: str) -> _Value:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def duration(text: str) -> float:
+    """A positive duration with a unit ('30s', '5m')."""
+    seconds = _checked(parse_duration, text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive duration, got {text!r}")
+    return seconds
+
+
+def ratio(text: str) -> float:
+    """'5%' or a fraction ('0.05')."""
+    return _checked(lambda value: parse_ratio(value if value.strip().endswith("%") else float(value)), text)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    return _checked(parse_positive, text)
+
+
+def port(text: str) -> int:
+    return _checked(parse_port, text)
+
+
+def processes(text: str) -> int:
+    """Locust worker processes: a count, or -1 for one per CPU."""
+    if text.strip() == "-1":
+        return -1
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of processes (or -1: one per CPU), got {text!r}") from None
+
+
+def http_url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"expected an http(s) URL, got {text!r}")
+    return text
