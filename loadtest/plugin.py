@@ -8,7 +8,6 @@ test can build its own Environment and session.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import subprocess
@@ -21,12 +20,9 @@ import gevent
 import gevent.event
 from locust import LoadTestShape, events
 from locust.env import Environment
-from locust.rpc import Message
 from locust.runners import (
-    STATE_MISSING,
     STATE_RUNNING,
     STATE_SPAWNING,
-    STATE_STOPPED,
     MasterRunner,
     WorkerRunner,
 )
@@ -34,13 +30,14 @@ from locust.runners import (
 from loadtest import open_model, tracing
 from loadtest.counters import counters_of
 from loadtest.exporter import LiveState, LoadTestCollector, serve
+from loadtest.options import DEFAULT_OUT, add_options
 from loadtest.recorder import RunRecorder
 from loadtest.shapes import ShapeError, ShapePlan, parse_shape
+from loadtest.workers import WorkerRoster, mark_final
 from slo.bundle import EVALUATION_FILE, RUN_FILE, check_writable, new_run_id, write_json, write_run
 from slo.evaluator import evaluate
 from slo.loader import SpecError, load_spec
 from slo.spec import Spec
-from slo.units import parse_port, parse_positive
 
 logger = logging.getLogger("slogate")
 
@@ -49,12 +46,9 @@ CHECKPOINT_EVERY_S = 5.0
 PROGRESS_EVERY_S = 5.0
 CPU_SATURATED_PERCENT = 90.0
 REPORT_KEY = "slogate"
-FINAL_KEY = "slogate_final"
-"""Set in a worker's report sent after its users stopped: nothing of that worker is still to come."""
 FINAL_REPORTS_WAIT_S = 3.0
 """How long a quitting master waits for its workers' last reports beyond --stop-timeout (they come
 in milliseconds once the users have stopped)."""
-DEFAULT_OUT = "out/runs"
 MAX_DROPPED_SHARE = 0.01
 """Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
 _STATUS_TEXT = {code: str(code) for code in range(100, 600)}
@@ -83,57 +77,7 @@ def slogate_version() -> str:
         return "unknown"
 
 
-@events.init_command_line_parser.add_listener
-def add_options(parser: Any, **_: Any) -> None:
-    group = parser.add_argument_group("slogate", "Record the run and gate it on an SLO spec")
-    group.add_argument("--slogate-out", metavar="DIR", default=None,
-                       help=f"Run bundle folder (default: {DEFAULT_OUT}/<run-id>)")
-    group.add_argument("--slogate-run-id", metavar="ID", default=None, help="Run id")
-    group.add_argument("--slogate-spec", metavar="FILE", default=None,
-                       help="SLO spec: judge the run at the end; the verdict is the exit code")
-    group.add_argument("--slogate-slice", metavar="SECONDS", type=_positive_seconds, default=1.0,
-                       help="Width of a time slice of the recorded histograms (default 1)")
-    group.add_argument("--slogate-api-key", metavar="KEY", default=None,
-                       env_var="SLOGATE_API_KEY",
-                       help="API key the scenarios send (masked everywhere slogate writes)")
-    group.add_argument("--slogate-shape", metavar="SHAPE", default=None,
-                       help="Closed-model load shape: ramp | steps | spike | soak, with parameters "
-                            "as NAME:key=value,... (see loadtest/shapes.py); peak is -u, length -t")
-    group.add_argument("--slogate-rate", metavar="PER_S", type=float, default=None,
-                       help="Open model: arrivals per second, independent of response times "
-                            "(-u is then the pool of users that send them)")
-    group.add_argument("--slogate-rate-to", metavar="PER_S", type=float, default=None,
-                       help="Open model: ramp the arrival rate linearly to this")
-    group.add_argument("--slogate-rate-ramp", metavar="SECONDS", type=float, default=None,
-                       help="Open model: length of the rate ramp (default: the run time)")
-    group.add_argument("--slogate-max-lag", metavar="SECONDS", type=float,
-                       default=open_model.DEFAULT_MAX_LAG_S,
-                       help="Open model: an arrival no user took within this is dropped (default 2)")
-    group.add_argument("--slogate-accept-saturated", action="store_true", default=False,
-                       help="Record a saturated load generator without invalidating the run")
-    group.add_argument("--slogate-metrics-port", metavar="PORT", type=_port, default=None,
-                       help="Serve the running test's Prometheus metrics on 127.0.0.1:PORT")
-    group.add_argument("--slogate-metrics-host", metavar="ADDR", default="127.0.0.1",
-                       help="Address of the metrics endpoint (default 127.0.0.1)")
-    group.add_argument("--slogate-otlp-endpoint", metavar="URL", default=None,
-                       help="Export a client span per request to this OTLP/HTTP endpoint "
-                            "(off by default; traceparent is sent either way)")
-    group.add_argument("--slogate-no-traceparent", action="store_true", default=False,
-                       help="Do not send a W3C traceparent header")
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        return parse_positive(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}") from None
-
-
-def _port(text: str) -> int:
-    try:
-        return parse_port(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+events.init_command_line_parser.add_listener(add_options)
 
 
 @events.init.add_listener
@@ -169,8 +113,7 @@ class SlogateSession:
         self._greenlets: list[gevent.Greenlet] = []
         self.accepted: dict[str, str] = {}
         self.accept_saturated = bool(getattr(options, "slogate_accept_saturated", False))
-        self._seen_workers: set[str] = set()
-        self._awaiting_final: set[str] = set()
+        self.workers = WorkerRoster(self.recorder)
         self._finals_collected: gevent.event.Event | None = None
         self.shape_description: dict[str, Any] | None = None
         self.schedule = self._arrival_schedule(options)
@@ -362,13 +305,12 @@ class SlogateSession:
     def on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         data[REPORT_KEY] = self.recorder.drain()
         runner = self.environment.runner
-        data[FINAL_KEY] = runner is not None and runner.state == STATE_STOPPED
+        mark_final(data, runner)
 
     def on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if REPORT_KEY in data:
             self.recorder.absorb(data[REPORT_KEY])
-        if data.get(FINAL_KEY):
-            self._awaiting_final.discard(client_id)
+        self.workers.reported(client_id, data)
 
     def on_test_start(self, **_: Any) -> None:
         if self.started_at is None:
@@ -380,9 +322,10 @@ class SlogateSession:
     def on_test_stop(self, **_: Any) -> None:
         if self.dispatcher is not None:
             self.dispatcher.stop()
-        if self.is_master and self.ended_at is None:
+        runner = self.environment.runner
+        if isinstance(runner, MasterRunner) and self.ended_at is None:
             # A worker that went missing just before the stop must not escape the sampler's tick.
-            self._watch_workers(self.environment.runner)
+            self._watch_workers(runner)
         if self.started_at is not None and self.ended_at is None:
             self.ended_at = time.time()
 
@@ -541,40 +484,12 @@ class SlogateSession:
             if self.ended_at is None:
                 self._watch_workers(runner)  # while still running: missing or gone workers are lost
                 self.ended_at = time.time()  # the end; workers leaving from now on are not lost
-            self._awaiting_final = {c.id for c in runner.clients.values() if c.state != STATE_MISSING}
-            for worker_id in self._awaiting_final:
-                runner.server.send_to_client(Message("quit", None, worker_id))
-            deadline = time.monotonic() + wait_s
-            while self._awaiting_final and time.monotonic() < deadline:
-                gevent.sleep(0.05)
-            for worker_id in sorted(self._awaiting_final):
-                self.recorder.worker(worker_id, None, lost=True)
-                self._flag_lost(worker_id, "sent no final report at the end of the run")
+            self.workers.collect_final_reports(runner, wait_s)
         finally:
             self._finals_collected.set()
 
-    def _watch_workers(self, runner: Any) -> None:
-        """Each worker's CPU; one that goes missing (or away) while the test runs is lost."""
-        running = self.started_at is not None and self.ended_at is None
-        present = set()
-        for client in list(runner.clients.values()):
-            present.add(client.id)
-            self._seen_workers.add(client.id)
-            lost = running and client.state == STATE_MISSING
-            self.recorder.worker(client.id, client.cpu_usage, lost=lost)
-            if lost:
-                self._flag_lost(client.id, "stopped sending heartbeats")
-        if running:
-            for worker_id in self._seen_workers - present:
-                self.recorder.worker(worker_id, None, lost=True)
-                self._flag_lost(worker_id, "disconnected")
-
-    def _flag_lost(self, worker_id: str, how: str) -> None:
-        self.recorder.flag(
-            f"worker_lost:{worker_id}",
-            f"worker {worker_id} {how} during the run: its share of the load and of the "
-            "measurements is missing",
-        )
+    def _watch_workers(self, runner: MasterRunner) -> None:
+        self.workers.watch(runner, running=self.started_at is not None and self.ended_at is None)
 
     def _check_users_reached(self) -> None:
         wanted = getattr(self.environment.parsed_options, "num_users", None)
