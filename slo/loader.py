@@ -20,7 +20,7 @@ from slo.spec import (
     Spec,
     ThroughputObjective,
 )
-from slo.units import DURATION_HELP, parse_duration, parse_ratio, shown
+from slo.units import parse_duration, parse_ratio, positive_duration, shown
 
 MAX_DEPTH = 64
 """Deepest nesting of YAML collections a spec may have; real specs need four or five levels."""
@@ -426,10 +426,3 @@ def _confidence(value: object) -> float:
         raise ValueError(f"expected a confidence from 50% up to (not including) 100%, such as 95%; "
                          f"got {shown(value)}")
     return confidence
-
-
-def positive_duration(value: object) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0.0:
-        raise ValueError(f"expected {DURATION_HELP} greater than zero, got {shown(value)}")
-    return seconds

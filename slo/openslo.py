@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.loader import Checker, SpecError, YamlMapping, positive_duration
+from slo.loader import Checker, SpecError, YamlMapping
 from slo.openslo_policy import parse_alert_policies
 from slo.spec import (
     DEFAULT_PERIOD_S,
@@ -39,7 +39,7 @@ from slo.spec import (
     Objective,
     Spec,
 )
-from slo.units import parse_ratio, shown
+from slo.units import parse_ratio, positive_duration, shown
 
 API_VERSION = "openslo/v1"
 SUPPORTED_KINDS = ("SLO", "SLI", "DataSource", "AlertPolicy", "AlertCondition", "Service")

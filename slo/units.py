@@ -58,6 +58,13 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
+def positive_duration(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds <= 0.0:
+        raise ValueError(f"expected {DURATION_HELP} greater than zero, got {shown(value)}")
+    return seconds
+
+
 def parse_ratio(value: object) -> float:
     """A fraction in [0, 1] from '99.9%' or 0.999."""
     if isinstance(value, bool):

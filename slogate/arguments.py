@@ -12,24 +12,34 @@ from slo.units import parse_duration, parse_port, parse_positive, parse_ratio
 _Value = TypeVar("_Value")
 
 
-def _checked(parse: Callable[[str], _Value], text: str) -> _Value:
-    try:
-        return parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def argtype(parse: Callable[[str], _Value], name: str) -> Callable[[str], _Value]:
+    """An argparse ``type`` from a parser that raises ValueError: its message becomes the usage
+    error (exit 2); ``name`` is what argparse calls the value in its own messages."""
+
+    def convert(text: str) -> _Value:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
 
 
 def duration(text: str) -> float:
     """A positive duration with a unit ('30s', '5m')."""
-    seconds = _checked(parse_duration, text)
+    seconds = argtype(parse_duration, "duration")(text)
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive duration, got {text!r}")
     return seconds
 
 
-def ratio(text: str) -> float:
-    """'5%' or a fraction ('0.05')."""
-    return _checked(lambda value: parse_ratio(value if value.strip().endswith("%") else float(value)), text)
+def _ratio_value(text: str) -> float:
+    return parse_ratio(text if text.strip().endswith("%") else float(text))
+
+
+ratio = argtype(_ratio_value, "ratio")
+"""'5%' or a fraction ('0.05')."""
 
 
 def positive_int(text: str) -> int:
@@ -42,12 +52,8 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    return _checked(parse_positive, text)
-
-
-def port(text: str) -> int:
-    return _checked(parse_port, text)
+positive_float = argtype(parse_positive, "number")
+port = argtype(parse_port, "port")
 
 
 def processes(text: str) -> int:

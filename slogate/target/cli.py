@@ -8,10 +8,10 @@ inverse (used to start a child process), and ``main`` is ``python -m slogate.tar
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
-from slo.units import DURATION_HELP, parse_duration
+from slo.units import DURATION_HELP, parse_duration, positive_duration
+from slogate.arguments import argtype
 from slogate.target.faults import (
     BURST_HELP,
     LATENCY_HELP,
@@ -32,26 +32,11 @@ from slogate.target.ratelimit import RATE_HELP, RateLimit, default_burst, format
 from slogate.target.server import TargetConfig, serve
 from slogate.target.upstream import DEFAULT_TOKEN_INTERVAL_S
 
-T = TypeVar("T")
-
 DESCRIPTION = (
     "Serve the slogate reference target: an HTTP proxy (cache, health, Prometheus /metrics) in "
     "front of a simulated Anthropic-style upstream with injectable faults. Prints one JSON line "
     '{"proxy_url", "upstream_url", "pid"} on stdout when ready; stops on SIGINT/SIGTERM.'
 )
-
-
-def _argtype(parse: Callable[[str], T], name: str) -> Callable[[str], T]:
-    """An argparse ``type`` whose ValueError message becomes a clean usage error (exit 2)."""
-
-    def convert(text: str) -> T:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    convert.__name__ = name
-    return convert
 
 
 def _port(text: str) -> int:
@@ -62,13 +47,6 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise ValueError(f"expected a port number 0..65535, got {text!r}")
     return port
-
-
-def _positive_duration(text: str) -> float:
-    seconds = parse_duration(text)
-    if seconds <= 0:
-        raise ValueError(f"expected a duration > 0, got {text!r}")
-    return seconds
 
 
 def _seed(text: str) -> int:
@@ -113,13 +91,13 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     listen.add_argument(
         "--port",
-        type=_argtype(_port, "port"),
+        type=argtype(_port, "port"),
         default=0,
         help="proxy port; 0 picks a free one (default: %(default)s)",
     )
     listen.add_argument(
         "--upstream-port",
-        type=_argtype(_port, "port"),
+        type=argtype(_port, "port"),
         default=0,
         metavar="PORT",
         help="simulated upstream port; 0 picks a free one (default: %(default)s)",
@@ -132,21 +110,21 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     listen.add_argument(
         "--upstream-timeout",
-        type=_argtype(_positive_duration, "duration"),
+        type=argtype(positive_duration, "duration"),
         default=10.0,
         metavar="DURATION",
         help=f"upstream request timeout, answered 504; {DURATION_HELP} (default: 10s)",
     )
     listen.add_argument(
         "--cache-entries",
-        type=_argtype(_cache_size, "entries"),
+        type=argtype(_cache_size, "entries"),
         default=1024,
         metavar="N",
         help="maximum entries in the proxy's response cache; 0 disables it (default: %(default)s)",
     )
     listen.add_argument(
         "--rate-limit",
-        type=_argtype(parse_rate, "rate"),
+        type=argtype(parse_rate, "rate"),
         default=None,
         metavar="RATE",
         help=f"per-API-key limit of forwarded requests, answered 429 with Retry-After beyond it: "
@@ -154,7 +132,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     listen.add_argument(
         "--rate-burst",
-        type=_argtype(_burst, "burst"),
+        type=argtype(_burst, "burst"),
         default=None,
         metavar="N",
         help="requests a key may send at once before the rate applies (default: one second's "
@@ -162,7 +140,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     listen.add_argument(
         "--token-interval",
-        type=_argtype(_interval, "duration"),
+        type=argtype(_interval, "duration"),
         default=DEFAULT_TOKEN_INTERVAL_S,
         metavar="DURATION",
         help=f"time between two tokens of a streamed message (\"stream\": true) of the simulated "
@@ -171,21 +149,21 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     faults = parser.add_argument_group("faults of the simulated upstream")
     faults.add_argument(
         "--latency",
-        type=_argtype(parse_latency, "latency"),
+        type=argtype(parse_latency, "latency"),
         default=NoLatency(),
         metavar="DIST",
         help=f"added latency distribution: {LATENCY_HELP} (default: none)",
     )
     faults.add_argument(
         "--error-ratio",
-        type=_argtype(parse_error_ratio, "ratio"),
+        type=argtype(parse_error_ratio, "ratio"),
         default=0.0,
         metavar="RATIO",
         help="fraction of API requests answered 503, such as 0.05 or 5%% (default: 0)",
     )
     faults.add_argument(
         "--stall",
-        type=_argtype(parse_stall, "stall"),
+        type=argtype(parse_stall, "stall"),
         default=(0.0, 0.0),
         metavar="STALL/EVERY",
         help=f"periodic stall: {STALL_HELP}; requests arriving during a stall wait until it "
@@ -193,14 +171,14 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument(
         "--error-burst",
-        type=_argtype(parse_burst, "burst"),
+        type=argtype(parse_burst, "burst"),
         default=(0.0, 0.0),
         metavar="BURST/EVERY",
         help=f"errors in bursts: {BURST_HELP} (default: none)",
     )
     faults.add_argument(
         "--reset-ratio",
-        type=_argtype(parse_error_ratio, "ratio"),
+        type=argtype(parse_error_ratio, "ratio"),
         default=0.0,
         metavar="RATIO",
         help="fraction of API responses whose connection is reset halfway through the body "
@@ -208,7 +186,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument(
         "--hang-ratio",
-        type=_argtype(parse_error_ratio, "ratio"),
+        type=argtype(parse_error_ratio, "ratio"),
         default=0.0,
         metavar="RATIO",
         help="fraction of API responses that send their headers and then nothing, so the reader "
@@ -216,14 +194,14 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument(
         "--slow-body",
-        type=_argtype(parse_slow_body, "duration"),
+        type=argtype(parse_slow_body, "duration"),
         default=0.0,
         metavar="DURATION",
         help=f"trickle every API response body: {SLOW_BODY_HELP} (default: none)",
     )
     faults.add_argument(
         "--seed",
-        type=_argtype(_seed, "seed"),
+        type=argtype(_seed, "seed"),
         default=None,
         help="random seed for reproducible latencies and errors (default: random)",
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +17,7 @@ from slo.spec import Spec
 from slogate.cli import main
 from slogate.pipeline import write_observability
 from slogate.target import ReferenceTarget
+from tests.loadtest.harness_server import serving
 
 OFF_BUCKET = """\
 service: shop
@@ -47,14 +47,8 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def grafana() -> Iterator[str]:
     _Recorder.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Recorder) as url:
+        yield url
 
 
 def test_dashboards_upload_with_the_token_never_printed(
