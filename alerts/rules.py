@@ -60,6 +60,22 @@ class HealthThresholds:
 DEFAULT_HEALTH = HealthThresholds()
 
 
+@dataclass(frozen=True)
+class RuleOptions:
+    """What shapes the rules besides the spec and the metric contract; the rule file, its promtool
+    tests and the inhibit rules are made with the same options."""
+
+    runbook_base: str = DEFAULT_RUNBOOK_BASE
+    health: HealthThresholds = DEFAULT_HEALTH
+    buckets: Sequence[float] = LATENCY_BUCKETS_S
+    """The latency histogram's bucket bounds (a latency threshold must be one of them)."""
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS
+    """The burn-rate tiers (see ``alerts.windows.configure_tiers``)."""
+
+
+DEFAULT_OPTIONS = RuleOptions()
+
+
 def runbook_url(base: str, alert: str) -> str:
     return f"{base.rstrip('#')}#{alert.lower()}"
 
@@ -393,30 +409,23 @@ def nearest_buckets(value: float, buckets: Sequence[float]) -> str:
     ) or "none (the histogram has no buckets)"
 
 
-def build_groups(
-    spec: Spec,
-    contract: MetricContract,
-    *,
-    runbook_base: str = DEFAULT_RUNBOOK_BASE,
-    health: HealthThresholds = DEFAULT_HEALTH,
-    buckets: Sequence[float] = LATENCY_BUCKETS_S,
-    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
-) -> list[Rule]:
+def build_groups(spec: Spec, contract: MetricContract, options: RuleOptions = DEFAULT_OPTIONS) -> list[Rule]:
     """The groups ``…-sli`` (recording), ``…-slo-burn``, ``…-sli-absent`` and
     ``…-proxy-health``."""
-    sli_list = slis(spec, contract, buckets)
-    burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets, windows=windows)
+    o = options
+    sli_list = slis(spec, contract, o.buckets)
+    burns = burn_alerts(spec, contract, runbook_base=o.runbook_base, buckets=o.buckets, windows=o.windows)
     groups = [
-        {"name": group_name(spec, "sli"), "rules": recording_rules(sli_list, windows, spec)},
+        {"name": group_name(spec, "sli"), "rules": recording_rules(sli_list, o.windows, spec)},
         {"name": group_name(spec, "slo-burn"), "rules": [b.rule() for b in burns]},
         {
             "name": group_name(spec, "sli-absent"),
-            "rules": absent_rules(sli_list, spec, runbook_base=runbook_base, health=health),
+            "rules": absent_rules(sli_list, spec, runbook_base=o.runbook_base, health=o.health),
         },
         {
             "name": group_name(spec, "proxy-health"),
             "rules": health_rules(
-                spec, contract, runbook_base=runbook_base, health=health, buckets=buckets
+                spec, contract, runbook_base=o.runbook_base, health=o.health, buckets=o.buckets
             ),
         },
     ]

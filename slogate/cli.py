@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -366,11 +367,11 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
             buckets = obs.fetch_buckets(args.check_target, contract)
     except (obs.ObservabilityError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    options: dict[str, Any] = {"buckets": buckets, "windows": windows}
+    options = alerts.RuleOptions(buckets=buckets, windows=windows)
     if args.runbook_base:
-        options["runbook_base"] = args.runbook_base
+        options = dataclasses.replace(options, runbook_base=args.runbook_base)
     try:
-        paths = alerts.write_alert_files(spec, out, contract, **options)
+        paths = alerts.write_alert_files(spec, out, contract, options)
     except ValueError as exc:
         where = f" (buckets of {args.check_target})" if args.check_target else ""
         raise UsageError(f"{spec.source}{where}: {exc}") from None

@@ -14,6 +14,7 @@ import yaml
 from alerts import (
     ERROR_BUDGET_BURN,
     PROXY_TARGET_DOWN,
+    RuleOptions,
     buckets_from_exposition,
     build_rules,
     configure_tiers,
@@ -72,13 +73,13 @@ def test_golden_rules_pass_promtool(promtool: str) -> None:
 
 def test_tiers_switch_off_and_severity_is_settable(promtool: str, tmp_path: Path) -> None:
     windows = configure_tiers(["page"], severity={"page": "info"})
-    rules = build_rules(_reference(), windows=windows)
+    rules = build_rules(_reference(), options=RuleOptions(windows=windows))
     burns = [r for g in rules["groups"] for r in g["rules"] if r.get("alert", "").endswith("Burn")]
     assert burns and {r["labels"]["tier"] for r in burns} == {"page"}
     assert {r["labels"]["severity"] for r in burns} == {"info"}
     # Without tickets there is nothing for a page to silence.
     assert all(ERROR_BUDGET_BURN not in str(r) for r in inhibit_rules(windows))
-    paths = write_alert_files(_reference(), tmp_path / "x.rules.yaml", windows=windows)
+    paths = write_alert_files(_reference(), tmp_path / "x.rules.yaml", options=RuleOptions(windows=windows))
     result = subprocess.run([promtool, "test", "rules", str(paths[1])], capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -139,7 +140,7 @@ def test_buckets_of_a_live_target_and_an_off_bucket_threshold() -> None:
     spec = parse_spec("service: s\nobjectives:\n"
                       "  - {name: slow, kind: latency, percentile: p99, threshold: 300ms}\n")
     with pytest.raises(ValueError, match=r"nearest buckets: 250ms \(le=0.25\) and 500ms \(le=0.5\)"):
-        build_rules(spec, buckets=buckets)
+        build_rules(spec, options=RuleOptions(buckets=buckets))
     with pytest.raises(ValueError, match="no other_seconds_bucket series"):
         buckets_from_exposition(text, DEFAULT_CONTRACT.with_overrides({"request_duration": "other_seconds"}))
 

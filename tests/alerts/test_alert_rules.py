@@ -19,6 +19,7 @@ from alerts import (
     PROXY_SERVER_ERRORS,
     PROXY_TARGET_DOWN,
     PROXY_UPSTREAM_ERRORS,
+    RuleOptions,
     build_rules,
     render_rules,
     write_rules,
@@ -179,7 +180,7 @@ def test_annotations(reference_spec: Spec) -> None:
         assert annotations["runbook_url"] == f"{DEFAULT_RUNBOOK_BASE}#{alert['alert'].lower()}"
         assert alert["labels"]["severity"] in {"critical", "warning"}
         assert alert["labels"]["service"] == "reference-proxy"
-    custom = build_rules(reference_spec, runbook_base="https://runbooks.example/slo.md")
+    custom = build_rules(reference_spec, options=RuleOptions(runbook_base="https://runbooks.example/slo.md"))
     assert _group(custom, "-slo-burn")[0]["annotations"]["runbook_url"] == (
         "https://runbooks.example/slo.md#slogatelatencybudgetburn"
     )
