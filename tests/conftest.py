@@ -7,6 +7,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -21,15 +22,20 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
+def unavailable(message: str) -> NoReturn:
+    """Something a test needs is missing: a skip on a developer machine, a failure in CI, where a
+    skip would hide it."""
+    if in_ci():
+        pytest.fail(message + "; it is required when CI is set")
+    pytest.skip(message)
+
+
 def require_tool(name: str, debian_package: str) -> str:
     """The path of a real tool: a skip on a developer machine without it, a failure in CI."""
     found = shutil.which(name)
     if found is None:
-        message = (f"{name} not found: install Debian's {debian_package!r} package "
-                   "(scripts/setup --with-system does)")
-        if in_ci():
-            pytest.fail(message + "; it is required when CI is set")
-        pytest.skip(message)
+        unavailable(f"{name} not found: install Debian's {debian_package!r} package "
+                    "(scripts/setup --with-system does)")
     return found
 
 

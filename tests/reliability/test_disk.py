@@ -13,6 +13,7 @@ import pytest
 
 from slo.bundle import write_atomic, write_json
 from slogate.cli import main
+from tests.conftest import unavailable
 from tests.reliability.helpers import ERRORS_SPEC, temp_files
 
 
@@ -51,7 +52,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)],
                              capture_output=True, text=True, check=False)
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        unavailable(f"cannot mount a tmpfs here (the right to mount is needed): {mounted.stderr.strip()}")
     try:
         yield mount_point
     finally:
