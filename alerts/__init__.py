@@ -2,7 +2,7 @@
 absent-metric alerts and proxy health alerts, built from an SLO spec and the metric contract;
 YAML out, checked by promtool, with Alertmanager inhibit rules beside them.
 
-    from alerts import write_alert_files
+    from slogate.alerts import write_alert_files
     paths = write_alert_files(spec, Path("out/rules/shop.rules.yaml"))
     # -> shop.rules.yaml, shop.rules.test.yaml (promtool test rules), shop.inhibit.yaml
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alerts import yamltext
-from alerts.buckets import buckets_from_exposition
-from alerts.inhibit import inhibit_document, inhibit_rules
-from alerts.lint import lint_rules
-from alerts.policy import planned_windows, spec_windows
-from alerts.promtool_tests import build_rule_tests, render_rule_tests
-from alerts.rules import (
+from slogate.alerts import yamltext
+from slogate.alerts.buckets import buckets_from_exposition
+from slogate.alerts.inhibit import inhibit_document, inhibit_rules
+from slogate.alerts.lint import lint_rules
+from slogate.alerts.policy import planned_windows, spec_windows
+from slogate.alerts.promtool_tests import build_rule_tests, render_rule_tests
+from slogate.alerts.rules import (
     DEFAULT_HEALTH,
     DEFAULT_OPTIONS,
     DEFAULT_RUNBOOK_BASE,
@@ -35,11 +35,11 @@ from alerts.rules import (
     RuleOptions,
     build_groups,
 )
-from alerts.windows import WORKBOOK_WINDOWS, BurnWindow, configure_tiers
-from slo.bundle import write_atomic
-from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.promql import LATENCY_RECORD, RATIO_RECORD, condition_window
-from slo.spec import Spec
+from slogate.alerts.windows import WORKBOOK_WINDOWS, BurnWindow, configure_tiers
+from slogate.slo.bundle import write_atomic
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.promql import LATENCY_RECORD, RATIO_RECORD, condition_window
+from slogate.slo.spec import Spec
 
 __all__ = [
     "DEFAULT_HEALTH",

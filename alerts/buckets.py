@@ -7,7 +7,7 @@ import math
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from slo.contract import MetricContract
+from slogate.slo.contract import MetricContract
 
 
 def buckets_from_exposition(text: str, contract: MetricContract) -> list[float]:

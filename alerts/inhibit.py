@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.rules import (
+from slogate.alerts.rules import (
     ALERT_PREFIX,
     ERROR_BUDGET_BURN,
     LATENCY_BUDGET_BURN,
     PROXY_TARGET_DOWN,
 )
-from alerts.windows import WORKBOOK_WINDOWS, BurnWindow
-from slo import promql
+from slogate.alerts.windows import WORKBOOK_WINDOWS, BurnWindow
+from slogate.slo import promql
 
 
 def inhibit_rules(windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS) -> list[dict[str, Any]]:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.windows import BurnWindow
-from slo import promql
-from slo.promql import condition_window
-from slo.spec import Objective, Spec
+from slogate.alerts.windows import BurnWindow
+from slogate.slo import promql
+from slogate.slo.promql import condition_window
+from slogate.slo.spec import Objective, Spec
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
-from alerts import yamltext
-from alerts.policy import planned_windows
-from alerts.rules import (
+from slogate.alerts import yamltext
+from slogate.alerts.policy import planned_windows
+from slogate.alerts.rules import (
     DEFAULT_OPTIONS,
     ERROR_BUDGET_BURN,
     LATENCY_BUDGET_BURN,
@@ -47,11 +47,11 @@ from alerts.rules import (
     health_rules,
     slow_request_bound,
 )
-from alerts.sli import Sli, bucket_bound, slis
-from alerts.windows import BurnWindow, record_windows_s
-from slo import promql
-from slo.contract import MetricContract
-from slo.spec import LatencyObjective, Spec
+from slogate.alerts.sli import Sli, bucket_bound, slis
+from slogate.alerts.windows import BurnWindow, record_windows_s
+from slogate.slo import promql
+from slogate.slo.contract import MetricContract
+from slogate.slo.spec import LatencyObjective, Spec
 
 INTERVAL = "1m"  # one synthetic sample a minute
 STEPS = 80  # 80 minutes of samples

@@ -12,13 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from alerts.policy import PlannedWindow, planned_windows
-from alerts.sli import Sli, slis
-from alerts.windows import WORKBOOK_WINDOWS, ActiveWindow, BurnWindow, active_windows, record_windows_s
-from slo import promql
-from slo.contract import LATENCY_BUCKETS_S, MetricContract
-from slo.spec import LatencyObjective, Spec
-from slo.units import format_duration, format_ratio
+from slogate.alerts.policy import PlannedWindow, planned_windows
+from slogate.alerts.sli import Sli, slis
+from slogate.alerts.windows import (
+    WORKBOOK_WINDOWS,
+    ActiveWindow,
+    BurnWindow,
+    active_windows,
+    record_windows_s,
+)
+from slogate.slo import promql
+from slogate.slo.contract import LATENCY_BUCKETS_S, MetricContract
+from slogate.slo.spec import LatencyObjective, Spec
+from slogate.slo.units import format_duration, format_ratio
 
 Rule = dict[str, Any]
 

@@ -23,10 +23,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slo import promql
-from slo.contract import LATENCY_BUCKETS_S, MetricContract
-from slo.spec import LatencyObjective, Objective, Spec
-from slo.units import format_duration
+from slogate.slo import promql
+from slogate.slo.contract import LATENCY_BUCKETS_S, MetricContract
+from slogate.slo.spec import LatencyObjective, Objective, Spec
+from slogate.slo.units import format_duration
 
 
 def bucket_bound(

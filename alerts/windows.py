@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from slo.promql import (
+from slogate.slo.promql import (
     DAY_S,
     DEFAULT_SEVERITY,
     HOUR_S,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from slo.run import RunResult
+from slogate.slo.run import RunResult
 from slogate.target import FaultConfig, ReferenceTarget
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ STALL_S, PERIOD_S = 1.0, 10.0
 CLOSED_USERS = 4
 QUANTILES = (0.99, 0.999)
 LOCUSTFILE = """\
-import loadtest.plugin  # noqa: F401
+import slogate.loadtest.plugin  # noqa: F401
 from locust import FastHttpUser, constant_throughput, task
 
 

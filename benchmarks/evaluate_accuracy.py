@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from slo.histogram import LatencyHistogram
-from slo.stats import quantile_interval
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.stats import quantile_interval
 
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 Sampler = Callable[[np.random.Generator, int], np.ndarray]

@@ -29,10 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from slo.bundle import read_run, write_json
-from slo.evaluator import evaluate
-from slo.histogram import LatencyHistogram
-from slo.loader import parse_spec
+from slogate.slo.bundle import read_run, write_json
+from slogate.slo.evaluator import evaluate
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.loader import parse_spec
 
 RATE_PER_S = 10_000
 ENDPOINTS = [f"GET /api/resource{i}" for i in range(9)] + ["POST /v1/messages"]

@@ -1,7 +1,7 @@
 """Grafana dashboards as code: authored with grafanalib from an SLO spec and the metric
 contracts, written as Grafana JSON models valid against Grafana's dashboard schema.
 
-    from dashboards import write_dashboards
+    from slogate.dashboards import write_dashboards
     write_dashboards(spec, Path("out/dashboards"))
     # -> <service>-proxy-overview.json, <service>-slos.json, <service>-loadtest.json
 
@@ -15,19 +15,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dashboards.loadtest import loadtest_dashboard
-from dashboards.model import SCHEMA_VERSION, GrafanaJson, to_grafana_json
-from dashboards.panels import stable_uid
-from dashboards.proxy_overview import proxy_overview_dashboard
-from dashboards.slos import slos_dashboard
-from slo.bundle import file_stem, write_atomic
-from slo.contract import (
+from slogate.dashboards.loadtest import loadtest_dashboard
+from slogate.dashboards.model import SCHEMA_VERSION, GrafanaJson, to_grafana_json
+from slogate.dashboards.panels import stable_uid
+from slogate.dashboards.proxy_overview import proxy_overview_dashboard
+from slogate.dashboards.slos import slos_dashboard
+from slogate.slo.bundle import file_stem, write_atomic
+from slogate.slo.contract import (
     DEFAULT_CONTRACT,
     DEFAULT_LOADTEST_CONTRACT,
     LoadTestContract,
     MetricContract,
 )
-from slo.spec import Spec
+from slogate.slo.spec import Spec
 
 __all__ = [
     "DASHBOARD_NAMES",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dashboards import GrafanaJson, build_dashboard
-from slo.loader import load_spec
+from slogate.dashboards import GrafanaJson, build_dashboard
+from slogate.slo.loader import load_spec
 
 _REFERENCE_SPEC = Path(__file__).resolve().parents[1] / "slogate" / "specs" / "reference.yaml"
 

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 from grafanalib.core import Dashboard
 
-from dashboards import queries as q
-from dashboards.panels import Grid, dashboard, datasource_variable, label_variable, stable_uid, timeseries
-from slo.contract import DEFAULT_LOADTEST_CONTRACT, LoadTestContract
-from slo.spec import Spec
+from slogate.dashboards import queries as q
+from slogate.dashboards.panels import (
+    Grid,
+    dashboard,
+    datasource_variable,
+    label_variable,
+    stable_uid,
+    timeseries,
+)
+from slogate.slo.contract import DEFAULT_LOADTEST_CONTRACT, LoadTestContract
+from slogate.slo.spec import Spec
 
 DASHBOARD = "loadtest"
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from grafanalib.core import Dashboard
 
-from dashboards import queries as q
-from dashboards.panels import Grid, dashboard, datasource_variable, label_variable, stable_uid, timeseries
-from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.spec import Spec
+from slogate.dashboards import queries as q
+from slogate.dashboards.panels import (
+    Grid,
+    dashboard,
+    datasource_variable,
+    label_variable,
+    stable_uid,
+    timeseries,
+)
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.spec import Spec
 
 DASHBOARD = "proxy-overview"
 

@@ -8,9 +8,9 @@ alerts compare. The dashboards may not import ``alerts``; what both need is in `
 
 from __future__ import annotations
 
-from slo import promql
-from slo.contract import LoadTestContract, MetricContract, ObservabilityLabels
-from slo.spec import LatencyObjective, Objective
+from slogate.slo import promql
+from slogate.slo.contract import LoadTestContract, MetricContract, ObservabilityLabels
+from slogate.slo.spec import LatencyObjective, Objective
 
 RATE_INTERVAL = "$__rate_interval"
 DATASOURCE_VARIABLE = "datasource"

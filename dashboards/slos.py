@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from grafanalib.core import Dashboard
 
-from dashboards import queries as q
-from dashboards.panels import Grid, dashboard, datasource_variable, stable_uid, stat, timeseries
-from slo import promql
-from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.spec import AvailabilityObjective, LatencyObjective, Objective, Spec
-from slo.units import format_duration, format_ratio
+from slogate.dashboards import queries as q
+from slogate.dashboards.panels import Grid, dashboard, datasource_variable, stable_uid, stat, timeseries
+from slogate.slo import promql
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.spec import AvailabilityObjective, LatencyObjective, Objective, Spec
+from slogate.slo.units import format_duration, format_ratio
 
 DASHBOARD = "slos"
 FIRING_MAPPINGS = [{

@@ -47,9 +47,9 @@ from typing import Any
 
 from locust import FastHttpUser, between, events, task
 
-import loadtest.plugin  # noqa: F401  (registers slogate's options and recorder)
-from loadtest.traffic import ZipfKeys, cache_result
-from loadtest.users import (
+import slogate.loadtest.plugin  # noqa: F401  (registers slogate's options and recorder)
+from slogate.loadtest.traffic import ZipfKeys, cache_result
+from slogate.loadtest.users import (
     HealthUser,
     counters_of,
     fail_by_status,

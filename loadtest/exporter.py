@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from loadtest.recorder import RunRecorder
-from slo.contract import DEFAULT_LOADTEST_CONTRACT, LATENCY_BUCKETS_S, LoadTestContract
-from slo.histogram import LatencyHistogram
+from slogate.loadtest.recorder import RunRecorder
+from slogate.slo.contract import DEFAULT_LOADTEST_CONTRACT, LATENCY_BUCKETS_S, LoadTestContract
+from slogate.slo.histogram import LatencyHistogram
 
 
 @dataclass

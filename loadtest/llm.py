@@ -26,10 +26,10 @@ from typing import Any
 
 from locust import FastHttpUser, events
 
-from loadtest.sse import stream_usage
-from loadtest.traffic import api_key_for, split_keys
-from loadtest.users import counters_of, fail_by_status, honour_retry_after, mark_rate_limited
-from slo.run import TTFB_SUFFIX
+from slogate.loadtest.sse import stream_usage
+from slogate.loadtest.traffic import api_key_for, split_keys
+from slogate.loadtest.users import counters_of, fail_by_status, honour_retry_after, mark_rate_limited
+from slogate.slo.run import TTFB_SUFFIX
 
 MESSAGES_ROUTE = "/v1/messages"
 DEFAULT_MODEL = "reference-small"

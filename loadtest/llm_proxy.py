@@ -37,9 +37,9 @@ from typing import Any
 
 from locust import FastHttpUser, between, events, task
 
-import loadtest.plugin  # noqa: F401  (registers slogate's options and recorder)
-from loadtest.llm import PROMPTS, MessageCaller
-from loadtest.users import HealthUser
+import slogate.loadtest.plugin  # noqa: F401  (registers slogate's options and recorder)
+from slogate.loadtest.llm import PROMPTS, MessageCaller
+from slogate.loadtest.users import HealthUser
 
 __all__ = ["HealthUser", "LlmUser"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from loadtest import open_model
-from slo.units import parse_port, parse_positive
+from slogate.loadtest import open_model
+from slogate.slo.units import parse_port, parse_positive
 
 DEFAULT_OUT = "out/runs"
 

@@ -27,17 +27,17 @@ from locust.runners import (
     WorkerRunner,
 )
 
-from loadtest import open_model, tracing
-from loadtest.counters import counters_of
-from loadtest.exporter import LiveState, LoadTestCollector, serve
-from loadtest.options import DEFAULT_OUT, add_options
-from loadtest.recorder import RunRecorder
-from loadtest.shapes import ShapeError, ShapePlan, parse_shape
-from loadtest.workers import WorkerRoster, mark_final
-from slo.bundle import EVALUATION_FILE, RUN_FILE, check_writable, new_run_id, write_json, write_run
-from slo.evaluator import evaluate
-from slo.loader import SpecError, load_spec
-from slo.spec import Spec
+from slogate.loadtest import open_model, tracing
+from slogate.loadtest.counters import counters_of
+from slogate.loadtest.exporter import LiveState, LoadTestCollector, serve
+from slogate.loadtest.options import DEFAULT_OUT, add_options
+from slogate.loadtest.recorder import RunRecorder
+from slogate.loadtest.shapes import ShapeError, ShapePlan, parse_shape
+from slogate.loadtest.workers import WorkerRoster, mark_final
+from slogate.slo.bundle import EVALUATION_FILE, RUN_FILE, check_writable, new_run_id, write_json, write_run
+from slogate.slo.evaluator import evaluate
+from slogate.slo.loader import SpecError, load_spec
+from slogate.slo.spec import Spec
 
 logger = logging.getLogger("slogate")
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from slo.redact import redact
-from slo.run import (
+from slogate.slo.redact import redact
+from slogate.slo.run import (
     EndpointWindow,
     ErrorGroup,
     RunResult,

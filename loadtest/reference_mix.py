@@ -20,9 +20,9 @@ import random
 
 from locust import FastHttpUser, between, task
 
-import loadtest.plugin  # noqa: F401  (registers slogate's options and recorder)
-from loadtest.llm import PROMPTS, MessageCaller
-from loadtest.traffic import ZipfKeys
+import slogate.loadtest.plugin  # noqa: F401  (registers slogate's options and recorder)
+from slogate.loadtest.llm import PROMPTS, MessageCaller
+from slogate.loadtest.traffic import ZipfKeys
 
 CONTENT_KEYS = ZipfKeys(int(os.environ.get("SLOGATE_CONTENT_KEYS", "200")), exponent=1.1)
 

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from slo.units import parse_duration
+from slogate.slo.units import parse_duration
 
 SHAPES = ("ramp", "steps", "spike", "soak")
 _KEYS: dict[str, tuple[str, ...]] = {

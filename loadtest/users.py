@@ -28,8 +28,8 @@ import gevent
 from locust import FastHttpUser, User, events, task
 from locust.env import Environment
 
-from loadtest.counters import RunCounters, counters_of
-from loadtest.traffic import retry_after_seconds
+from slogate.loadtest.counters import RunCounters, counters_of
+from slogate.loadtest.traffic import retry_after_seconds
 
 logger = logging.getLogger("slogate")
 

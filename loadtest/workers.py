@@ -14,7 +14,7 @@ import gevent
 from locust.rpc import Message
 from locust.runners import STATE_MISSING, STATE_STOPPED, MasterRunner
 
-from loadtest.recorder import RunRecorder
+from slogate.loadtest.recorder import RunRecorder
 
 FINAL_KEY = "slogate_final"
 """Set in a worker's report sent after its users stopped: nothing of that worker is still to come."""

@@ -5,10 +5,10 @@ each atomically; the single renderers return text. Every string taken from the r
 spec is redacted (``slo.redact``) and escaped for its format.
 """
 
-from reports.html import render_html
-from reports.json_report import render_json
-from reports.junit import render_junit
-from reports.markdown import render_markdown
-from reports.writer import render_all
+from slogate.reports.html import render_html
+from slogate.reports.json_report import render_json
+from slogate.reports.junit import render_junit
+from slogate.reports.markdown import render_markdown
+from slogate.reports.writer import render_all
 
 __all__ = ["render_all", "render_html", "render_json", "render_junit", "render_markdown"]

@@ -28,13 +28,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from reports import series
-from reports.format import duration, one_line
+from slogate.reports import series
+from slogate.reports.format import duration, one_line
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
-from slo.evaluation import Evaluation, ObjectiveResult
-from slo.run import RunResult
+from slogate.slo.evaluation import Evaluation, ObjectiveResult
+from slogate.slo.run import RunResult
 
 # Explicit: never a display, whatever MPLBACKEND says. The charts use Figure objects directly
 # (no pyplot), so nothing here depends on global figure state.

@@ -12,10 +12,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from slo.evaluation import Evaluation, ObjectiveResult, SideBySide
-from slo.redact import redact
-from slo.run import TTFB_SUFFIX
-from slo.units import format_duration, format_ratio
+from slogate.slo.evaluation import Evaluation, ObjectiveResult, SideBySide
+from slogate.slo.redact import redact
+from slogate.slo.run import TTFB_SUFFIX
+from slogate.slo.units import format_duration, format_ratio
 
 MISSING = "—"
 ERROR_MESSAGE_LIMIT = 300

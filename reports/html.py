@@ -15,11 +15,17 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from reports import format as fmt
-from reports import series
-from reports.charts import render_charts, window_chart
-from slo.evaluation import VERDICT_EXIT_CODES, Evaluation, ObjectiveResult, combined_verdict, side_by_side
-from slo.run import RunResult
+from slogate.reports import format as fmt
+from slogate.reports import series
+from slogate.reports.charts import render_charts, window_chart
+from slogate.slo.evaluation import (
+    VERDICT_EXIT_CODES,
+    Evaluation,
+    ObjectiveResult,
+    combined_verdict,
+    side_by_side,
+)
+from slogate.slo.run import RunResult
 
 MAX_ERROR_ROWS = 50
 MAX_SLOWEST_ROWS = 20

@@ -6,9 +6,9 @@ import json
 import math
 from typing import Any
 
-from reports.format import strip_control
-from slo.evaluation import Evaluation
-from slo.redact import redact
+from slogate.reports.format import strip_control
+from slogate.slo.evaluation import Evaluation
+from slogate.slo.redact import redact
 
 
 def render_json(evaluation: Evaluation) -> str:

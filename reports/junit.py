@@ -22,10 +22,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
-from reports import format as fmt
-from reports import series
-from slo.evaluation import Evaluation, ObjectiveResult
-from slo.run import EndpointWindow, RunResult
+from slogate.reports import format as fmt
+from slogate.reports import series
+from slogate.slo.evaluation import Evaluation, ObjectiveResult
+from slogate.slo.run import EndpointWindow, RunResult
 
 VALIDITY_CASE = "measurement validity"
 MAX_ERRORS = 20

@@ -14,10 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from reports import format as fmt
-from reports import series
-from slo.evaluation import VERDICT_EXIT_CODES, Evaluation, ObjectiveResult, combined_verdict, side_by_side
-from slo.run import RunResult
+from slogate.reports import format as fmt
+from slogate.reports import series
+from slogate.slo.evaluation import (
+    VERDICT_EXIT_CODES,
+    Evaluation,
+    ObjectiveResult,
+    combined_verdict,
+    side_by_side,
+)
+from slogate.slo.run import RunResult
 
 MAX_ERRORS = 10
 MAX_OBJECTIVES = 40

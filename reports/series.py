@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from slo.histogram import LatencyHistogram
-from slo.run import EndpointWindow, RunResult, TimeSlice
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
 
 ALL_ENDPOINTS = "all endpoints"
 TIME_PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)

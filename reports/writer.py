@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reports.html import render_html
-from reports.json_report import render_json
-from reports.junit import render_junit
-from reports.markdown import render_markdown
-from slo.bundle import (
+from slogate.reports.html import render_html
+from slogate.reports.json_report import render_json
+from slogate.reports.junit import render_junit
+from slogate.reports.markdown import render_markdown
+from slogate.slo.bundle import (
     EVALUATION_FILE,
     JUNIT_XML,
     REPORT_HTML,
@@ -16,8 +16,8 @@ from slo.bundle import (
     SUMMARY_MD,
     write_atomic,
 )
-from slo.evaluation import Evaluation
-from slo.run import RunResult
+from slogate.slo.evaluation import Evaluation
+from slogate.slo.run import RunResult
 
 
 def render_all(

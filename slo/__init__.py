@@ -3,13 +3,13 @@
 ``slo`` is the hub every other part reads; it imports nothing else of slogate.
 """
 
-from slo.bundle import BundleError, read_evaluation, read_run, write_atomic, write_json
-from slo.evaluation import Evaluation, ExitCode, ObjectiveResult, Verdict
-from slo.evaluator import evaluate
-from slo.histogram import LatencyHistogram
-from slo.loader import SpecError, SpecProblem, load_spec, parse_spec
-from slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
-from slo.spec import (
+from slogate.slo.bundle import BundleError, read_evaluation, read_run, write_atomic, write_json
+from slogate.slo.evaluation import Evaluation, ExitCode, ObjectiveResult, Verdict
+from slogate.slo.evaluator import evaluate
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.loader import SpecError, SpecProblem, load_spec, parse_spec
+from slogate.slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
+from slogate.slo.spec import (
     AnyObjective,
     AvailabilityObjective,
     ErrorRatioObjective,

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from slo.evaluation import Evaluation, ObjectiveResult, Verdict
-from slo.evaluator import bad_requests, judged_windows, overall, select
-from slo.run import EndpointWindow, RunResult
-from slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
-from slo.stats import TestResult, mann_whitney, two_proportion_z
-from slo.units import format_duration, format_ratio
+from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
+from slogate.slo.evaluator import bad_requests, judged_windows, overall, select
+from slogate.slo.run import EndpointWindow, RunResult
+from slogate.slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
+from slogate.slo.stats import TestResult, mann_whitney, two_proportion_z
+from slogate.slo.units import format_duration, format_ratio
 
 DEFAULT_TOLERANCE = 0.10
 """Worse by more than 10% (relative) before a significant difference counts as a regression."""

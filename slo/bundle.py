@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from slo.evaluation import Evaluation
-from slo.run import RunResult
+from slogate.slo.evaluation import Evaluation
+from slogate.slo.run import RunResult
 
 _Model = TypeVar("_Model")
 

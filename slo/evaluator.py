@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slo.evaluation import Evaluation, ObjectiveResult, Verdict
-from slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
-from slo.spec import (
+from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
+from slogate.slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
+from slogate.slo.spec import (
     AnyObjective,
     AvailabilityObjective,
     ErrorRatioObjective,
@@ -26,8 +26,8 @@ from slo.spec import (
     ThroughputObjective,
     endpoint_matches,
 )
-from slo.stats import quantile_interval, samples_to_separate, wilson_interval, z_value
-from slo.units import format_duration, format_ratio
+from slogate.slo.stats import quantile_interval, samples_to_separate, wilson_interval, z_value
+from slogate.slo.units import format_duration, format_ratio
 
 
 def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluation:

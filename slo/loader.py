@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import yaml
 
-from slo.spec import (
+from slogate.slo.spec import (
     DEFAULT_CONFIDENCE,
     DEFAULT_PERIOD_S,
     AnyObjective,
@@ -20,7 +20,7 @@ from slo.spec import (
     Spec,
     ThroughputObjective,
 )
-from slo.units import parse_duration, parse_ratio, positive_duration, shown
+from slogate.slo.units import parse_duration, parse_ratio, positive_duration, shown
 
 MAX_DEPTH = 64
 """Deepest nesting of YAML collections a spec may have; real specs need four or five levels."""
@@ -198,7 +198,7 @@ def parse_spec(text: str, source: str = "<memory>") -> Spec:
     except yaml.YAMLError as exc:
         raise SpecError([SpecProblem(source, None, "", f"invalid YAML: {exc}")]) from None
     if any(isinstance(d, YamlMapping) and "apiVersion" in d for d in documents):
-        from slo.openslo import parse_openslo  # OpenSLO builds on this module's line-aware YAML
+        from slogate.slo.openslo import parse_openslo  # OpenSLO builds on this module's line-aware YAML
 
         return parse_openslo(documents, source)
     if len(documents) > 1:

@@ -28,10 +28,10 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.loader import Checker, SpecError, YamlMapping
-from slo.openslo_policy import parse_alert_policies
-from slo.spec import (
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.loader import Checker, SpecError, YamlMapping
+from slogate.slo.openslo_policy import parse_alert_policies
+from slogate.slo.spec import (
     DEFAULT_PERIOD_S,
     AvailabilityObjective,
     ErrorRatioObjective,
@@ -39,7 +39,7 @@ from slo.spec import (
     Objective,
     Spec,
 )
-from slo.units import parse_ratio, positive_duration, shown
+from slogate.slo.units import parse_ratio, positive_duration, shown
 
 API_VERSION = "openslo/v1"
 SUPPORTED_KINDS = ("SLO", "SLI", "DataSource", "AlertPolicy", "AlertCondition", "Service")

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from slo.loader import Checker, YamlMapping
-from slo.spec import AlertPolicy, BurnRateCondition
-from slo.units import parse_duration, positive_duration
+from slogate.slo.loader import Checker, YamlMapping
+from slogate.slo.spec import AlertPolicy, BurnRateCondition
+from slogate.slo.units import parse_duration, positive_duration
 
 Tier = Literal["page", "ticket"]
 

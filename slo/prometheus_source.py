@@ -27,13 +27,13 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.evaluation import Evaluation, ObjectiveResult
-from slo.evaluator import judge_ratio, judge_share, judge_throughput, overall
-from slo.promql import duration, endpoint_matchers, label_name, selector, succeeded_matcher
-from slo.run import EndpointWindow, RunResult
-from slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
-from slo.units import format_duration
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.evaluation import Evaluation, ObjectiveResult
+from slogate.slo.evaluator import judge_ratio, judge_share, judge_throughput, overall
+from slogate.slo.promql import duration, endpoint_matchers, label_name, selector, succeeded_matcher
+from slogate.slo.run import EndpointWindow, RunResult
+from slogate.slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
+from slogate.slo.units import format_duration
 
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*"(.*)"\s*$', re.S)
 

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from slo.contract import MetricContract
-from slo.spec import BurnRateCondition, LatencyObjective, Objective, Spec
+from slogate.slo.contract import MetricContract
+from slogate.slo.spec import BurnRateCondition, LatencyObjective, Objective, Spec
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*(".*")\s*$', re.DOTALL)

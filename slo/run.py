@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from slo.histogram import LatencyHistogram
-from slo.spec import endpoint_matches
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.spec import endpoint_matches
 
 RUN_SCHEMA_VERSION = 2
 READABLE_RUN_SCHEMA_VERSIONS = (1, 2)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from slo.loader import COMMON_FIELDS, KIND_FIELDS, KIND_REQUIRED, TOP_FIELDS
+from slogate.slo.loader import COMMON_FIELDS, KIND_FIELDS, KIND_REQUIRED, TOP_FIELDS
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "spec.schema.json"
 SCHEMA_ID = "https://slogate.invalid/spec.schema.json"

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from slo.histogram import LatencyHistogram
-from slo.spec import DEFAULT_CONFIDENCE
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.spec import DEFAULT_CONFIDENCE
 
 _NORMAL = NormalDist()
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlparse
 
-from slo.units import parse_duration, parse_port, parse_positive, parse_ratio
+from slogate.slo.units import parse_duration, parse_port, parse_positive, parse_ratio
 
 _Value = TypeVar("_Value")
 

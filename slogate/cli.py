@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from slo.bundle import REPORT_HTML, BundleError, new_run_id
-from slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
-from slo.evaluation import VERDICT_EXIT_CODES, ExitCode, combined_verdict, side_by_side
-from slo.loader import SpecError, load_spec
-from slo.spec import Spec
-from slo.units import format_duration, format_ratio
 from slogate import arguments as arg
+from slogate.slo.bundle import REPORT_HTML, BundleError, new_run_id
+from slogate.slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
+from slogate.slo.evaluation import VERDICT_EXIT_CODES, ExitCode, combined_verdict, side_by_side
+from slogate.slo.loader import SpecError, load_spec
+from slogate.slo.spec import Spec
+from slogate.slo.units import format_duration, format_ratio
 
 DEFAULT_OUT = Path("out")
 DEMO_LATENCY = "lognormal:15ms,0.5"
@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     if args.schema:
-        from slo.schema import schema_text
+        from slogate.slo.schema import schema_text
 
         sys.stdout.write(schema_text())
         return ExitCode.PASS
@@ -222,7 +222,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         raise UsageError("gate: give a run bundle, or --prometheus URL --from T1 --to T2")
     baseline = None
     if args.baseline is not None:
-        from slo.bundle import read_run
+        from slogate.slo.bundle import read_run
 
         baseline = read_run(args.baseline)
     elif args.tolerance is not None:
@@ -235,14 +235,14 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
     """Server-side SLIs from Prometheus; with a bundle, side by side with the client's."""
-    from slo.bundle import read_run, write_json
-    from slo.prometheus_source import (
+    from slogate.slo.bundle import read_run, write_json
+    from slogate.slo.prometheus_source import (
         PrometheusClient,
         PrometheusError,
         PrometheusQueryError,
         evaluate_prometheus,
     )
-    from slo.units import parse_time
+    from slogate.slo.units import parse_time
 
     now = time.time()
     run = read_run(args.bundle) if args.bundle is not None else None
@@ -296,8 +296,8 @@ def _shown(value: float | None, unit: str) -> str:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    import reports
-    from slo.bundle import read_evaluation, read_run, read_server_evaluation
+    from slogate import reports
+    from slogate.slo.bundle import read_evaluation, read_run, read_server_evaluation
 
     run = read_run(args.bundle)
     evaluation = read_evaluation(args.bundle)
@@ -318,7 +318,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_dashboards(args: argparse.Namespace) -> int:
-    import dashboards
+    from slogate import dashboards
     from slogate import observability as obs
 
     spec = load_spec(args.spec)
@@ -348,10 +348,10 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
 
 
 def _cmd_alerts(args: argparse.Namespace) -> int:
-    import alerts
-    from slo.contract import LATENCY_BUCKETS_S
+    from slogate import alerts
     from slogate import observability as obs
     from slogate.pipeline import rules_path
+    from slogate.slo.contract import LATENCY_BUCKETS_S
 
     spec = load_spec(args.spec)
     out = args.out or rules_path(spec, DEFAULT_OUT)
@@ -486,7 +486,7 @@ def _check_url(url: str) -> None:
 
 def _check_writable(folder: Path) -> None:
     """Fail before the run, not after it, when results could not be written."""
-    from slo.bundle import check_writable
+    from slogate.slo.bundle import check_writable
 
     try:
         check_writable(folder)

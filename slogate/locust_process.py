@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import loadtest
-from loadtest.traffic import split_keys
-from slo.redact import redact
-from slogate import arguments
+from slogate import arguments, loadtest
+from slogate.loadtest.traffic import split_keys
+from slogate.slo.redact import redact
 
 DEFAULT_SCENARIO = Path(loadtest.__file__).parent / "reference_mix.py"
 LOCUST_LOG = "locust.log"

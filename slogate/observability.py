@@ -16,9 +16,9 @@ from urllib.parse import urlparse
 import requests
 import yaml
 
-from alerts import buckets_from_exposition
-from slo.contract import LoadTestContract, MetricContract, contracts_from_mapping
-from slo.redact import redact
+from slogate.alerts import buckets_from_exposition
+from slogate.slo.contract import LoadTestContract, MetricContract, contracts_from_mapping
+from slogate.slo.redact import redact
 
 GRAFANA_TOKEN_ENV = "GRAFANA_TOKEN"
 TIMEOUT_S = 10.0

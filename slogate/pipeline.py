@@ -6,16 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import alerts
-import dashboards
-import reports
-from slo.baseline import DEFAULT_TOLERANCE, compare
-from slo.bundle import RUN_FILE, BundleError, file_stem, read_run
-from slo.evaluation import Evaluation
-from slo.evaluator import evaluate
-from slo.run import RunResult
-from slo.spec import Spec
+from slogate import alerts, dashboards, reports
 from slogate.locust_process import LoadSettings, LocustOutcome, run_locust, tail
+from slogate.slo.baseline import DEFAULT_TOLERANCE, compare
+from slogate.slo.bundle import RUN_FILE, BundleError, file_stem, read_run
+from slogate.slo.evaluation import Evaluation
+from slogate.slo.evaluator import evaluate
+from slogate.slo.run import RunResult
+from slogate.slo.spec import Spec
 
 
 class RunFailedError(Exception):

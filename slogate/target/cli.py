@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from slo.units import DURATION_HELP, parse_duration, positive_duration
 from slogate.arguments import argtype
+from slogate.slo.units import DURATION_HELP, parse_duration, positive_duration
 from slogate.target.faults import (
     BURST_HELP,
     LATENCY_HELP,

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from slo.units import parse_duration, parse_ratio
+from slogate.slo.units import parse_duration, parse_ratio
 
 LATENCY_HELP = (
     "'none', 'constant:20ms', 'uniform:5ms,50ms' or 'lognormal:MEDIAN,SIGMA' "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
+from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
 
 CACHE_RESULTS = ("hit", "miss", "bypass")
 TOKEN_TYPES = ("input", "output")

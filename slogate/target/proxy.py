@@ -46,8 +46,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from yarl import URL
 
-from loadtest.sse import EVENT_STREAM, SseParser, StreamUsage
-from slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.loadtest.sse import EVENT_STREAM, SseParser, StreamUsage
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.target.cache import (
     CachedResponse,
     ResponseCache,

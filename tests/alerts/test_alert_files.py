@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from alerts import (
+from slogate.alerts import (
     ERROR_BUDGET_BURN,
     PROXY_TARGET_DOWN,
     RuleOptions,
@@ -25,9 +25,9 @@ from alerts import (
     render_rules,
     write_alert_files,
 )
-from slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
-from slo.loader import parse_spec
-from slo.spec import Spec
+from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
+from slogate.slo.loader import parse_spec
+from slogate.slo.spec import Spec
 from slogate.target import ReferenceTarget
 from tests.conftest import REFERENCE_SPEC
 

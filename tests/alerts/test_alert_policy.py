@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts import ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN, build_rules, write_alert_files
-from slo.loader import load_spec, parse_spec
-from slo.spec import Spec
+from slogate.alerts import ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN, build_rules, write_alert_files
+from slogate.slo.loader import load_spec, parse_spec
+from slogate.slo.spec import Spec
 from tests.conftest import require_tool
 
 POLICY_SPEC = Path(__file__).parent / "data" / "openslo-alert-policy.yaml"

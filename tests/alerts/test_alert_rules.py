@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts import (
+from slogate.alerts import (
     DEFAULT_RUNBOOK_BASE,
     ERROR_BUDGET_BURN,
     LATENCY_BUDGET_BURN,
@@ -24,10 +24,10 @@ from alerts import (
     render_rules,
     write_rules,
 )
-from alerts.windows import WORKBOOK_WINDOWS, active_windows
-from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.loader import parse_spec
-from slo.spec import Spec
+from slogate.alerts.windows import WORKBOOK_WINDOWS, active_windows
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.loader import parse_spec
+from slogate.slo.spec import Spec
 
 WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]  # the tiers' windows and the period
 

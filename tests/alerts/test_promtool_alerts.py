@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts import (
+from slogate.alerts import (
     ERROR_BUDGET_BURN,
     LATENCY_BUDGET_BURN,
     PROXY_SERVER_ERRORS,
@@ -16,9 +16,9 @@ from alerts import (
     write_rule_tests,
     write_rules,
 )
-from slo.contract import DEFAULT_CONTRACT, MetricContract
-from slo.loader import parse_spec
-from slo.spec import Spec
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.loader import parse_spec
+from slogate.slo.spec import Spec
 from tests.conftest import REFERENCE_SPEC
 
 

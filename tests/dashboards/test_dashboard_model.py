@@ -16,8 +16,8 @@ import jsonschema
 import pytest
 import yaml
 
-import alerts
-from dashboards import (
+from slogate import alerts
+from slogate.dashboards import (
     DASHBOARD_NAMES,
     SCHEMA_VERSION,
     build_dashboard,
@@ -25,9 +25,9 @@ from dashboards import (
     stable_uid,
     write_dashboards,
 )
-from slo.contract import DEFAULT_LOADTEST_CONTRACT, contracts_from_mapping
-from slo.loader import parse_spec
-from slo.spec import Spec
+from slogate.slo.contract import DEFAULT_LOADTEST_CONTRACT, contracts_from_mapping
+from slogate.slo.loader import parse_spec
+from slogate.slo.spec import Spec
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_ENV = "SLOGATE_GRAFANA_SCHEMA"
@@ -301,8 +301,8 @@ def test_zero_budget_objective_has_only_its_sli(schema: dict[str, Any]) -> None:
 def test_slo_dashboard_follows_an_objectives_alert_policy() -> None:
     import json as _json
 
-    from dashboards import build_dashboard
-    from slo.loader import load_spec
+    from slogate.dashboards import build_dashboard
+    from slogate.slo.loader import load_spec
     from tests.conftest import REPO
 
     spec = load_spec(REPO / "tests" / "alerts" / "data" / "openslo-alert-policy.yaml")

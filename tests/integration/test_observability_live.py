@@ -12,11 +12,11 @@ from typing import Any
 
 import requests
 
-import alerts
-from dashboards import build_dashboards
-from slo.contract import DEFAULT_LOADTEST_CONTRACT
-from slo.spec import Spec
+from slogate import alerts
+from slogate.dashboards import build_dashboards
 from slogate.locust_process import LoadSettings, locust_command
+from slogate.slo.contract import DEFAULT_LOADTEST_CONTRACT
+from slogate.slo.spec import Spec
 from slogate.target import ReferenceTarget
 from tests.prometheus_server import PrometheusServer, free_port, prometheus
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from slo.contract import DEFAULT_CONTRACT
+from slogate.slo.contract import DEFAULT_CONTRACT
 from slogate.target import ReferenceTarget
 from tests.prometheus_server import prometheus
 

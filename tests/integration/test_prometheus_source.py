@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from slo.bundle import read_run, read_server_evaluation
-from slo.contract import DEFAULT_CONTRACT
-from slo.loader import parse_spec
-from slo.prometheus_source import (
+from slogate.cli import main
+from slogate.locust_process import LoadSettings, run_locust
+from slogate.slo.bundle import read_run, read_server_evaluation
+from slogate.slo.contract import DEFAULT_CONTRACT
+from slogate.slo.loader import parse_spec
+from slogate.slo.prometheus_source import (
     PrometheusClient,
     PrometheusError,
     PrometheusQueryError,
     evaluate_prometheus,
 )
-from slo.run import RunResult
-from slogate.cli import main
-from slogate.locust_process import LoadSettings, run_locust
+from slogate.slo.run import RunResult
 from slogate.target import ReferenceTarget
 from tests.prometheus_server import SCRAPE_INTERVAL_S, PrometheusServer, prometheus
 

@@ -14,14 +14,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from slo.run import RunResult
+from slogate.slo.run import RunResult
 from slogate.target import ReferenceTarget
 from tests.loadtest.harness_server import Recorded, harness_server
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "loadtest" / "reference_mix.py"
 LOCUSTFILE = """\
-import loadtest.plugin  # noqa: F401
+import slogate.loadtest.plugin  # noqa: F401
 from locust import FastHttpUser, HttpUser, constant, task
 
 
@@ -162,7 +162,7 @@ SLOW_TASKS = """\
 import gevent
 from locust import HttpUser, constant, task
 
-import loadtest.plugin  # noqa: F401
+import slogate.loadtest.plugin  # noqa: F401
 
 
 class SlowTask(HttpUser):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from slo.run import RunResult
+from slogate.slo.run import RunResult
 from slogate.target import ReferenceTarget
 
 SCENARIO = Path(__file__).resolve().parents[2] / "loadtest" / "reference_mix.py"
@@ -77,7 +77,7 @@ import gevent
 from locust import FastHttpUser, constant, task
 from locust.runners import WorkerRunner
 
-import loadtest.plugin  # noqa: F401
+import slogate.loadtest.plugin  # noqa: F401
 
 
 class Quitter(FastHttpUser):
@@ -129,7 +129,7 @@ import sys
 
 from locust.env import Environment
 
-from loadtest.plugin import SlogateSession
+from slogate.loadtest.plugin import SlogateSession
 
 options = argparse.Namespace(slogate_spec=sys.argv[1], slogate_out=sys.argv[2],
                              slogate_no_traceparent=True, num_users=4, run_time=10)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from loadtest.recorder import RunRecorder
-from slo.run import RunResult
+from slogate.loadtest.recorder import RunRecorder
+from slogate.slo.run import RunResult
 
 START = 1_700_000_000.0
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.traffic import ZipfKeys, api_key_for, cache_result, retry_after_seconds, split_keys
-from slo.run import TTFB_SUFFIX, RunResult
+from slogate.loadtest.traffic import ZipfKeys, api_key_for, cache_result, retry_after_seconds, split_keys
+from slogate.slo.run import TTFB_SUFFIX, RunResult
 from slogate.target import FaultConfig, ReferenceTarget
 from slogate.target.faults import ConstantLatency
 from slogate.target.ratelimit import RateLimit

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.open_model import ArrivalSchedule
-from loadtest.recorder import SLOWEST_KEPT, RunRecorder
-from loadtest.shapes import ShapeError, parse_shape
+from slogate.loadtest.open_model import ArrivalSchedule
+from slogate.loadtest.recorder import SLOWEST_KEPT, RunRecorder
+from slogate.loadtest.shapes import ShapeError, parse_shape
 
 
 def test_shapes_follow_their_plans() -> None:

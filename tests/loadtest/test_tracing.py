@@ -20,7 +20,7 @@ from tests.loadtest.harness_server import Recorded, harness_server, serving
 
 REPO = Path(__file__).resolve().parents[2]
 LOCUSTFILE = """\
-import loadtest.plugin  # noqa: F401
+import slogate.loadtest.plugin  # noqa: F401
 from locust import FastHttpUser, constant, task
 
 

@@ -33,7 +33,7 @@ import os
 
 from locust import task
 
-from loadtest.reference_mix import ProxyUser
+from slogate.loadtest.reference_mix import ProxyUser
 
 HEADERS = {"Authorization": "Bearer " + os.environ["RELIABILITY_BEARER"],
            "x-api-key": os.environ["SLOGATE_API_KEY"],

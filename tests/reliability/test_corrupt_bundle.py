@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from loadtest.recorder import RunRecorder
 from slogate.cli import main
+from slogate.loadtest.recorder import RunRecorder
 from tests.reliability.helpers import ERRORS_SPEC
 
 Document = dict[str, Any]

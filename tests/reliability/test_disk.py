@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from slo.bundle import write_atomic, write_json
 from slogate.cli import main
+from slogate.slo.bundle import write_atomic, write_json
 from tests.conftest import unavailable
 from tests.reliability.helpers import ERRORS_SPEC, temp_files
 

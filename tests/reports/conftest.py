@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from slo.evaluation import Evaluation
-from slo.evaluator import evaluate
-from slo.loader import parse_spec
-from slo.run import (
+from slogate.slo.evaluation import Evaluation
+from slogate.slo.evaluator import evaluate
+from slogate.slo.loader import parse_spec
+from slogate.slo.run import (
     TTFB_SUFFIX,
     EndpointWindow,
     ErrorGroup,
@@ -20,7 +20,7 @@ from slo.run import (
     ValidityFlag,
     WorkerInfo,
 )
-from slo.spec import ErrorRatioObjective, LatencyObjective, Spec
+from slogate.slo.spec import ErrorRatioObjective, LatencyObjective, Spec
 
 START = 1_700_000_000.0
 MESSAGES = "POST /v1/messages"
@@ -261,7 +261,7 @@ class Rendered:
 @pytest.fixture(scope="session")
 def render() -> Callable[[Judged], Rendered]:
     """Renders a judged run once per session (matplotlib is the slow part)."""
-    import reports
+    from slogate import reports
 
     cache: dict[int, Rendered] = {}
 
@@ -282,6 +282,6 @@ def render() -> Callable[[Judged], Rendered]:
 @pytest.fixture(scope="session")
 def rich_html(rich: Judged, baseline_run: RunResult) -> str:
     """The rich run's page, compared with the baseline run (rendered once per session)."""
-    import reports
+    from slogate import reports
 
     return reports.render_html(rich.run, rich.evaluation, spec_text=SPEC, baseline=baseline_run)

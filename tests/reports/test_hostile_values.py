@@ -18,9 +18,9 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import reports
-from slo.run import ErrorGroup, SlowRequest, ValidityFlag, WorkerInfo
-from slo.spec import ErrorRatioObjective, LatencyObjective, Spec
+from slogate import reports
+from slogate.slo.run import ErrorGroup, SlowRequest, ValidityFlag, WorkerInfo
+from slogate.slo.spec import ErrorRatioObjective, LatencyObjective, Spec
 from tests.reports.conftest import Judged, judge, make_run
 from tests.reports.test_report_html import check_tags
 

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from reports import format as fmt
+from slogate.reports import format as fmt
 from tests.conftest import require_tool
 from tests.reports.conftest import TRACE_ID, Judged
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import reports
-from slo.bundle import (
+from slogate import reports
+from slogate.slo.bundle import (
     EVALUATION_FILE,
     JUNIT_XML,
     REPORT_HTML,
@@ -60,7 +60,7 @@ def test_a_rendering_error_leaves_the_bundle_untouched(
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("reports.writer.render_junit", broken)
+    monkeypatch.setattr("slogate.reports.writer.render_junit", broken)
     with pytest.raises(RuntimeError):
         reports.render_all(tmp_path, failing.run, failing.evaluation)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

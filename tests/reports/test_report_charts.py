@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from reports import charts, series
+from slogate.reports import charts, series
 from tests.reports.conftest import MESSAGES, Judged, judge, make_run
 
 MANY_SPEC = """\

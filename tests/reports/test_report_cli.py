@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import reports
-from slo.bundle import EVALUATION_FILE, JUNIT_XML, REPORT_HTML, RUN_FILE, SUMMARY_MD, write_json
-from slo.run import RunResult
+from slogate import reports
 from slogate.cli import main
+from slogate.slo.bundle import EVALUATION_FILE, JUNIT_XML, REPORT_HTML, RUN_FILE, SUMMARY_MD, write_json
+from slogate.slo.run import RunResult
 from tests.reports.conftest import Judged
 
 

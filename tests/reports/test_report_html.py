@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from html.parser import HTMLParser
 
-from reports import format as fmt
-from reports import html as html_module
+from slogate.reports import format as fmt
+from slogate.reports import html as html_module
 from tests.reports.conftest import TRACE_ID, Judged, Rendered
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "source", "area", "base"}

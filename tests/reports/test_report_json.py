@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from jsonschema import Draft202012Validator
 
-from reports import render_json
-from reports.schemas import evaluation_schema
-from slo.evaluation import Evaluation
+from slogate.reports import render_json
+from slogate.reports.schemas import evaluation_schema
+from slogate.slo.evaluation import Evaluation
 from tests.reports.conftest import Judged, Rendered
 
 

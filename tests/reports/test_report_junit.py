@@ -8,7 +8,7 @@ from pathlib import Path
 
 from junitparser import JUnitXml
 
-from reports.junit import VALIDITY_CASE, render_junit
+from slogate.reports.junit import VALIDITY_CASE, render_junit
 from tests.reports.conftest import HOSTILE, Judged, Rendered, judge, standard_run
 
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from reports import format as fmt
-from reports import markdown as markdown_module
-from reports.markdown import escape, render_markdown
-from slo.run import ErrorGroup
+from slogate.reports import format as fmt
+from slogate.reports import markdown as markdown_module
+from slogate.reports.markdown import escape, render_markdown
+from slogate.slo.run import ErrorGroup
 from tests.reports.conftest import TRACE_ID, Judged, Rendered
 
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-import reports
-from slo.run import ErrorGroup
+from slogate import reports
+from slogate.slo.run import ErrorGroup
 from tests.reports.conftest import SECRET, Judged, Rendered
 from tests.reports.test_report_html import SVG, check_tags
 

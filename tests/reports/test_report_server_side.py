@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from junitparser import JUnitXml
 
-import reports
-from slo.bundle import SERVER_EVALUATION_FILE, read_server_evaluation
-from slo.evaluation import Evaluation, combined_verdict, side_by_side
+from slogate import reports
+from slogate.slo.bundle import SERVER_EVALUATION_FILE, read_server_evaluation
+from slogate.slo.evaluation import Evaluation, combined_verdict, side_by_side
 from tests.reports.conftest import (
     CONTENT,
     HOSTILE,

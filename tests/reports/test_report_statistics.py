@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from jsonschema import Draft202012Validator
 
-from reports import render_json
-from reports.schemas import evaluation_schema
+from slogate.reports import render_json
+from slogate.reports.schemas import evaluation_schema
 from tests.reports.conftest import Judged, Rendered
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from slo.baseline import compare
-from slo.bundle import write_json
-from slo.evaluator import evaluate
-from slo.loader import parse_spec
-from slo.run import RunResult
 from slogate.cli import main
+from slogate.slo.baseline import compare
+from slogate.slo.bundle import write_json
+from slogate.slo.evaluator import evaluate
+from slogate.slo.loader import parse_spec
+from slogate.slo.run import RunResult
 from tests.slo.test_evaluator_kinds import CONTENT, run_of
 
 SPEC = """\

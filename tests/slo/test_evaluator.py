@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from loadtest.recorder import RunRecorder
-from slo.evaluator import evaluate
-from slo.loader import parse_spec
-from slo.run import RunResult, ValidityFlag
+from slogate.loadtest.recorder import RunRecorder
+from slogate.slo.evaluator import evaluate
+from slogate.slo.loader import parse_spec
+from slogate.slo.run import RunResult, ValidityFlag
 
 START = 1_700_000_000.0
 
@@ -120,7 +120,7 @@ def test_non_gating_objective_does_not_decide() -> None:
 
 
 def test_evaluation_json_round_trip() -> None:
-    from slo.evaluation import Evaluation
+    from slogate.slo.evaluation import Evaluation
 
     evaluation = evaluate(parse_spec(SPEC), make_run(ok=2000, failed=5, latency_ms=10))
     assert Evaluation.from_dict(evaluation.to_dict()) == evaluation

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from slo.evaluation import ObjectiveResult
-from slo.evaluator import evaluate
-from slo.loader import parse_spec
-from slo.run import EndpointWindow, RunResult, TimeSlice
+from slogate.slo.evaluation import ObjectiveResult
+from slogate.slo.evaluator import evaluate
+from slogate.slo.loader import parse_spec
+from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
 
 START = 1_700_000_000.0
 

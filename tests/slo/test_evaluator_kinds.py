@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from slo.evaluation import Evaluation
-from slo.evaluator import evaluate, status_in_class
-from slo.loader import parse_spec
-from slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
+from slogate.slo.evaluation import Evaluation
+from slogate.slo.evaluator import evaluate, status_in_class
+from slogate.slo.loader import parse_spec
+from slogate.slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
 
 START = 1_700_000_000.0
 MESSAGES = "POST /v1/messages"

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from slo.histogram import LatencyHistogram
+from slogate.slo.histogram import LatencyHistogram
 
 PERCENTILES = (0.5, 0.9, 0.95, 0.99, 0.999)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from slo.loader import SpecError, load_spec, parse_spec
-from slo.spec import AvailabilityObjective, ErrorRatioObjective, LatencyObjective
+from slogate.slo.loader import SpecError, load_spec, parse_spec
+from slogate.slo.spec import AvailabilityObjective, ErrorRatioObjective, LatencyObjective
 
 GOOD = """\
 service: checkout-api

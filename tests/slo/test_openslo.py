@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from slo.evaluator import evaluate
-from slo.loader import SpecError, load_spec, parse_spec
-from slo.spec import AvailabilityObjective, LatencyObjective
 from slogate.cli import main
+from slogate.slo.evaluator import evaluate
+from slogate.slo.loader import SpecError, load_spec, parse_spec
+from slogate.slo.spec import AvailabilityObjective, LatencyObjective
 from tests.slo.test_evaluator_kinds import CONTENT, run_of
 
 OPENSLO = Path(__file__).parent / "data" / "openslo.yaml"

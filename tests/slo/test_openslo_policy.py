@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from slo.loader import SpecError, load_spec, parse_spec
-from slo.spec import BurnRateCondition
+from slogate.slo.loader import SpecError, load_spec, parse_spec
+from slogate.slo.spec import BurnRateCondition
 
 POLICY_SPEC = Path(__file__).parents[1] / "alerts" / "data" / "openslo-alert-policy.yaml"
 

@@ -7,9 +7,9 @@ import re
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from slo import promql
-from slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
-from slo.loader import parse_spec
+from slogate.slo import promql
+from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
+from slogate.slo.loader import parse_spec
 
 
 def test_numbers_are_exact() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slo.redact import MASK, redact
+from slogate.slo.redact import MASK, redact
 
 
 @pytest.mark.parametrize(

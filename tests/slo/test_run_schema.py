@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from loadtest.recorder import RunRecorder
-from slo.bundle import BundleError, read_run, write_json
-from slo.evaluator import evaluate
-from slo.histogram import LatencyHistogram
-from slo.loader import parse_spec
-from slo.run import EndpointWindow, RunResult
+from slogate.loadtest.recorder import RunRecorder
+from slogate.slo.bundle import BundleError, read_run, write_json
+from slogate.slo.evaluator import evaluate
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.loader import parse_spec
+from slogate.slo.run import EndpointWindow, RunResult
 
 START = 1_700_000_000.0
 SPEC = """\
@@ -119,7 +119,7 @@ def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
 
 
 def test_streamed_run_json_is_the_same_document(tmp_path: Path) -> None:
-    from slo.bundle import write_run
+    from slogate.slo.bundle import write_run
 
     run = make_run()
     write_run(tmp_path / "run.json", run)

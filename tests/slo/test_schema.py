@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from slo.schema import SCHEMA_PATH, schema_text, spec_schema
 from slogate.cli import EXAMPLE_SPEC, main
+from slogate.slo.schema import SCHEMA_PATH, schema_text, spec_schema
 
 PRESETS = sorted((Path(__file__).resolve().parents[2] / "slo" / "presets").glob("*.yaml"))
 

@@ -8,8 +8,8 @@ from statistics import NormalDist
 
 import pytest
 
-from slo.histogram import LatencyHistogram
-from slo.stats import (
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.stats import (
     mann_whitney,
     quantile_interval,
     samples_to_separate,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from slo.units import parse_time
+from slogate.slo.units import parse_time
 
 
 def test_parse_time_forms() -> None:
@@ -17,7 +17,7 @@ def test_parse_time_forms() -> None:
 
 
 def test_ratio_near_one_hundred_percent_keeps_its_digits() -> None:
-    from slo.units import format_ratio
+    from slogate.slo.units import format_ratio
 
     assert format_ratio(0.99995) == "99.995%"
     assert format_ratio(0.999) == "99.9%"

@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 import pytest
 import requests
 
-from slo.spec import Spec
 from slogate.cli import main
 from slogate.pipeline import write_observability
+from slogate.slo.spec import Spec
 from slogate.target import ReferenceTarget
 from tests.loadtest.harness_server import serving
 

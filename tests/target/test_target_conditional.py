@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import requests
 
-from slo.contract import DEFAULT_CONTRACT
+from slogate.slo.contract import DEFAULT_CONTRACT
 from slogate.target.cache import etag_matches
 from tests.target.target_helpers import ThreadedTarget, samples, value
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from slo.contract import DEFAULT_CONTRACT
+from slogate.slo.contract import DEFAULT_CONTRACT
 from slogate.target import FaultConfig, ReferenceTarget, TargetConfig
 from slogate.target.cli import add_target_arguments, config_from_args, config_to_args, main
 from slogate.target.faults import LogNormalLatency

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
+from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
 from slogate.target.faults import ConstantLatency, FaultConfig
 from tests.target.target_helpers import ThreadedTarget, samples, unused_port, value
 

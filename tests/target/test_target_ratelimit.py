@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from slo.contract import DEFAULT_CONTRACT
+from slogate.slo.contract import DEFAULT_CONTRACT
 from slogate.target import ratelimit
 from slogate.target.ratelimit import (
     KeyedRateLimiter,

@@ -9,8 +9,8 @@ from typing import Any
 
 import requests
 
-from loadtest.sse import SseParser, parse_events, stream_usage
-from slo.contract import DEFAULT_CONTRACT
+from slogate.loadtest.sse import SseParser, parse_events, stream_usage
+from slogate.slo.contract import DEFAULT_CONTRACT
 from tests.target.target_helpers import ThreadedTarget, samples, value
 
 MakeTarget = Callable[..., ThreadedTarget]
