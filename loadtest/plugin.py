@@ -34,7 +34,14 @@ from slogate.loadtest.options import DEFAULT_OUT, add_options
 from slogate.loadtest.recorder import RunRecorder
 from slogate.loadtest.shapes import ShapeError, ShapePlan, parse_shape
 from slogate.loadtest.workers import WorkerRoster, mark_final
-from slogate.slo.bundle import EVALUATION_FILE, RUN_FILE, check_writable, new_run_id, write_json, write_run
+from slogate.slo.bundle import (
+    EVALUATION_FILE,
+    RUN_FILE,
+    check_writable,
+    new_run_id,
+    write_evaluation,
+    write_run,
+)
 from slogate.slo.evaluator import evaluate
 from slogate.slo.loader import SpecError, load_spec
 from slogate.slo.spec import Spec
@@ -354,7 +361,7 @@ class SlogateSession:
         run = self.write_checkpoint(complete=not interrupted and self._ran_planned_time())
         if self.spec is not None:
             evaluation = evaluate(self.spec, run)
-            write_json(self.bundle / EVALUATION_FILE, evaluation.to_dict())
+            write_evaluation(self.bundle / EVALUATION_FILE, evaluation)
             logger.info("slogate: verdict %s (%s)", evaluation.verdict, "; ".join(evaluation.reasons))
             environment.process_exit_code = int(evaluation.exit_code)
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, SideBySide
-from slogate.slo.redact import redact
+from slogate.slo.redact import redact, strip_control
 from slogate.slo.run import TTFB_SUFFIX
 from slogate.slo.units import format_duration, format_ratio
 
@@ -63,12 +63,6 @@ def validity_help(code: str) -> str:
 
 
 # C0/C1 controls except tab/newline/carriage return, lone surrogates, and the XML non-characters.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-def strip_control(text: str) -> str:
-    """``text`` without the control characters that XML 1.0 forbids or HTML cannot show."""
-    return _CONTROL.sub("", text)
 
 
 def safe_text(value: object, limit: int | None = None) -> str:

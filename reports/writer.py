@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from slogate.reports.html import render_html
-from slogate.reports.json_report import render_json
 from slogate.reports.junit import render_junit
 from slogate.reports.markdown import render_markdown
 from slogate.slo.bundle import (
@@ -15,6 +14,7 @@ from slogate.slo.bundle import (
     SERVER_EVALUATION_FILE,
     SUMMARY_MD,
     write_atomic,
+    write_evaluation,
 )
 from slogate.slo.evaluation import Evaluation
 from slogate.slo.run import RunResult
@@ -40,18 +40,19 @@ def render_all(
     """
     bundle_dir = Path(bundle_dir)
     contents = {
-        EVALUATION_FILE: render_json(evaluation),
         REPORT_HTML: render_html(run, evaluation, spec_text=spec_text, baseline=baseline, server=server),
         SUMMARY_MD: render_markdown(run, evaluation, server=server),
         JUNIT_XML: render_junit(run, evaluation, server=server),
     }
-    if server is not None:
-        contents[SERVER_EVALUATION_FILE] = render_json(server)
     if server is None:
         # A server-side verdict from an earlier `gate --prometheus` would not be about this
         # judgement (another spec, another window): it must not be shown beside it.
         (bundle_dir / SERVER_EVALUATION_FILE).unlink(missing_ok=True)
-    paths: list[Path] = []
+    write_evaluation(bundle_dir / EVALUATION_FILE, evaluation)
+    paths = [bundle_dir / EVALUATION_FILE]
+    if server is not None:
+        write_evaluation(bundle_dir / SERVER_EVALUATION_FILE, server)
+        paths.append(bundle_dir / SERVER_EVALUATION_FILE)
     for name, content in contents.items():
         path = bundle_dir / name
         write_atomic(path, content)

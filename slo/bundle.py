@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import re
 import secrets
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from slogate.slo.evaluation import Evaluation
+from slogate.slo.redact import redact, strip_control
 from slogate.slo.run import RunResult
 
 _Model = TypeVar("_Model")
@@ -95,6 +97,34 @@ def write_run(path: Path, run: RunResult) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=1, sort_keys=False, allow_nan=False) + "\n")
+
+
+def evaluation_json(evaluation: Evaluation) -> str:
+    """``evaluation.to_dict()`` indented, readable back with ``Evaluation.from_dict``.
+
+    Strings are redacted; a non-finite number (an infinite burn rate against a zero budget)
+    becomes null, because JSON has no infinity and strict parsers reject ``Infinity``.
+    """
+    data = _clean(evaluation.to_dict())
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_evaluation(path: Path, evaluation: Evaluation) -> None:
+    """The one writer of ``evaluation.json`` (and ``server-evaluation.json``): the Locust plugin,
+    ``gate`` on a bundle and ``gate --prometheus`` all write through here."""
+    write_atomic(path, evaluation_json(evaluation))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_control(redact(value))
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
 
 
 def read_json(path: Path) -> Any:

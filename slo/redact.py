@@ -80,3 +80,11 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
 
 def _mask_named(match: re.Match[str]) -> str:
     return f"{match.group('name')}{match.group('sep')}{match.group('scheme') or ''}{MASK}"
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_control(text: str) -> str:
+    """``text`` without the control characters that XML 1.0 forbids or HTML cannot show."""
+    return _CONTROL.sub("", text)

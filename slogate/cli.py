@@ -235,7 +235,7 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
     """Server-side SLIs from Prometheus; with a bundle, side by side with the client's."""
-    from slogate.slo.bundle import read_run, write_json
+    from slogate.slo.bundle import EVALUATION_FILE, read_run, write_evaluation
     from slogate.slo.prometheus_source import (
         PrometheusClient,
         PrometheusError,
@@ -264,7 +264,7 @@ def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
         return ExitCode.INCONCLUSIVE
     if run is None:
         if args.out is not None:
-            write_json(args.out / "evaluation.json", server.to_dict())
+            write_evaluation(args.out / EVALUATION_FILE, server)
         _print_outcome(server, args.out or Path("."), as_json=args.json)
         return server.exit_code
     from slogate.pipeline import judge
