@@ -32,7 +32,7 @@ from typing import Any
 from slogate.slo.bundle import read_run, write_json
 from slogate.slo.evaluator import evaluate
 from slogate.slo.histogram import LatencyHistogram
-from slogate.slo.loader import parse_spec
+from slogate.slo.specfile.load import parse_spec
 
 RATE_PER_S = 10_000
 ENDPOINTS = [f"GET /api/resource{i}" for i in range(9)] + ["POST /v1/messages"]

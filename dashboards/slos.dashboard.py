@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from slogate.dashboards import GrafanaJson, build_dashboard
-from slogate.slo.loader import load_spec
+from slogate.slo.specfile.load import load_spec
 
 _REFERENCE_SPEC = Path(__file__).resolve().parents[1] / "slogate" / "specs" / "reference.yaml"
 

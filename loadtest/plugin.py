@@ -43,8 +43,8 @@ from slogate.slo.bundle import (
     write_run,
 )
 from slogate.slo.evaluator import evaluate
-from slogate.slo.loader import SpecError, load_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import SpecError, load_spec
 
 logger = logging.getLogger("slogate")
 

@@ -7,7 +7,6 @@ from slogate.slo.bundle import BundleError, read_evaluation, read_run, write_ato
 from slogate.slo.evaluation import Evaluation, ExitCode, ObjectiveResult, Verdict
 from slogate.slo.evaluator import evaluate
 from slogate.slo.histogram import LatencyHistogram
-from slogate.slo.loader import SpecError, SpecProblem, load_spec, parse_spec
 from slogate.slo.run import EndpointWindow, ErrorGroup, RunResult, TimeSlice, ValidityFlag
 from slogate.slo.spec import (
     AnyObjective,
@@ -19,6 +18,7 @@ from slogate.slo.spec import (
     ThroughputObjective,
     endpoint_matches,
 )
+from slogate.slo.specfile.load import SpecError, SpecProblem, load_spec, parse_spec
 
 __all__ = [
     "AnyObjective",

@@ -1,4 +1,4 @@
-"""The SLO spec model: what a release must meet. Values only; loading lives in ``slo.loader``."""
+"""The SLO spec model: what a release must meet. Values only; spec files are read by ``slo.specfile``."""
 
 from __future__ import annotations
 
@@ -180,7 +180,6 @@ class AlertPolicy:
 Objective = LatencyObjective | ErrorRatioObjective | AvailabilityObjective
 """An objective with an error budget (and so a burn rate, recording rules and alerts)."""
 AnyObjective = Objective | ThroughputObjective
-RatioObjective = ErrorRatioObjective | AvailabilityObjective
 
 
 @dataclass(frozen=True)
@@ -200,6 +199,8 @@ class Spec:
     """Throughput floors: judged like the others, but with no error budget to alert on."""
     alert_policies: tuple[AlertPolicy, ...] = ()
     """Burn-rate alert policies of some objectives; the others get the default tiers."""
+    source_text: str | None = field(default=None, compare=False, repr=False)
+    """The text the spec was read from (for the report); None for a spec built in code."""
 
     def alert_policies_of(self, objective_name: str) -> tuple[AlertPolicy, ...]:
         """The alert policies that apply to an objective (none: the default tiers apply)."""

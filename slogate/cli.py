@@ -19,8 +19,8 @@ from slogate import arguments as arg
 from slogate.slo.bundle import REPORT_HTML, BundleError, new_run_id
 from slogate.slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
 from slogate.slo.evaluation import VERDICT_EXIT_CODES, ExitCode, combined_verdict, side_by_side
-from slogate.slo.loader import SpecError, load_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import SpecError, load_spec
 from slogate.slo.units import format_duration, format_ratio
 
 DEFAULT_OUT = Path("out")
@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     if args.schema:
-        from slogate.slo.schema import schema_text
+        from slogate.slo.specfile.schema import schema_text
 
         sys.stdout.write(schema_text())
         return ExitCode.PASS

@@ -11,8 +11,8 @@ from typing import NoReturn
 
 import pytest
 
-from slogate.slo.loader import load_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_SPEC = REPO / "slogate" / "specs" / "reference.yaml"

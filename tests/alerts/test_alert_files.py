@@ -26,8 +26,8 @@ from slogate.alerts import (
     write_alert_files,
 )
 from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
-from slogate.slo.loader import parse_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import parse_spec
 from slogate.target import ReferenceTarget
 from tests.conftest import REFERENCE_SPEC
 

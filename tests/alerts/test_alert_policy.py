@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from slogate.alerts import ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN, build_rules, write_alert_files
-from slogate.slo.loader import load_spec, parse_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import load_spec, parse_spec
 from tests.conftest import require_tool
 
 POLICY_SPEC = Path(__file__).parent / "data" / "openslo-alert-policy.yaml"

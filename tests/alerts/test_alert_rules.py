@@ -26,8 +26,8 @@ from slogate.alerts import (
 )
 from slogate.alerts.windows import WORKBOOK_WINDOWS, active_windows
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
-from slogate.slo.loader import parse_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import parse_spec
 
 WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"]  # the tiers' windows and the period
 

@@ -17,8 +17,8 @@ from slogate.alerts import (
     write_rules,
 )
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
-from slogate.slo.loader import parse_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import parse_spec
 from tests.conftest import REFERENCE_SPEC
 
 

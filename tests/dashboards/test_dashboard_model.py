@@ -26,8 +26,8 @@ from slogate.dashboards import (
     write_dashboards,
 )
 from slogate.slo.contract import DEFAULT_LOADTEST_CONTRACT, contracts_from_mapping
-from slogate.slo.loader import parse_spec
 from slogate.slo.spec import Spec
+from slogate.slo.specfile.load import parse_spec
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_ENV = "SLOGATE_GRAFANA_SCHEMA"
@@ -302,7 +302,7 @@ def test_slo_dashboard_follows_an_objectives_alert_policy() -> None:
     import json as _json
 
     from slogate.dashboards import build_dashboard
-    from slogate.slo.loader import load_spec
+    from slogate.slo.specfile.load import load_spec
     from tests.conftest import REPO
 
     spec = load_spec(REPO / "tests" / "alerts" / "data" / "openslo-alert-policy.yaml")

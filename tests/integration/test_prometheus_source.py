@@ -11,7 +11,6 @@ from slogate.cli import main
 from slogate.locust_process import LoadSettings, run_locust
 from slogate.slo.bundle import read_run, read_server_evaluation
 from slogate.slo.contract import DEFAULT_CONTRACT
-from slogate.slo.loader import parse_spec
 from slogate.slo.prometheus_source import (
     PrometheusClient,
     PrometheusError,
@@ -19,6 +18,7 @@ from slogate.slo.prometheus_source import (
     evaluate_prometheus,
 )
 from slogate.slo.run import RunResult
+from slogate.slo.specfile.load import parse_spec
 from slogate.target import ReferenceTarget
 from tests.prometheus_server import SCRAPE_INTERVAL_S, PrometheusServer, prometheus
 

@@ -9,7 +9,6 @@ import pytest
 
 from slogate.slo.evaluation import Evaluation
 from slogate.slo.evaluator import evaluate
-from slogate.slo.loader import parse_spec
 from slogate.slo.run import (
     TTFB_SUFFIX,
     EndpointWindow,
@@ -21,6 +20,7 @@ from slogate.slo.run import (
     WorkerInfo,
 )
 from slogate.slo.spec import ErrorRatioObjective, LatencyObjective, Spec
+from slogate.slo.specfile.load import parse_spec
 
 START = 1_700_000_000.0
 MESSAGES = "POST /v1/messages"

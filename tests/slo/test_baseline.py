@@ -8,8 +8,8 @@ from slogate.cli import main
 from slogate.slo.baseline import compare
 from slogate.slo.bundle import write_json
 from slogate.slo.evaluator import evaluate
-from slogate.slo.loader import parse_spec
 from slogate.slo.run import RunResult
+from slogate.slo.specfile.load import parse_spec
 from tests.slo.test_evaluator_kinds import CONTENT, run_of
 
 SPEC = """\

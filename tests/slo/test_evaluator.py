@@ -6,8 +6,8 @@ import pytest
 
 from slogate.loadtest.recorder import RunRecorder
 from slogate.slo.evaluator import evaluate
-from slogate.slo.loader import parse_spec
 from slogate.slo.run import RunResult, ValidityFlag
+from slogate.slo.specfile.load import parse_spec
 
 START = 1_700_000_000.0
 

@@ -7,8 +7,8 @@ import pytest
 
 from slogate.slo.evaluation import ObjectiveResult
 from slogate.slo.evaluator import evaluate
-from slogate.slo.loader import parse_spec
 from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
+from slogate.slo.specfile.load import parse_spec
 
 START = 1_700_000_000.0
 

@@ -8,8 +8,8 @@ import pytest
 
 from slogate.slo.evaluation import Evaluation
 from slogate.slo.evaluator import evaluate, status_in_class
-from slogate.slo.loader import parse_spec
 from slogate.slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
+from slogate.slo.specfile.load import parse_spec
 
 START = 1_700_000_000.0
 MESSAGES = "POST /v1/messages"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from slogate.slo.loader import SpecError, load_spec, parse_spec
 from slogate.slo.spec import AvailabilityObjective, ErrorRatioObjective, LatencyObjective
+from slogate.slo.specfile.load import SpecError, load_spec, parse_spec
 
 GOOD = """\
 service: checkout-api
@@ -87,6 +87,7 @@ def test_every_problem_is_reported() -> None:
     "text, fragment",
     [
         ("- just a list\n", "expected a mapping"),
+        ("- service: x\n  objectives: []\n", "spec.yaml:1: expected a mapping with 'service'"),
         ("service: x\n", "objectives: expected a non-empty list"),
         ("service: x\nobjectives:\n  - kind: nope\n", "objectives[0].kind: expected one of"),
         ("service: x\nobjectives:\n  - name: a\n    kind: latency\n", "objectives[0].percentile: missing"),
@@ -101,3 +102,11 @@ def test_structural_errors(text: str, fragment: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(tmp_path / "absent.yaml")
+
+
+def test_a_spec_keeps_the_text_it_was_read_from(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(GOOD.replace("\n", "\r\n").encode("utf-8"))
+    spec = load_spec(path)
+    assert spec.source_text == GOOD.replace("\n", "\r\n")  # as written: the report shows the file
+    assert spec == parse_spec(GOOD, str(path)) and parse_spec(GOOD).source_text == GOOD

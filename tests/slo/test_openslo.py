@@ -8,8 +8,8 @@ import pytest
 
 from slogate.cli import main
 from slogate.slo.evaluator import evaluate
-from slogate.slo.loader import SpecError, load_spec, parse_spec
 from slogate.slo.spec import AvailabilityObjective, LatencyObjective
+from slogate.slo.specfile.load import SpecError, load_spec, parse_spec
 from tests.slo.test_evaluator_kinds import CONTENT, run_of
 
 OPENSLO = Path(__file__).parent / "data" / "openslo.yaml"
@@ -81,3 +81,22 @@ def test_unsupported_parts_are_named_with_file_and_line(change: tuple[str, str],
 def test_validate_accepts_openslo_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(OPENSLO)]) == 0
     assert "ok (checkout, 3 objectives)" in capsys.readouterr().out
+
+
+def _as_list(documents: str) -> str:
+    """The '---' documents of an OpenSLO file as one top-level YAML list (the SDK's and oslo's form)."""
+    return "".join("- " + doc.strip("\n").replace("\n", "\n  ") + "\n"
+                   for doc in documents.split("---\n") if doc.strip())
+
+
+def test_a_top_level_list_is_read_as_openslo_objects() -> None:
+    text = OPENSLO.read_text(encoding="utf-8")
+    listed = parse_spec(_as_list(text), str(OPENSLO))
+    assert listed == load_spec(OPENSLO)
+
+
+def test_a_top_level_list_gets_the_openslo_messages() -> None:
+    found = _problems(_as_list(SLO.replace("openslo/v1", "openslo/v2alpha")))
+    assert found == ["slo.yaml:1: document[0].apiVersion: unsupported 'openslo/v2alpha'; expected openslo/v1"]
+    found = _problems(_as_list(SLO.replace("op: lte", "op: gte")))
+    assert any("slo.yaml:12: document[0].spec.objectives[0].op: expected op lte" in p for p in found), found

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from slogate.slo.loader import SpecError, load_spec, parse_spec
 from slogate.slo.spec import BurnRateCondition
+from slogate.slo.specfile.load import SpecError, load_spec, parse_spec
 
 POLICY_SPEC = Path(__file__).parents[1] / "alerts" / "data" / "openslo-alert-policy.yaml"
 

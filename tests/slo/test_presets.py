@@ -11,8 +11,8 @@ import pytest
 from slogate.locust_process import LoadSettings, run_locust
 from slogate.slo.bundle import read_run
 from slogate.slo.evaluator import evaluate
-from slogate.slo.loader import load_spec
 from slogate.slo.run import RunResult
+from slogate.slo.specfile.load import load_spec
 from slogate.target import ReferenceTarget
 
 PRESETS = sorted((Path(__file__).resolve().parents[2] / "slo" / "presets").glob("*.yaml"))

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from slogate.slo import promql
 from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
-from slogate.slo.loader import parse_spec
+from slogate.slo.specfile.load import parse_spec
 
 
 def test_numbers_are_exact() -> None:

@@ -20,8 +20,9 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from slogate.slo.loader import MAX_DEPTH, SpecError, load_spec, parse_spec
 from slogate.slo.spec import AvailabilityObjective, ErrorRatioObjective, LatencyObjective, Spec
+from slogate.slo.specfile.load import SpecError, load_spec, parse_spec
+from slogate.slo.specfile.source import MAX_DEPTH
 from slogate.slo.units import (
     DURATION_HELP,
     RATIO_HELP,

@@ -13,8 +13,8 @@ from slogate.loadtest.recorder import RunRecorder
 from slogate.slo.bundle import BundleError, read_run, write_json
 from slogate.slo.evaluator import evaluate
 from slogate.slo.histogram import LatencyHistogram
-from slogate.slo.loader import parse_spec
 from slogate.slo.run import EndpointWindow, RunResult
+from slogate.slo.specfile.load import parse_spec
 
 START = 1_700_000_000.0
 SPEC = """\

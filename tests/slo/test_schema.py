@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from slogate.cli import EXAMPLE_SPEC, main
-from slogate.slo.schema import SCHEMA_PATH, schema_text, spec_schema
+from slogate.slo.specfile.schema import SCHEMA_PATH, schema_text, spec_schema
 
 PRESETS = sorted((Path(__file__).resolve().parents[2] / "slo" / "presets").glob("*.yaml"))
 

@@ -1,7 +1,7 @@
-"""The JSON Schema of slogate's spec format, built from the loader's own field tables so the two
-never drift; published as ``slo/spec.schema.json`` (``slogate validate --schema`` prints it) for
-editors to complete and check specs. The loader stays the authority: it also checks what a schema
-cannot say well (units, ranges, duplicate names) and names file, line and field."""
+"""The JSON Schema of slogate's own spec format, built from the native dialect's field tables so
+the two never drift; published as ``slo/spec.schema.json`` (``slogate validate --schema`` prints
+it) for editors to complete and check specs. The dialect stays the authority: it also checks what
+a schema cannot say well (units, ranges, duplicate names) and names file, line and field."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from slogate.slo.loader import COMMON_FIELDS, KIND_FIELDS, KIND_REQUIRED, TOP_FIELDS
+from slogate.slo.specfile.native import COMMON_FIELDS, KIND_FIELDS, KIND_REQUIRED, TOP_FIELDS
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "spec.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "spec.schema.json"
+"""Beside the ``slo`` modules, where editors and the README have always found it."""
 SCHEMA_ID = "https://slogate.invalid/spec.schema.json"
 
 _DURATION = {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?|\.\d+)\s*(us|µs|ms|s|m|h|d)\s*$",

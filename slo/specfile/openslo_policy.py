@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from slogate.slo.loader import Checker, YamlMapping
 from slogate.slo.spec import AlertPolicy, BurnRateCondition
+from slogate.slo.specfile.problems import Checker
+from slogate.slo.specfile.source import YamlMapping, line_of
 from slogate.slo.units import parse_duration, positive_duration
 
 Tier = Literal["page", "ticket"]
@@ -51,12 +52,12 @@ def parse_alert_policies(
         where = f"AlertPolicy {name!r}.spec"
         spec = document.get("spec")
         if not isinstance(spec, YamlMapping):
-            check.fail(_line(document, "spec"), where, "expected a mapping")
+            check.fail(line_of(document, "spec"), where, "expected a mapping")
             continue
         fallback = spec.get("severity")
         raw = spec.get("conditions")
         if not isinstance(raw, list) or not raw:
-            check.fail(_line(spec, "conditions"), f"{where}.conditions",
+            check.fail(line_of(spec, "conditions"), f"{where}.conditions",
                        "expected a non-empty list of AlertCondition (inline or conditionRef)")
             continue
         parsed: list[BurnRateCondition] = []
@@ -65,8 +66,8 @@ def parse_alert_policies(
             condition = _condition_document(check, item, conditions, spec, path)
             if condition is None:
                 continue
-            document_name, body, body_path = condition
-            burn = _burn_rate(check, document_name or f"{name}-{index}", body, fallback, body_path)
+            condition_name, body, body_path = condition
+            burn = _burn_rate(check, condition_name or f"{name}-{index}", body, fallback, body_path)
             if burn is not None:
                 parsed.append(burn)
         if len(parsed) == len(raw):
@@ -78,11 +79,8 @@ def parse_alert_policies(
     return tuple(p for p in result if p.objectives)
 
 
-def _line(mapping: YamlMapping, key: str) -> int:
-    return mapping.key_lines.get(key, mapping.line)
-
-
-def _name(document: YamlMapping) -> str:
+def document_name(document: YamlMapping) -> str:
+    """An OpenSLO document's ``metadata.name``, stripped; empty when it has none."""
     metadata = document.get("metadata")
     name = metadata.get("name") if isinstance(metadata, dict) else None
     return name.strip() if isinstance(name, str) else ""
@@ -93,12 +91,12 @@ def _condition_document(
 ) -> tuple[str, YamlMapping, str] | None:
     """(name, the condition's spec, its field path) of an inline condition or a conditionRef."""
     if not isinstance(item, YamlMapping):
-        check.fail(_line(policy, "conditions"), path, "expected a mapping (an AlertCondition)")
+        check.fail(line_of(policy, "conditions"), path, "expected a mapping (an AlertCondition)")
         return None
     if "conditionRef" in item:
         ref = item["conditionRef"]
         if not isinstance(ref, str) or ref not in conditions:
-            check.fail(_line(item, "conditionRef"), f"{path}.conditionRef",
+            check.fail(line_of(item, "conditionRef"), f"{path}.conditionRef",
                        f"no AlertCondition named {ref!r} in this file")
             return None
         document = conditions[ref]
@@ -106,14 +104,14 @@ def _condition_document(
     else:
         document = item
         if item.get("kind", "AlertCondition") != "AlertCondition":
-            check.fail(_line(item, "kind"), f"{path}.kind",
+            check.fail(line_of(item, "kind"), f"{path}.kind",
                        f"expected AlertCondition, got {item.get('kind')!r}")
             return None
     spec = document.get("spec")
     if not isinstance(spec, YamlMapping):
-        check.fail(_line(document, "spec"), f"{path}.spec", "expected a mapping")
+        check.fail(line_of(document, "spec"), f"{path}.spec", "expected a mapping")
         return None
-    return _name(document), spec, f"{path}.spec"
+    return document_name(document), spec, f"{path}.spec"
 
 
 def _burn_rate(
@@ -123,24 +121,24 @@ def _burn_rate(
     severity = spec.get("severity", fallback_severity)
     tier_severity = SEVERITY_TIERS.get(severity.strip().lower()) if isinstance(severity, str) else None
     if tier_severity is None:
-        check.fail(_line(spec, "severity"), f"{path}.severity",
+        check.fail(line_of(spec, "severity"), f"{path}.severity",
                    f"expected one of {', '.join(SEVERITY_TIERS)}, got {severity!r}")
     condition = spec.get("condition")
     if not isinstance(condition, YamlMapping):
-        check.fail(_line(spec, "condition"), f"{path}.condition",
+        check.fail(line_of(spec, "condition"), f"{path}.condition",
                    "expected a mapping with kind: burnrate, op, threshold and lookbackWindow")
         return None
     path = f"{path}.condition"
     if condition.get("kind") != "burnrate":
-        check.fail(_line(condition, "kind"), f"{path}.kind",
+        check.fail(line_of(condition, "kind"), f"{path}.kind",
                    f"unsupported condition kind {condition.get('kind')!r}; only burnrate")
     if condition.get("op") not in BURN_OPS:
-        check.fail(_line(condition, "op"), f"{path}.op",
+        check.fail(line_of(condition, "op"), f"{path}.op",
                    f"expected gt or gte (alert when the burn rate is over the threshold), "
                    f"got {condition.get('op')!r}")
     factor = condition.get("threshold")
     if isinstance(factor, bool) or not isinstance(factor, int | float) or not 0 < factor < 1e6:
-        check.fail(_line(condition, "threshold"), f"{path}.threshold",
+        check.fail(line_of(condition, "threshold"), f"{path}.threshold",
                    f"expected a positive burn rate (a multiple of the sustainable rate, e.g. 14.4), "
                    f"got {factor!r}")
     lookback: float | None = None

@@ -2,7 +2,7 @@
 
 Kinds: ``SLO`` (inline ``indicator`` or ``indicatorRef``), ``SLI``, ``DataSource`` (type
 Prometheus), ``AlertPolicy`` and ``AlertCondition`` (burn-rate conditions, see
-``slo.openslo_policy``: ``slogate alerts`` builds its multi-window alerts from them),
+``specfile.openslo_policy``: ``slogate alerts`` builds its multi-window alerts from them),
 ``Service`` (its name). Indicators are Prometheus queries over
 the metric contract (``slo.contract``), recognised by shape, so a load run can be judged by the
 same objective Prometheus watches in production:
@@ -29,8 +29,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
-from slogate.slo.loader import Checker, SpecError, YamlMapping
-from slogate.slo.openslo_policy import parse_alert_policies
 from slogate.slo.spec import (
     DEFAULT_PERIOD_S,
     AvailabilityObjective,
@@ -39,6 +37,9 @@ from slogate.slo.spec import (
     Objective,
     Spec,
 )
+from slogate.slo.specfile.openslo_policy import document_name, parse_alert_policies
+from slogate.slo.specfile.problems import Checker, SpecError
+from slogate.slo.specfile.source import YamlMapping, line_of
 from slogate.slo.units import parse_ratio, positive_duration, shown
 
 API_VERSION = "openslo/v1"
@@ -60,13 +61,60 @@ class _Documents:
     services: list[str] = field(default_factory=list)
 
 
+def is_openslo(objects: list[Any]) -> bool:
+    """Whether a file's objects are OpenSLO's: some mapping has an ``apiVersion`` (an unsupported
+    one too, so that the error names it rather than the native format's unknown fields)."""
+    return any(isinstance(o, YamlMapping) and "apiVersion" in o for o in objects)
+
+
 def parse_openslo(
-    documents: list[Any], source: str, contract: MetricContract = DEFAULT_CONTRACT
+    objects: list[Any], source: str, contract: MetricContract = DEFAULT_CONTRACT
 ) -> Spec:
-    """One Spec from the OpenSLO documents of one file; SpecError lists every unsupported part."""
+    """One Spec from the OpenSLO objects of one file; SpecError lists every unsupported part."""
     check = Checker(source)
+    found = _sort_documents(check, objects)
+    if not found.slos and not check.problems:
+        check.fail(1, "", "no SLO document: an OpenSLO spec needs at least one kind: SLO")
+
+    objectives: list[Objective] = []
+    services: set[str] = set()
+    period = DEFAULT_PERIOD_S
+    objectives_of_policy: dict[str, list[str]] = {}
+    for index, slo in found.slos:
+        where = f"document[{index}].spec"
+        spec = slo.get("spec")
+        if not isinstance(spec, YamlMapping):
+            check.fail(line_of(slo, "spec"), where, "expected a mapping")
+            continue
+        if isinstance(spec.get("service"), str):
+            services.add(spec["service"])
+        period = _period(check, spec, where) or period
+        slo_objectives = _objectives(check, found, document_name(slo), spec, where, contract)
+        for objective in slo_objectives:
+            # The SLO's time window is its error budget's period (latency objectives use the spec's).
+            objectives.append(objective if isinstance(objective, LatencyObjective)
+                              else replace(objective, period_s=period))
+        for ref in _policy_refs(check, spec, where):
+            if ref not in found.policies:
+                check.fail(line_of(spec, "alertPolicies"), f"{where}.alertPolicies",
+                           f"no AlertPolicy named {shown(ref)} in this file")
+            objectives_of_policy.setdefault(ref, []).extend(o.name for o in slo_objectives)
+    policies = parse_alert_policies(check, found.policies, found.conditions, objectives_of_policy)
+    if len(services) > 1:
+        check.fail(None, "spec.service", f"one file judges one service; found {sorted(services)}")
+    if check.problems:
+        raise SpecError(check.problems)
+    service = next(iter(services), None) or (found.services[0] if found.services else "openslo")
+    return Spec(service=service, objectives=tuple(objectives), source=source, period_s=period,
+                alert_policies=policies,
+                labels={"format": API_VERSION, **({"alert_policies": ",".join(sorted(found.policies))}
+                                                   if found.policies else {})})
+
+
+def _sort_documents(check: Checker, objects: list[Any]) -> _Documents:
+    """The file's objects by kind, by name; a document that is no OpenSLO v1 object is a problem."""
     found = _Documents()
-    for index, document in enumerate(documents):
+    for index, document in enumerate(objects):
         if document is None:
             continue
         where = f"document[{index}]"
@@ -74,13 +122,13 @@ def parse_openslo(
             check.fail(None, where, "expected an OpenSLO mapping with apiVersion and kind")
             continue
         if document.get("apiVersion") != API_VERSION:
-            check.fail(_line(document, "apiVersion"), f"{where}.apiVersion",
+            check.fail(line_of(document, "apiVersion"), f"{where}.apiVersion",
                        f"unsupported {shown(document.get('apiVersion'))}; expected {API_VERSION}")
             continue
         kind = document.get("kind")
-        name = _name(document)
+        name = document_name(document)
         if kind not in SUPPORTED_KINDS:
-            check.fail(_line(document, "kind"), f"{where}.kind",
+            check.fail(line_of(document, "kind"), f"{where}.kind",
                        f"unsupported OpenSLO kind {shown(kind)}; supported: {', '.join(SUPPORTED_KINDS)}")
         elif not name:
             check.fail(document.line, f"{where}.metadata.name", "missing")
@@ -97,59 +145,14 @@ def parse_openslo(
             found.services.append(name)
         else:
             found.slos.append((index, document))
-    if not found.slos and not check.problems:
-        check.fail(1, "", "no SLO document: an OpenSLO spec needs at least one kind: SLO")
-
-    objectives: list[Objective] = []
-    services: set[str] = set()
-    period = DEFAULT_PERIOD_S
-    objectives_of_policy: dict[str, list[str]] = {}
-    for index, slo in found.slos:
-        where = f"document[{index}].spec"
-        spec = slo.get("spec")
-        if not isinstance(spec, YamlMapping):
-            check.fail(_line(slo, "spec"), where, "expected a mapping")
-            continue
-        if isinstance(spec.get("service"), str):
-            services.add(spec["service"])
-        period = _period(check, spec, where) or period
-        slo_objectives = _objectives(check, found, _name(slo), spec, where, contract)
-        for objective in slo_objectives:
-            # The SLO's time window is its error budget's period (latency objectives use the spec's).
-            objectives.append(objective if isinstance(objective, LatencyObjective)
-                              else replace(objective, period_s=period))
-        for ref in _policy_refs(check, spec, where):
-            if ref not in found.policies:
-                check.fail(_line(spec, "alertPolicies"), f"{where}.alertPolicies",
-                           f"no AlertPolicy named {shown(ref)} in this file")
-            objectives_of_policy.setdefault(ref, []).extend(o.name for o in slo_objectives)
-    policies = parse_alert_policies(check, found.policies, found.conditions, objectives_of_policy)
-    if len(services) > 1:
-        check.fail(None, "spec.service", f"one file judges one service; found {sorted(services)}")
-    if check.problems:
-        raise SpecError(check.problems)
-    service = next(iter(services), None) or (found.services[0] if found.services else "openslo")
-    return Spec(service=service, objectives=tuple(objectives), source=source, period_s=period,
-                alert_policies=policies,
-                labels={"format": API_VERSION, **({"alert_policies": ",".join(sorted(found.policies))}
-                                                   if found.policies else {})})
-
-
-def _name(document: YamlMapping) -> str:
-    metadata = document.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, dict) else None
-    return name.strip() if isinstance(name, str) else ""
-
-
-def _line(mapping: YamlMapping, key: str) -> int:
-    return mapping.key_lines.get(key, mapping.line)
+    return found
 
 
 def _check_source(check: Checker, document: YamlMapping, where: str) -> None:
     spec = document.get("spec")
     kind = spec.get("type") if isinstance(spec, YamlMapping) else None
     if kind != "Prometheus":
-        line = _line(spec, "type") if isinstance(spec, YamlMapping) else document.line
+        line = line_of(spec, "type") if isinstance(spec, YamlMapping) else document.line
         check.fail(line, f"{where}.type", f"unsupported data source type {shown(kind)}; only Prometheus")
 
 
@@ -158,19 +161,19 @@ def _period(check: Checker, spec: YamlMapping, where: str) -> float | None:
     if windows is None:
         return None
     if not isinstance(windows, list) or len(windows) != 1 or not isinstance(windows[0], YamlMapping):
-        check.fail(_line(spec, "timeWindow"), f"{where}.timeWindow", "expected a list of one window")
+        check.fail(line_of(spec, "timeWindow"), f"{where}.timeWindow", "expected a list of one window")
         return None
     window = windows[0]
     duration = window.get("duration")
     match = _DURATION.match(duration) if isinstance(duration, str) else None
     if not match:
-        check.fail(_line(window, "duration"), f"{where}.timeWindow[0].duration",
+        check.fail(line_of(window, "duration"), f"{where}.timeWindow[0].duration",
                    f"unsupported duration {shown(duration)}: use minutes, hours, days or weeks (28d, 4w); "
                    "months, quarters and years are not supported")
         return None
     seconds = float(match.group(1)) * _SECONDS[match.group(2)]  # float: int() refuses 4,300+ digits
     if not math.isfinite(seconds):
-        check.fail(_line(window, "duration"), f"{where}.timeWindow[0].duration",
+        check.fail(line_of(window, "duration"), f"{where}.timeWindow[0].duration",
                    f"duration {shown(duration)} is too long")
         return None
     return seconds
@@ -180,7 +183,7 @@ def _policy_refs(check: Checker, spec: YamlMapping, where: str) -> list[str]:
     refs: list[str] = []
     raw = spec.get("alertPolicies") or []
     if not isinstance(raw, list):
-        check.fail(_line(spec, "alertPolicies"), f"{where}.alertPolicies",
+        check.fail(line_of(spec, "alertPolicies"), f"{where}.alertPolicies",
                    "expected a list of AlertPolicy names or {alertPolicyRef: name}")
         return refs
     for item in raw:
@@ -195,7 +198,7 @@ def _indicator(check: Checker, found: _Documents, spec: YamlMapping, where: str)
     if "indicatorRef" in spec:
         ref = spec["indicatorRef"]
         if not isinstance(ref, str) or ref not in found.slis:
-            check.fail(_line(spec, "indicatorRef"), f"{where}.indicatorRef",
+            check.fail(line_of(spec, "indicatorRef"), f"{where}.indicatorRef",
                        f"no SLI named {shown(ref)} in this file")
             return None
         indicator = found.slis[ref].get("spec")
@@ -215,12 +218,12 @@ def _objectives(
     indicator = _indicator(check, found, spec, where)
     method = spec.get("budgetingMethod")
     if method not in ("Occurrences", "Timeslices"):
-        check.fail(_line(spec, "budgetingMethod"), f"{where}.budgetingMethod",
+        check.fail(line_of(spec, "budgetingMethod"), f"{where}.budgetingMethod",
                    f"unsupported {shown(method)}; supported: Occurrences, Timeslices")
         return []
     raw = spec.get("objectives")
     if not isinstance(raw, list) or not raw:
-        check.fail(_line(spec, "objectives"), f"{where}.objectives", "expected a non-empty list")
+        check.fail(line_of(spec, "objectives"), f"{where}.objectives", "expected a non-empty list")
         return []
     if indicator is None:
         return []
@@ -249,7 +252,7 @@ def _target(check: Checker, item: YamlMapping, path: str) -> float | None:
         value = item["targetPercent"]
         if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 100:
             return float(value) / 100.0
-        check.fail(_line(item, "targetPercent"), f"{path}.targetPercent", "expected a number in (0, 100)")
+        check.fail(line_of(item, "targetPercent"), f"{path}.targetPercent", "expected a number in (0, 100)")
         return None
     return _ratio(check, item, "target", path)
 
@@ -260,7 +263,7 @@ def _ratio(check: Checker, item: YamlMapping, key: str, path: str) -> float | No
         return None
     value = check.convert(item, key, f"{path}.{key}", parse_ratio)
     if value is not None and not 0.0 < value <= 1.0:
-        check.fail(_line(item, key), f"{path}.{key}", "expected a fraction in (0, 1]")
+        check.fail(line_of(item, key), f"{path}.{key}", "expected a fraction in (0, 1]")
         return None
     return value  # type: ignore[no-any-return]
 
@@ -288,7 +291,7 @@ def _from_indicator(
     if "ratioMetric" in indicator:
         ratio = indicator["ratioMetric"]
         if not isinstance(ratio, YamlMapping):
-            check.fail(_line(indicator, "ratioMetric"), "indicator.ratioMetric", "expected a mapping")
+            check.fail(line_of(indicator, "ratioMetric"), "indicator.ratioMetric", "expected a mapping")
             return None
         _check_source_type(check, ratio, ("good", "bad", "total"))
         good, bad, total = (_query(ratio.get(k)) for k in ("good", "bad", "total"))
@@ -319,19 +322,19 @@ def _from_indicator(
         query = _query(indicator["thresholdMetric"])
         quantile = _QUANTILE.search(query or "")
         if quantile is None:
-            check.fail(_line(indicator, "thresholdMetric"), "indicator.thresholdMetric",
+            check.fail(line_of(indicator, "thresholdMetric"), "indicator.thresholdMetric",
                        "expected a Prometheus query histogram_quantile(Q, …) over the request duration")
             return None
         op, value = item.get("op"), item.get("value")
         # <= float max: also refuses inf, NaN and an integer too big for float() (OverflowError).
         if op not in ("lte", "lt") or isinstance(value, bool) or not isinstance(value, int | float) \
                 or not 0 < value <= _FLOAT_MAX:
-            check.fail(_line(item, "op"), f"{path}.op",
+            check.fail(line_of(item, "op"), f"{path}.op",
                        "expected op lte (or lt) and a positive value in seconds for a latency threshold")
             return None
         q = _seconds(quantile.group(1)) or math.nan  # '1.2.3' matches [0-9.]+ but is no number
         if not 0.0 < q < 1.0:
-            check.fail(_line(indicator, "thresholdMetric"), "indicator.thresholdMetric",
+            check.fail(line_of(indicator, "thresholdMetric"), "indicator.thresholdMetric",
                        f"expected a quantile in (0, 1), got {shown(quantile.group(1))}")
             return None
         return LatencyObjective(percentile=q * 100.0, threshold_s=float(value),
@@ -347,7 +350,7 @@ def _check_source_type(check: Checker, ratio: YamlMapping, keys: tuple[str, ...]
         source = metric.get("metricSource") if isinstance(metric, dict) else None
         kind = source.get("type") if isinstance(source, dict) else None
         if kind not in (None, "Prometheus"):
-            check.fail(_line(ratio, key), f"indicator.ratioMetric.{key}.metricSource.type",
+            check.fail(line_of(ratio, key), f"indicator.ratioMetric.{key}.metricSource.type",
                        f"unsupported metric source {shown(kind)}; only Prometheus")
 
 

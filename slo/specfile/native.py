@@ -1,14 +1,12 @@
-"""Loads SLO specs from YAML, and says exactly where a spec is wrong (file, line, field)."""
+"""slogate's own spec format (one YAML document: ``service``, ``objectives``...) into the model.
+
+The field tables below are also the source of the published JSON Schema (``specfile.schema``).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
-
-import yaml
 
 from slogate.slo.spec import (
     DEFAULT_CONFIDENCE,
@@ -20,100 +18,9 @@ from slogate.slo.spec import (
     Spec,
     ThroughputObjective,
 )
+from slogate.slo.specfile.problems import Checker, SpecError, SpecProblem
+from slogate.slo.specfile.source import YamlMapping, YamlSequence
 from slogate.slo.units import parse_duration, parse_ratio, positive_duration, shown
-
-MAX_DEPTH = 64
-"""Deepest nesting of YAML collections a spec may have; real specs need four or five levels."""
-
-
-@dataclass(frozen=True)
-class SpecProblem:
-    source: str
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-
-
-class SpecError(Exception):
-    """A spec that cannot be used; ``problems`` lists every fault found, each with its place."""
-
-    def __init__(self, problems: list[SpecProblem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-class YamlMapping(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-class YamlSequence(list[Any]):
-    line: int = 0
-    item_lines: list[int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose every failure is a MarkedYAMLError, so it has a line."""
-
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        # The composer recurses once per level: without a bound, '[[[[…' runs into RecursionError.
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested deeper than {MAX_DEPTH} levels",
-                    self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        # PyYAML's own constructors raise plain ValueError / OverflowError for a timestamp such as
-        # 2024-13-45 or an integer of more than 4,300 digits, and AttributeError for an explicit
-        # tag its pattern does not match (!!timestamp nope).
-        try:
-            return super().construct_object(node, deep=deep)
-        except (ValueError, OverflowError, AttributeError, TypeError) as exc:
-            reason = str(exc).split(";")[0]
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read the value {shown(node.value)}: {reason}", node.start_mark
-            ) from None
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMapping:
-    mapping = YamlMapping()
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str):
-            key = shown(key)
-        if key in mapping:
-            raise yaml.MarkedYAMLError(
-                problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
-            )
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[key] = key_node.start_mark.line + 1
-    return mapping
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> YamlSequence:
-    sequence = YamlSequence(loader.construct_object(child, deep=True) for child in node.value)
-    sequence.line = node.start_mark.line + 1
-    sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return sequence
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objectives", "confidence"}
 COMMON_FIELDS = {"name", "kind", "endpoint", "min_samples", "gating", "description", "window",
@@ -135,72 +42,8 @@ KIND_REQUIRED = {
 _STATUS_CLASS = re.compile(r"^[1-5][0-9x]{2}$")
 
 
-class Checker:
-    """Collects problems instead of stopping at the first, so one run shows them all."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.problems: list[SpecProblem] = []
-
-    def fail(self, line: int | None, field: str, message: str) -> None:
-        self.problems.append(SpecProblem(self.source, line, field, message))
-
-    def convert(
-        self, mapping: YamlMapping, key: str, path: str, parse: Callable[[Any], Any]
-    ) -> Any:
-        try:
-            return parse(mapping[key])
-        except ValueError as exc:
-            self.fail(mapping.key_lines.get(key, mapping.line), path, str(exc))
-            return None
-
-    def unknown_fields(self, mapping: YamlMapping, allowed: set[str], prefix: str) -> None:
-        for key in mapping:
-            if key not in allowed:
-                self.fail(
-                    mapping.key_lines[key],
-                    f"{prefix}{key}",
-                    f"unknown field; expected one of: {', '.join(sorted(allowed))}",
-                )
-
-
-def load_spec(path: str | Path) -> Spec:
-    """Read and validate a spec file. Raises SpecError (never a traceback-worthy error)."""
-    source = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise SpecError([SpecProblem(source, None, "", f"cannot read: {exc.strerror}")]) from None
-    except ValueError as exc:  # a path with a NUL byte
-        raise SpecError([SpecProblem(source, None, "", f"cannot read: {exc}")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise SpecError([SpecProblem(source, line, "", f"not UTF-8 text: byte 0x{raw[exc.start]:02x} "
-                                     "cannot be decoded")]) from None
-    return parse_spec(text, source)
-
-
-def parse_spec(text: str, source: str = "<memory>") -> Spec:
-    try:
-        documents = list(yaml.load_all(text, Loader=_LineLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        reason = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise SpecError([SpecProblem(source, line, "", f"invalid YAML: {reason}")]) from None
-    except yaml.reader.ReaderError as exc:  # a character YAML forbids, such as NUL
-        line = text.count("\n", 0, exc.position) + 1
-        code = ord(exc.character) if isinstance(exc.character, str) else exc.character
-        raise SpecError([SpecProblem(source, line, "", f"invalid YAML: character U+{code:04X} is not "
-                                     "allowed in YAML")]) from None
-    except yaml.YAMLError as exc:
-        raise SpecError([SpecProblem(source, None, "", f"invalid YAML: {exc}")]) from None
-    if any(isinstance(d, YamlMapping) and "apiVersion" in d for d in documents):
-        from slogate.slo.openslo import parse_openslo  # OpenSLO builds on this module's line-aware YAML
-
-        return parse_openslo(documents, source)
+def parse_native(documents: list[Any], source: str) -> Spec:
+    """One Spec from the documents of a file in slogate's format; SpecError lists every fault."""
     if len(documents) > 1:
         raise SpecError([SpecProblem(source, None, "", "expected one YAML document (several "
                                      "'---' documents are for OpenSLO files, with apiVersion)")])
