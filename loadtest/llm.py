@@ -1,54 +1,82 @@
-"""An Anthropic-style messages client for Locust users: plain and streamed calls, time to first
-byte, token counts, and 429 handling.
+"""An LLM API client for Locust users (Anthropic or OpenAI style): plain and streamed calls, with
+time to first token, inter-token latency and time per output token of every stream.
 
-``MessageCaller(user).call(stream=...)`` sends one ``POST /v1/messages`` and records:
+``MessageCaller(user).call(prompt, stream=...)`` sends one ``POST /v1/messages`` (``--llm-api
+anthropic``) or ``POST /v1/chat/completions`` (``--llm-api openai``) and records, ``ROUTE`` being
+that route:
 
-* ``POST /v1/messages``: the total time (request sent → last byte), streamed or not;
-* ``POST /v1/messages#ttfb`` (streamed calls only): the time to the first byte of the body (the
-  first event), the ``slo.run.TTFB_SUFFIX`` convention, so an objective can select it alone;
-* tokens: ``usage`` of the JSON answer, or of the ``message_start``/``message_delta`` events of
-  a stream, added to the run's totals (``loadtest.users.counters_of``: ``input_tokens``,
-  ``output_tokens``, ``messages``), logged when Locust quits;
-* a 429 is *rate limited*, not failed: its request event has ``exception=None`` and
-  ``context={"rate_limited": True}`` (the recorder counts it apart), then the user sleeps what
-  ``Retry-After`` asks (capped by ``--retry-after-cap``, see ``loadtest.users``) before its next
-  request.
+* ``POST ROUTE``: the total time (request sent → last byte), streamed or not;
+* for a whole stream (its end marker came, no error), derived series of the same request, each
+  its own endpoint key so an objective selects it alone (``endpoint: POST /v1/messages#ttft``):
+  ``#ttfb`` the first byte of the body; ``#ttft`` the first content chunk; ``#itl`` one sample per
+  gap between consecutive content chunks (a chunk of several tokens is one sample); ``#tpot`` the
+  time per output token after the first (definitions in ``loadtest.llm_stream``);
+* run totals (``loadtest.counters``, in run.json's ``counters``): ``input_tokens``,
+  ``output_tokens``, ``messages``; ``stop_reason_<reason>``; ``stream_error_<error.type>`` (an
+  error event after a 200: a failure of kind ``MidStreamError``, apart from transport errors and
+  from ``stream_cut``, a stream that ended before its end marker: kind ``StreamCutError``);
+  ``tpot_from_chunks`` (streams whose usage had no output tokens: TPOT counted content chunks as
+  tokens); ``http_529`` (overloaded) apart from ``http_5xx`` (every other 5xx);
+  ``rate_limit_low_<limit>`` (answers leaving at most 10% of a limit, ``loadtest.llm_limits``) and
+  ``rate_limited_by_<limit>`` (429s, attributed to the limit that ran out);
+* a 429 is *rate limited*, not failed (``exception=None``, ``context={"rate_limited": True}``),
+  then the user sleeps what ``Retry-After`` asks, else the reset of the exhausted limit (capped by
+  ``--retry-after-cap``, see ``loadtest.users``).
 
-A failed call (status other than 200/429, a malformed body, a stream cut before
-``message_stop``) is a failure whose message never holds the API key.
+A failed call never names the API key in its message.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
+import random
+import re
 import time
 from typing import Any
 
 from locust import FastHttpUser, events
 
-from slogate.loadtest.sse import stream_usage
+from slogate.loadtest.llm_lengths import LENGTH_HELP, TokenLengths, parse_lengths, prompt_of
+from slogate.loadtest.llm_limits import Headroom, exhausted_limit, rate_limit_headroom, reset_wait_s
+from slogate.loadtest.llm_payload import ROUTES, answer_of, auth_headers, request_body
+from slogate.loadtest.llm_stream import ANTHROPIC, API_STYLES, LlmStreamParser, StreamTimings
 from slogate.loadtest.traffic import api_key_for, split_keys
 from slogate.loadtest.users import counters_of, fail_by_status, honour_retry_after, mark_rate_limited
-from slogate.slo.run import TTFB_SUFFIX
+from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFB_SUFFIX, TTFT_SUFFIX
 
-MESSAGES_ROUTE = "/v1/messages"
 DEFAULT_MODEL = "reference-small"
+DEFAULT_MAX_TOKENS = "64"
 PROMPTS = (
     "Summarise the release notes in one line.",
     "Write a haiku about cache hit ratios and tail latency.",
     "Explain the difference between p99 and p99.9 latency to a product manager.",
     "List three reasons a proxy would answer 429, briefly.",
 )
+_COUNTER_PART = re.compile(r"[^a-z0-9]+")
+
+
+def _lengths(text: str) -> TokenLengths:
+    try:
+        return parse_lengths(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @events.init_command_line_parser.add_listener
 def _add_options(parser: Any, **_: Any) -> None:
-    group = parser.add_argument_group("slogate LLM calls", "Options of POST /v1/messages calls")
+    group = parser.add_argument_group("slogate LLM calls", "Options of the LLM API calls")
+    group.add_argument("--llm-api", choices=API_STYLES, default=ANTHROPIC, env_var="SLOGATE_LLM_API",
+                       help="API style: anthropic (POST /v1/messages) or openai "
+                            "(POST /v1/chat/completions) (default anthropic)")
     group.add_argument("--llm-model", metavar="NAME", default=DEFAULT_MODEL,
                        env_var="SLOGATE_LLM_MODEL", help=f"model asked for (default {DEFAULT_MODEL})")
-    group.add_argument("--llm-max-tokens", metavar="N", type=int, default=64,
-                       env_var="SLOGATE_LLM_MAX_TOKENS",
-                       help="max_tokens of each call (default 64)")
+    group.add_argument("--llm-max-tokens", metavar="LENGTHS", type=_lengths,
+                       default=parse_lengths(DEFAULT_MAX_TOKENS), env_var="SLOGATE_LLM_MAX_TOKENS",
+                       help=f"max_tokens of each call: {LENGTH_HELP} (default {DEFAULT_MAX_TOKENS})")
+    group.add_argument("--llm-prompt-tokens", metavar="LENGTHS", type=_lengths, default=None,
+                       env_var="SLOGATE_LLM_PROMPT_TOKENS",
+                       help=f"prompt length of each call: {LENGTH_HELP} (default: a few short "
+                            "built-in prompts)")
     group.add_argument("--llm-api-keys", metavar="KEY,KEY", default=None,
                        env_var="SLOGATE_API_KEYS",
                        help="API keys the users take in turn, one per user (default: "
@@ -64,94 +92,135 @@ def user_api_key(options: Any) -> str:
     return api_key_for(configured)
 
 
-def message_body(model: str, max_tokens: int, prompt: str, *, stream: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "model": model,
-        "max_tokens": max_tokens,
-        "messages": [{"role": "user", "content": prompt}],
-    }
-    if stream:
-        body["stream"] = True
-    return body
+def counter_name(prefix: str, value: str) -> str:
+    """A run counter named after a server-given value (``stop_reason_end_turn``), kept short and tame."""
+    return prefix + (_COUNTER_PART.sub("_", value.lower()).strip("_")[:40] or "unknown")
 
 
-def _usage_of_json(content: bytes) -> tuple[int, int]:
-    """(input, output) tokens of a message body; ValueError when it has no valid usage."""
-    try:
-        usage = json.loads(content)["usage"]
-        counts = int(usage["input_tokens"]), int(usage["output_tokens"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"malformed message body: {type(exc).__name__}") from None
-    if min(counts) < 0:
-        raise ValueError("malformed message body: negative token count")
-    return counts
+def _lengths_option(options: Any, name: str, default: TokenLengths | None) -> TokenLengths | None:
+    value = getattr(options, name, default)
+    return parse_lengths(str(value)) if isinstance(value, (int, str)) else value
 
 
 class MessageCaller:
-    """Sends ``POST /v1/messages`` for one Locust user, with that user's API key."""
+    """Sends the LLM calls of one Locust user, with that user's API key."""
 
     def __init__(self, user: FastHttpUser, api_key: str | None = None) -> None:
         self.user = user
         options = user.environment.parsed_options
-        self.headers = {"x-api-key": api_key or user_api_key(options),
-                        "anthropic-version": "2023-06-01"}
+        self.api = str(getattr(options, "llm_api", ANTHROPIC))
+        self.route = ROUTES[self.api]
+        self.headers = auth_headers(self.api, api_key or user_api_key(options))
         self.model = str(getattr(options, "llm_model", DEFAULT_MODEL))
-        self.max_tokens = max(1, int(getattr(options, "llm_max_tokens", 64)))
+        self.max_tokens = _lengths_option(options, "llm_max_tokens", None) or parse_lengths(
+            DEFAULT_MAX_TOKENS)
+        self.prompt_tokens = _lengths_option(options, "llm_prompt_tokens", None)
+        self._headroom: dict[str, Headroom] = {}
         self.counters = counters_of(user.environment)
+        self.rng = random.Random()
 
-    def call(self, prompt: str, *, stream: bool) -> None:
-        body = message_body(self.model, self.max_tokens, prompt, stream=stream)
+    def prompt(self) -> str:
+        """A prompt: of ``--llm-prompt-tokens`` words when set, else one of the built-in ones."""
+        if self.prompt_tokens is None:
+            return self.rng.choice(PROMPTS)
+        return prompt_of(self.prompt_tokens.draw(self.rng), self.rng)
+
+    def call(self, prompt: str | None = None, *, stream: bool) -> None:
+        max_tokens = self.max_tokens.draw(self.rng)
+        body = request_body(self.api, self.model, max_tokens, prompt or self.prompt(), stream=stream)
         headers = {**self.headers, "Accept-Encoding": "identity"} if stream else self.headers
         wait_s: float | None = None
-        ttfb_event: dict[str, Any] | None = None
+        timings: StreamTimings | None = None
         started = time.perf_counter()
-        with self.user.client.post(MESSAGES_ROUTE, json=body, headers=headers, name=MESSAGES_ROUTE,
+        with self.user.client.post(self.route, json=body, headers=headers, name=self.route,
                                    stream=stream, catch_response=True) as response:
-            if response.status_code == 429:
-                wait_s = mark_rate_limited(response)
-            elif response.status_code != 200:
-                if stream and response.status_code:
+            status = response.status_code
+            self._note_limits(response, status)
+            if status == 429:
+                wait_s = self._rate_limited(response)
+            elif status != 200:
+                if stream and status:
                     response.read()  # the error body, so the connection can be reused
+                if status >= 500:
+                    self.counters.add(**{"http_529" if status == 529 else "http_5xx": 1})
                 fail_by_status(response)
             elif stream:
-                ttfb_event = self._read_stream(response, started)
+                timings = self._read_stream(response, started)
             else:
-                try:
-                    input_tokens, output_tokens = _usage_of_json(response.content)
-                except ValueError as exc:
-                    response.failure(str(exc))
-                else:
-                    self.counters.add(input_tokens=input_tokens, output_tokens=output_tokens,
-                                      messages=1)
-        if ttfb_event is not None:
-            self.user.environment.events.request.fire(**ttfb_event)
+                self._read_answer(response)
+        if timings is not None:
+            self._fire_timings(response, timings)
         honour_retry_after(self.user, wait_s)
 
-    def _read_stream(self, response: Any, started: float) -> dict[str, Any] | None:
-        """Read a stream to its end; set the total time; the TTFB event to fire, or None."""
-        first = response.read(1)  # blocks until the first byte of the body
-        ttfb_ms = (time.perf_counter() - started) * 1e3
-        rest = response.read()
-        total_ms = (time.perf_counter() - started) * 1e3
-        response.release()
-        content = first + rest
-        meta = response.request_meta
-        meta["response_time"] = total_ms
-        meta["response_length"] = len(content)
-        usage = stream_usage(content)
-        if not usage.stopped:
-            response.failure("stream ended before message_stop")
-            return None
-        self.counters.add(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+    def _note_limits(self, response: Any, status: int) -> None:
+        self._headroom = rate_limit_headroom(response.headers or {}, time.time()) if status else {}
+        low = [name for name, state in self._headroom.items() if state.low]
+        if low:
+            self.counters.add(**{counter_name("rate_limit_low_", name): 1 for name in low})
+
+    def _rate_limited(self, response: Any) -> float | None:
+        limit = exhausted_limit(self._headroom)
+        self.counters.add(**{counter_name("rate_limited_by_", limit or "unknown"): 1})
+        wait_s = mark_rate_limited(response)
+        return wait_s if wait_s is not None else reset_wait_s(self._headroom, limit)
+
+    def _read_answer(self, response: Any) -> None:
+        try:
+            answer = answer_of(self.api, response.content)
+        except ValueError as exc:
+            response.failure(str(exc))
+            return
+        self.counters.add(input_tokens=answer.input_tokens, output_tokens=answer.output_tokens,
                           messages=1)
-        return {
-            "request_type": meta["request_type"],
-            "name": MESSAGES_ROUTE + TTFB_SUFFIX,
-            "response_time": ttfb_ms,
-            "response_length": len(first),
-            "response": response,
-            "exception": None,
-            "context": meta.get("context", {}),
-            "start_time": meta.get("start_time"),
-            "url": meta.get("url"),
-        }
+        if answer.stop_reason:
+            self.counters.add(**{counter_name("stop_reason_", answer.stop_reason): 1})
+
+    def _read_stream(self, response: Any, started: float) -> StreamTimings | None:
+        """Parse a stream line by line as it arrives; set the total time; its timings when whole."""
+        parser = LlmStreamParser(self.api, started)
+        # geventhttpclient's own response: its readline takes the separator (SSE lines end in \n;
+        # the compatibility wrapper's readline waits for \r\n).
+        raw = response._response
+        length = 0
+        failure: Exception | None = None
+        try:
+            while line := raw.readline(b"\n"):
+                length += len(line)
+                parser.feed(line, time.perf_counter())
+        except Exception as exc:  # a transport error mid-body: reported under its own type
+            failure = exc
+        meta = response.request_meta
+        meta["response_time"] = (time.perf_counter() - started) * 1e3
+        meta["response_length"] = length
+        response.release()
+        timings = parser.timings()
+        if timings.error is not None:
+            self.counters.add(**{counter_name("stream_error_", timings.error.error_type): 1})
+        elif failure is None and not timings.complete:
+            self.counters.add(stream_cut=1)
+        failure = failure or timings.failure
+        if failure is not None:
+            response.failure(failure)
+            return None
+        self.counters.add(input_tokens=timings.input_tokens or 0, output_tokens=timings.output_tokens,
+                          messages=1)
+        if timings.stop_reason:
+            self.counters.add(**{counter_name("stop_reason_", timings.stop_reason): 1})
+        if not timings.tokens_from_usage:
+            self.counters.add(tpot_from_chunks=1)
+        return timings
+
+    def _fire_timings(self, response: Any, timings: StreamTimings) -> None:
+        """The stream's derived series, as request events of their own endpoint keys (ms)."""
+        meta = response.request_meta
+        fire = self.user.environment.events.request.fire
+        common = {"request_type": meta["request_type"], "response_length": 0, "response": response,
+                  "exception": None, "context": meta.get("context", {}),
+                  "start_time": meta.get("start_time"), "url": meta.get("url")}
+        series: list[tuple[str, float | None]] = [
+            (TTFB_SUFFIX, timings.ttfb_s), (TTFT_SUFFIX, timings.ttft_s), (TPOT_SUFFIX, timings.tpot_s),
+        ]
+        series += [(ITL_SUFFIX, gap) for gap in timings.itl_s]
+        for suffix, seconds in series:
+            if seconds is not None:
+                fire(name=self.route + suffix, response_time=seconds * 1e3, **common)

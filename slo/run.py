@@ -25,6 +25,21 @@ READABLE_RUN_SCHEMA_VERSIONS = (1, 2)
 TTFB_SUFFIX = "#ttfb"
 """Time to first byte of a streamed response is recorded as its own endpoint, the request's key
 plus this suffix ('POST /v1/messages#ttfb'), so a route selector never mixes it with total time."""
+TTFT_SUFFIX = "#ttft"
+"""Time to the first content token of a streamed LLM answer (not its first byte: ``message_start``
+carries no token), recorded like ``TTFB_SUFFIX``."""
+ITL_SUFFIX = "#itl"
+"""Inter-token latency of a streamed LLM answer: one sample per gap between consecutive content chunks."""
+TPOT_SUFFIX = "#tpot"
+"""Time per output token of a streamed LLM answer after its first: one sample per stream."""
+DERIVED_SUFFIXES = {
+    TTFB_SUFFIX: "time to first byte",
+    TTFT_SUFFIX: "time to first token",
+    ITL_SUFFIX: "inter-token latency",
+    TPOT_SUFFIX: "time per output token",
+}
+"""Every derived series of a request and what it is called. Like every key holding the derived mark
+(``slo.spec.DERIVED_KEY_MARK``), they never count as requests of their own in "all endpoints" totals."""
 
 
 @dataclass

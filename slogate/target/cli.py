@@ -30,7 +30,11 @@ from slogate.target.faults import (
 )
 from slogate.target.ratelimit import RATE_HELP, RateLimit, default_burst, format_rate, parse_rate
 from slogate.target.server import TargetConfig, serve
-from slogate.target.upstream import DEFAULT_TOKEN_INTERVAL_S
+from slogate.target.streams import (
+    DEFAULT_TOKEN_INTERVAL_S,
+    format_tokens_per_chunk,
+    parse_tokens_per_chunk,
+)
 
 DESCRIPTION = (
     "Serve the slogate reference target: an HTTP proxy (cache, health, Prometheus /metrics) in "
@@ -146,6 +150,30 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"time between two tokens of a streamed message (\"stream\": true) of the simulated "
         f"upstream; {DURATION_HELP} (default: {DEFAULT_TOKEN_INTERVAL_S * 1e3:g}ms)",
     )
+    listen.add_argument(
+        "--prefill-delay",
+        type=argtype(_interval, "duration"),
+        default=0.0,
+        metavar="DURATION",
+        help=f"delay after a streamed answer's headers before its opening event (message_start); "
+        f"{DURATION_HELP} (default: 0ms)",
+    )
+    listen.add_argument(
+        "--first-token-delay",
+        type=argtype(_interval, "duration"),
+        default=0.0,
+        metavar="DURATION",
+        help=f"delay after a streamed answer's opening event before its first token, so the time "
+        f"to first token is prefill + this; {DURATION_HELP} (default: 0ms)",
+    )
+    listen.add_argument(
+        "--tokens-per-chunk",
+        type=argtype(parse_tokens_per_chunk, "tokens"),
+        default=(1, 1),
+        metavar="N|LOW-HIGH",
+        help="tokens in each streamed content chunk, such as 1 or 1-4 (drawn per chunk; a chunk "
+        "is sent when its last token is ready) (default: 1)",
+    )
     faults = parser.add_argument_group("faults of the simulated upstream")
     faults.add_argument(
         "--latency",
@@ -200,6 +228,14 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"trickle every API response body: {SLOW_BODY_HELP} (default: none)",
     )
     faults.add_argument(
+        "--stream-error-ratio",
+        type=argtype(parse_error_ratio, "ratio"),
+        default=0.0,
+        metavar="RATIO",
+        help="fraction of streamed answers that stop after half their tokens with a mid-stream "
+        "error event (Anthropic overloaded_error, OpenAI server_error) (default: 0)",
+    )
+    faults.add_argument(
         "--seed",
         type=argtype(_seed, "seed"),
         default=None,
@@ -228,6 +264,7 @@ def config_from_args(ns: argparse.Namespace) -> TargetConfig:
         reset_ratio=ns.reset_ratio,
         hang_ratio=ns.hang_ratio,
         slow_body_s=ns.slow_body,
+        stream_error_ratio=ns.stream_error_ratio,
     )
     return TargetConfig(
         host=ns.host,
@@ -239,6 +276,9 @@ def config_from_args(ns: argparse.Namespace) -> TargetConfig:
         cache_max_entries=ns.cache_entries,
         rate_limit=rate_limit,
         token_interval_s=ns.token_interval,
+        prefill_s=ns.prefill_delay,
+        first_token_s=ns.first_token_delay,
+        tokens_per_chunk=ns.tokens_per_chunk,
     )
 
 
@@ -259,6 +299,10 @@ def config_to_args(config: TargetConfig) -> list[str]:
         "--hang-ratio", repr(f.hang_ratio),
         "--slow-body", format_slow_body(f.slow_body_s),
         "--token-interval", f"{config.token_interval_s * 1e3:.6f}ms",
+        "--prefill-delay", f"{config.prefill_s * 1e3:.6f}ms",
+        "--first-token-delay", f"{config.first_token_s * 1e3:.6f}ms",
+        "--tokens-per-chunk", format_tokens_per_chunk(config.tokens_per_chunk),
+        "--stream-error-ratio", repr(f.stream_error_ratio),
     ]  # fmt: skip
     if config.rate_limit is not None:
         args += ["--rate-limit", format_rate(config.rate_limit.rate_per_s),

@@ -18,6 +18,8 @@ String forms (all durations need a unit, see ``slo.units.parse_duration``):
 * hang ratio: the share of responses that send their headers and then nothing (the reader times out).
 * slow body: ``none`` or a duration such as ``2s``: each response body is trickled in small pieces
   over that long after its headers (a slow upstream, as opposed to a late one).
+* stream error ratio: the share of streamed answers that stop after half their tokens with a
+  mid-stream error event (a 200 that fails later, as an overloaded model server does).
 """
 
 from __future__ import annotations
@@ -263,9 +265,12 @@ class FaultConfig:
     """Fraction (0..1) of responses that send their headers, then nothing until the reader gives up."""
     slow_body_s: float = 0.0
     """Each response body is trickled over this long after its headers (0: sent at once)."""
+    stream_error_ratio: float = 0.0
+    """Fraction (0..1) of streamed answers ended by a mid-stream error event after half their tokens."""
 
     def __post_init__(self) -> None:
         _check_ratio("error_ratio", self.error_ratio)
+        _check_ratio("stream_error_ratio", self.stream_error_ratio)
         _check_ratio("reset_ratio", self.reset_ratio)
         _check_ratio("hang_ratio", self.hang_ratio)
         if self.reset_ratio + self.hang_ratio > 1.0:
@@ -282,7 +287,7 @@ class FaultConfig:
         return (
             isinstance(self.latency, NoLatency) and self.error_ratio == 0.0 and self.stall_ms == 0
             and self.burst_s == 0 and self.reset_ratio == 0 and self.hang_ratio == 0
-            and self.slow_body_s == 0
+            and self.slow_body_s == 0 and self.stream_error_ratio == 0
         )
 
     @classmethod
@@ -297,6 +302,7 @@ class FaultConfig:
         reset_ratio: str = "0",
         hang_ratio: str = "0",
         slow_body: str = "none",
+        stream_error_ratio: str = "0",
     ) -> FaultConfig:
         """A config from the string forms (the command-line flags)."""
         stall_ms, stall_every_s = parse_stall(stall)
@@ -312,6 +318,7 @@ class FaultConfig:
             reset_ratio=parse_error_ratio(reset_ratio),
             hang_ratio=parse_error_ratio(hang_ratio),
             slow_body_s=parse_slow_body(slow_body),
+            stream_error_ratio=parse_error_ratio(stream_error_ratio),
         )
 
 
@@ -326,6 +333,8 @@ class FaultDecision:
     reset: bool = False
     hang: bool = False
     slow_body_s: float = 0.0
+    stream_error: bool = False
+    """A stream (if the answer is one) ends with an error event after half its tokens."""
 
     @property
     def breaks_body(self) -> bool:
@@ -367,12 +376,14 @@ class FaultInjector:
         # One draw splits reset and hang (their ratios add up to at most 1); none without either,
         # so a seeded sequence without these faults stays as it was.
         broken = self._rng.random() if cfg.reset_ratio + cfg.hang_ratio > 0 else 1.0
+        stream_error = cfg.stream_error_ratio > 0 and self._rng.random() < cfg.stream_error_ratio
         return FaultDecision(
             delay_s=delay,
             fail=fail,
             reset=broken < cfg.reset_ratio,
             hang=cfg.reset_ratio <= broken < cfg.reset_ratio + cfg.hang_ratio,
             slow_body_s=cfg.slow_body_s,
+            stream_error=stream_error,
         )
 
     async def apply(self) -> bool:

@@ -3,6 +3,17 @@
 Known label sets are created at start so their series exist at 0 (a ``rate()`` over them is
 defined from the first scrape): cache results, token types, upstream error reasons, the
 circuit breaker and the rate-limited counters of the API routes.
+
+LLM answers are also measured as the OpenTelemetry GenAI semantic conventions define them,
+exported to Prometheus (dots to underscores, the unit ``s`` as ``_seconds``, the annotation
+``{token}`` dropped), with the conventions' bucket boundaries: ``gen_ai.server.time_to_first_token``
+(``gen_ai_server_time_to_first_token_seconds``: request arrival to the first content chunk passed
+on), ``gen_ai.server.time_per_output_token`` (``..._time_per_output_token_seconds``),
+``gen_ai.server.request.duration`` (``..._request_duration_seconds``) and
+``gen_ai.client.token.usage`` (``gen_ai_client_token_usage``: the proxy is the upstream's client),
+labelled ``gen_ai_operation_name`` (``chat``), ``gen_ai_provider_name`` (``anthropic`` or
+``openai``, by route), ``gen_ai_request_model`` (at most ``MAX_MODELS`` names, then ``_OTHER``)
+and, for tokens, ``gen_ai_token_type``. Successful answers only, as the conventions say.
 """
 
 from __future__ import annotations
@@ -21,6 +32,23 @@ OTHER_METHOD = "_OTHER"
 KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 )
+GENAI_TIME_TO_FIRST_TOKEN = "gen_ai_server_time_to_first_token_seconds"
+GENAI_TIME_PER_OUTPUT_TOKEN = "gen_ai_server_time_per_output_token_seconds"
+GENAI_REQUEST_DURATION = "gen_ai_server_request_duration_seconds"
+GENAI_TOKEN_USAGE = "gen_ai_client_token_usage"
+GENAI_LABELS = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
+GENAI_TOKEN_TYPE_LABEL = "gen_ai_token_type"
+GENAI_OPERATION = "chat"
+TTFT_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+                  7.5, 10.0)
+TPOT_BUCKETS_S = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
+REQUEST_DURATION_BUCKETS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24,
+                              20.48, 40.96, 81.92)
+TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
+                 67108864)
+"""Bucket boundaries the GenAI semantic conventions recommend for each metric."""
+MAX_MODELS = 20
+"""Model names kept as label values; a client choosing names freely cannot grow the series further."""
 
 
 class ProxyMetrics:
@@ -83,6 +111,24 @@ class ProxyMetrics:
             [c.token_type_label],
             registry=registry,
         )
+        self.genai_ttft = Histogram(
+            GENAI_TIME_TO_FIRST_TOKEN, "Time to generate first token for successful responses.",
+            GENAI_LABELS, buckets=TTFT_BUCKETS_S, registry=registry,
+        )
+        self.genai_tpot = Histogram(
+            GENAI_TIME_PER_OUTPUT_TOKEN,
+            "Time per output token generated after the first token for successful responses.",
+            GENAI_LABELS, buckets=TPOT_BUCKETS_S, registry=registry,
+        )
+        self.genai_duration = Histogram(
+            GENAI_REQUEST_DURATION, "Generative AI server request duration (to the last byte).",
+            GENAI_LABELS, buckets=REQUEST_DURATION_BUCKETS_S, registry=registry,
+        )
+        self.genai_tokens = Histogram(
+            GENAI_TOKEN_USAGE, "Number of input and output tokens used.",
+            (*GENAI_LABELS, GENAI_TOKEN_TYPE_LABEL), buckets=TOKEN_BUCKETS, registry=registry,
+        )
+        self._models: set[str] = set()
         self._cache = {r: self.cache_requests.labels(r) for r in CACHE_RESULTS}
         self._tokens = {t: self.llm_tokens.labels(t) for t in TOKEN_TYPES}
         self._errors = {r: self.upstream_errors.labels(r) for r in UPSTREAM_ERROR_REASONS}
@@ -111,3 +157,29 @@ class ProxyMetrics:
             self._tokens["input"].inc(input_tokens)
         if output_tokens > 0:
             self._tokens["output"].inc(output_tokens)
+
+    def observe_llm_answer(
+        self,
+        provider: str,
+        model: str,
+        seconds: float,
+        tokens: tuple[int | None, int | None],
+        ttft_s: float | None = None,
+        tpot_s: float | None = None,
+    ) -> None:
+        """One successful LLM answer: its duration, (input, output) tokens, and for a stream its
+        time to first token and per output token."""
+        if model not in self._models:
+            if len(self._models) >= MAX_MODELS:
+                model = OTHER_METHOD
+            else:
+                self._models.add(model)
+        labels = (GENAI_OPERATION, provider, model)
+        self.genai_duration.labels(*labels).observe(seconds)
+        if ttft_s is not None:
+            self.genai_ttft.labels(*labels).observe(ttft_s)
+        if tpot_s is not None:
+            self.genai_tpot.labels(*labels).observe(tpot_s)
+        for token_type, count in zip(TOKEN_TYPES, tokens, strict=True):
+            if count is not None:
+                self.genai_tokens.labels(*labels, token_type).observe(count)

@@ -18,10 +18,13 @@ that path (200 ``{"purged": true}``, or 404 when nothing was cached); it is neve
 Rate limit (``ProxySettings.rate_limit``, off by default): a token bucket per API key
 (``x-api-key``, else ``Authorization``) on forwarded requests; a refused request is answered 429
 with ``Retry-After`` (whole seconds) and an Anthropic-style ``rate_limit_error``, and counted in
-``proxy_rate_limited_requests_total{http_route}``.
+``proxy_rate_limited_requests_total{http_route}``. Answers of the LLM routes, 429s included,
+announce the key's headroom in their API style's rate-limit headers (``target.llm_routes``).
 
+LLM routes (``/v1/messages``, ``/v1/chat/completions``): tokens counted from the JSON ``usage`` or
+the stream's events; successful answers observed in the GenAI histograms (``target.metrics``).
 Streaming: an upstream ``text/event-stream`` answer is passed through as it arrives (never
-buffered, never cached), its token usage counted from its ``message_start``/``message_delta`` events.
+buffered, never cached), parsed on the way for its tokens, time to first token and per output token.
 
 Upstream unreachable: 502 with a JSON error; upstream timeout: 504. An upstream whose connection
 breaks in the middle of a body it announced breaks the client's the same way: the proxy sends the
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -46,7 +48,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from yarl import URL
 
-from slogate.loadtest.sse import EVENT_STREAM, SseParser, StreamUsage
+from slogate.loadtest.sse import EVENT_STREAM
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.target.cache import (
     CachedResponse,
@@ -55,14 +57,21 @@ from slogate.target.cache import (
     freshness_lifetime,
     request_may_use_cache,
 )
+from slogate.target.llm_routes import (
+    CHAT_COMPLETIONS_ROUTE,
+    LLM_ROUTES,
+    MESSAGES_ROUTE,
+    AnswerWatch,
+    model_of,
+    rate_limit_headers,
+)
 from slogate.target.metrics import OTHER_ROUTE, ProxyMetrics
 from slogate.target.ratelimit import KeyedRateLimiter, RateLimit, key_of, retry_after_header
 
 logger = logging.getLogger(__name__)
 
-MESSAGES_ROUTE = "/v1/messages"
 CONTENT_ROUTE = "/content/{id}"
-API_ROUTES = (MESSAGES_ROUTE, CONTENT_ROUTE)
+API_ROUTES = (MESSAGES_ROUTE, CHAT_COMPLETIONS_ROUTE, CONTENT_ROUTE)
 """Forwarded paths with a known route template; any other forwarded path is route ``other``."""
 METRICS_PATH = "/metrics"
 OWN_ROUTES = ("/health/live", "/health/ready", METRICS_PATH)
@@ -151,7 +160,7 @@ def _json_error(status: int, error_type: str, message: str) -> web.Response:
     return web.json_response(body, status=status, headers={"X-Cache": "BYPASS"})
 
 
-def _rate_limited(wait_s: float) -> web.Response:
+def _rate_limited(wait_s: float, limit_headers: dict[str, str]) -> web.Response:
     retry_after = retry_after_header(wait_s)
     body = {
         "type": "error",
@@ -161,23 +170,12 @@ def _rate_limited(wait_s: float) -> web.Response:
         },
     }
     return web.json_response(
-        body, status=429, headers={"Retry-After": retry_after, "X-Cache": "BYPASS"}
+        body, status=429, headers={**limit_headers, "Retry-After": retry_after, "X-Cache": "BYPASS"}
     )
 
 
 def _is_event_stream(headers: CIMultiDictProxy[str]) -> bool:
     return headers.get("Content-Type", "").split(";", 1)[0].strip().lower() == EVENT_STREAM
-
-
-def _tokens_of(body: bytes) -> tuple[int, int]:
-    """(input, output) tokens in an Anthropic-style message body; (0, 0) if there are none."""
-    try:
-        usage = json.loads(body).get("usage")
-        if not isinstance(usage, dict):
-            return 0, 0
-        return int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
-    except (ValueError, TypeError, AttributeError):
-        return 0, 0
 
 
 class Proxy:
@@ -304,14 +302,20 @@ class Proxy:
         return web.json_response({"purged": purged}, status=200 if purged else 404)
 
     async def forward(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.perf_counter()
         route = route_of(request)
         if request.method == PURGE_METHOD:
             return self.purge(request)
+        api = LLM_ROUTES.get(route) if request.method == "POST" else None
+        limit_headers: dict[str, str] = {}
         if self.limiter is not None:
-            wait_s = self.limiter.acquire(key_of(request.headers))
+            key = key_of(request.headers)
+            wait_s = self.limiter.acquire(key)
+            if api is not None:
+                limit_headers = rate_limit_headers(api, self.limiter, key)
             if wait_s > 0:
                 self.metrics.count_rate_limited(route)
-                return _rate_limited(wait_s)
+                return _rate_limited(wait_s, limit_headers)
         use_cache = self.cache.max_entries > 0 and request_may_use_cache(
             request.method, request.headers
         )
@@ -322,6 +326,7 @@ class Proxy:
                 self.metrics.count_cache("hit")
                 return self._from_cache(request, entry)
         data = await request.read()
+        watch = AnswerWatch(api, model_of(data), arrived) if api is not None else None
         url = URL(self._base + request.raw_path, encoded=True)
         start = time.perf_counter()
         try:
@@ -333,7 +338,7 @@ class Proxy:
                 allow_redirects=False,
             ) as upstream:
                 if _is_event_stream(upstream.headers):
-                    return await self._stream(request, route, start, upstream)
+                    return await self._stream(request, route, start, upstream, watch, limit_headers)
                 received: list[bytes] = []
                 try:
                     async for chunk in upstream.content.iter_any():
@@ -350,9 +355,10 @@ class Proxy:
         self.metrics.observe_upstream(route, time.perf_counter() - start)
         if status >= 500:
             self.metrics.count_upstream_error("status_5xx")
-        elif status == 200 and route == MESSAGES_ROUTE and "Content-Encoding" not in upstream_headers:
-            self.metrics.count_tokens(*_tokens_of(body))
+        elif status == 200 and watch is not None and "Content-Encoding" not in upstream_headers:
+            watch.finish_body(self.metrics, body)
         headers = _filter_headers(upstream_headers, _NOT_FORWARDED_RESPONSE)
+        headers.update(limit_headers)
         result = "bypass"
         if use_cache:
             ttl = freshness_lifetime(status, request.headers, upstream_headers)
@@ -370,25 +376,24 @@ class Proxy:
         route: str,
         start: float,
         upstream: aiohttp.ClientResponse,
+        watch: AnswerWatch | None,
+        limit_headers: dict[str, str],
     ) -> web.StreamResponse:
-        """Pass an event stream through chunk by chunk, counting its tokens on the way."""
+        """Pass an event stream through chunk by chunk, watching an LLM answer on the way."""
         headers = _filter_headers(upstream.headers, _NOT_FORWARDED_RESPONSE)
+        headers.update(limit_headers)
         headers["X-Cache"] = "BYPASS"
         self.metrics.count_cache("bypass")
         if upstream.status >= 500:
             self.metrics.count_upstream_error("status_5xx")
-        counting = (
-            upstream.status == 200
-            and route == MESSAGES_ROUTE
-            and "Content-Encoding" not in upstream.headers
-        )
-        parser, usage = SseParser(), StreamUsage()
+        if upstream.status != 200 or "Content-Encoding" in upstream.headers:
+            watch = None
         response = web.StreamResponse(status=upstream.status, headers=headers)
         await response.prepare(request)
         try:
             async for chunk in upstream.content.iter_any():
-                if counting:
-                    usage.update(parser.feed(chunk))
+                if watch is not None:
+                    watch.feed(chunk)
                 await response.write(chunk)
         except ConnectionResetError:  # first: aiohttp's client reset is a ClientError too
             logger.debug("the client left a stream of %s", route)
@@ -398,8 +403,8 @@ class Proxy:
         except aiohttp.ClientError:
             self.metrics.count_upstream_error("connect")
         self.metrics.observe_upstream(route, time.perf_counter() - start)
-        if counting:
-            self.metrics.count_tokens(usage.input_tokens, usage.output_tokens)
+        if watch is not None:
+            watch.finish_stream(self.metrics)
         with contextlib.suppress(ConnectionResetError):
             await response.write_eof()
         return response
@@ -456,6 +461,7 @@ def build_proxy_app(
     app.router.add_get("/health/ready", proxy.ready)
     app.router.add_get(METRICS_PATH, proxy.metrics_endpoint)
     app.router.add_route("*", MESSAGES_ROUTE, proxy.forward)
+    app.router.add_route("*", CHAT_COMPLETIONS_ROUTE, proxy.forward)
     app.router.add_route("*", CONTENT_ROUTE, proxy.forward)
     app.router.add_route("*", "/{tail:.*}", proxy.forward)
     return app

@@ -91,6 +91,14 @@ class KeyedRateLimiter:
         self._buckets[key] = (tokens, now)
         return (1.0 - tokens) / rate
 
+    def headroom(self, key: str) -> tuple[int, float]:
+        """(whole requests ``key`` may send now, seconds until its bucket is full again)."""
+        now = self._clock()
+        rate, burst = self.limit.rate_per_s, float(self.limit.burst)
+        tokens, updated = self._buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - updated) * rate)
+        return math.floor(tokens), (burst - tokens) / rate
+
     def _forget_idle(self, now: float) -> None:
         rate, burst = self.limit.rate_per_s, float(self.limit.burst)
         full = [k for k, (t, at) in self._buckets.items() if t + (now - at) * rate >= burst]

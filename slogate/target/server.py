@@ -20,10 +20,12 @@ from yarl import URL
 from slogate.target.faults import FaultConfig
 from slogate.target.proxy import ProxySettings, build_proxy_app
 from slogate.target.ratelimit import RateLimit
-from slogate.target.upstream import DEFAULT_TOKEN_INTERVAL_S, build_upstream_app
+from slogate.target.streams import DEFAULT_TOKEN_INTERVAL_S, StreamPacing
+from slogate.target.upstream import build_upstream_app
 
 SHUTDOWN_TIMEOUT_S = 2.0
 MAX_TOKEN_INTERVAL_S = 10.0
+MAX_STREAM_DELAY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ class TargetConfig:
     """Per-API-key token bucket of the proxy (429 + Retry-After beyond it); None: no limit."""
     token_interval_s: float = DEFAULT_TOKEN_INTERVAL_S
     """Time between two tokens of a streamed message from the simulated upstream."""
+    prefill_s: float = 0.0
+    """Delay after a stream's headers before its opening event (``message_start``)."""
+    first_token_s: float = 0.0
+    """Delay after a stream's opening event before its first token."""
+    tokens_per_chunk: tuple[int, int] = (1, 1)
+    """Tokens per content chunk of a stream, drawn between the two bounds."""
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -61,6 +69,11 @@ class TargetConfig:
             raise ValueError(
                 f"token_interval_s must be in 0..{MAX_TOKEN_INTERVAL_S:g}, got {self.token_interval_s!r}"
             )
+        for name in ("prefill_s", "first_token_s"):
+            if not 0 <= getattr(self, name) <= MAX_STREAM_DELAY_S:
+                raise ValueError(f"{name} must be in 0..{MAX_STREAM_DELAY_S:g}, "
+                                 f"got {getattr(self, name)!r}")
+        StreamPacing(tokens_per_chunk=self.tokens_per_chunk)  # validates the bounds
         if self.upstream_url is not None:
             ProxySettings(self.upstream_url)  # validates the URL
             if not self.faults.is_healthy:
@@ -68,6 +81,13 @@ class TargetConfig:
                     "faults apply to the simulated upstream only; they cannot be combined "
                     "with an external upstream URL"
                 )
+
+
+    @property
+    def pacing(self) -> StreamPacing:
+        """How the simulated upstream paces its streams."""
+        return StreamPacing(self.prefill_s, self.first_token_s, self.token_interval_s,
+                            self.tokens_per_chunk)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -154,7 +174,7 @@ async def start_target(
     try:
         if config.upstream_url is None:
             runner, upstream_url = await _start_site(
-                build_upstream_app(config.faults, token_interval_s=config.token_interval_s),
+                build_upstream_app(config.faults, pacing=config.pacing),
                 config.host,
                 config.upstream_port,
             )

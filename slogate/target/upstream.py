@@ -1,21 +1,23 @@
-"""The simulated upstream: an Anthropic-style messages API and a cacheable content endpoint.
+"""The simulated upstream: Anthropic- and OpenAI-style LLM APIs and a cacheable content endpoint.
 
 * ``POST /v1/messages``: JSON ``{model, max_tokens, messages, [system], [stream]}`` in, an
   Anthropic-style message out with ``usage`` (input tokens ≈ words in the prompt, output tokens ≤
   max_tokens). 400 with an Anthropic-style JSON error on a bad body. With ``"stream": true`` the
-  same message comes as server-sent events, one word per ``content_block_delta``, spaced by the
-  token interval: ``message_start`` (input usage), ``content_block_start``, ``ping``, the deltas,
-  ``content_block_stop``, ``message_delta`` (output usage, stop reason), ``message_stop``.
+  same message comes as server-sent events, paced as ``StreamPacing`` says (``slogate.target.streams``:
+  prefill, first token, inter-token interval, tokens per chunk).
+* ``POST /v1/chat/completions``: the OpenAI-style equivalent (``{model, messages, [max_tokens |
+  max_completion_tokens], [stream], [stream_options.include_usage]}``), the same text and counts
+  as a ``chat.completion``, or streamed as ``chat.completion.chunk`` events ending in ``data: [DONE]``.
 * ``GET /content/{id}``: a deterministic body per id, ``Cache-Control: public, max-age=60`` and an
   ``ETag`` (``If-None-Match`` gives a 304).
 * ``GET /health``: 200, never faulted (the proxy's readiness probe).
 
-Faults (``FaultConfig``) apply to the first two: stall, then latency, then maybe a 503 (for a
+Faults (``FaultConfig``) apply to the API endpoints: stall, then latency, then maybe a 503 (for a
 stream, before its first byte; in an error burst every request gets one). A body that is sent
 can then be trickled (slow body), cut halfway by a connection reset, or never come after its
-headers (hang: the reader times out). A stream is cut by a reset after half its events.
+headers (hang: the reader times out). A stream is cut by a reset after half its parts, or (stream
+error ratio) ends after half its tokens with a mid-stream error event.
 """
-
 from __future__ import annotations
 
 import asyncio
@@ -28,12 +30,21 @@ from typing import Any
 from aiohttp import web
 
 from slogate.target.faults import FaultConfig, FaultDecision, FaultInjector
+from slogate.target.streams import (
+    StreamPacing,
+    StreamPart,
+    anthropic_stream,
+    chat_completion,
+    openai_stream,
+)
 
 CONTENT_MAX_AGE_S = 60
-DEFAULT_TOKEN_INTERVAL_S = 0.001
-"""Time between two streamed tokens: a stream's last byte comes visibly later than its first."""
+OPENAI_DEFAULT_MAX_TOKENS = 4096
+"""max_tokens of an OpenAI-style request that sets none (the API's own default is the model's limit)."""
+OPENAI_ROLES = ("system", "developer", "user", "assistant", "tool")
 _INJECTOR_KEY = web.AppKey("fault_injector", FaultInjector)
-_TOKEN_INTERVAL_KEY = web.AppKey("token_interval_s", float)
+_PACING_KEY = web.AppKey("stream_pacing", StreamPacing)
+_RNG_KEY = web.AppKey("stream_rng", random.Random)
 SLOW_BODY_PIECES = 10
 """A slow body arrives in this many pieces spread over its duration."""
 HANG_MAX_S = 300.0
@@ -133,39 +144,6 @@ def content_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
 
 
-def sse_event(event: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event, its data as compact JSON (one line)."""
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-def message_events(message: dict[str, Any]) -> list[bytes]:
-    """The Anthropic-style event stream of a whole ``message``: one word per delta."""
-    usage = message["usage"]
-    start = {**message, "content": [], "stop_reason": None,
-             "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}
-    words = message["content"][0]["text"].split(" ")
-    events = [
-        sse_event("message_start", {"type": "message_start", "message": start}),
-        sse_event("content_block_start", {"type": "content_block_start", "index": 0,
-                                           "content_block": {"type": "text", "text": ""}}),
-        sse_event("ping", {"type": "ping"}),
-    ]
-    for i, word in enumerate(words):
-        delta = {"type": "text_delta", "text": word if i == 0 else " " + word}
-        events.append(sse_event("content_block_delta",
-                                {"type": "content_block_delta", "index": 0, "delta": delta}))
-    events += [
-        sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        sse_event("message_delta", {
-            "type": "message_delta",
-            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-            "usage": {"output_tokens": usage["output_tokens"]},
-        }),
-        sse_event("message_stop", {"type": "message_stop"}),
-    ]
-    return events
-
-
 def _reset_connection(request: web.Request) -> None:
     """Drop the connection at once (a TCP reset, as a crashed or killed upstream gives)."""
     transport = request.transport
@@ -213,23 +191,62 @@ async def _deliver(
 
 
 async def _stream(
-    request: web.Request, message: dict[str, Any], reset: bool = False
+    request: web.Request, parts: list[StreamPart], reset: bool = False
 ) -> web.StreamResponse:
-    interval = request.app[_TOKEN_INTERVAL_KEY]
+    """Send ``parts`` each at its time after the headers (absolute deadlines: no drift)."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    events = message_events(message)
-    for index, event in enumerate(events):
-        if reset and index == len(events) // 2:
+    loop = asyncio.get_running_loop()
+    opened = loop.time()
+    for index, part in enumerate(parts):
+        if reset and index == len(parts) // 2:
             _reset_connection(request)
             return response
-        await response.write(event)
-        if interval > 0 and event.startswith(b"event: content_block_delta"):
-            await asyncio.sleep(interval)
+        wait_s = opened + part.at_s - loop.time()
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+        await response.write(part.data)
     await response.write_eof()
     return response
+
+
+def _chat_request(payload: Any) -> tuple[str, str, int, bool]:
+    """(model, prompt text, max_tokens, include_usage) of a chat completions body; ValueError if bad."""
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    if not isinstance(payload.get("stream", False), bool):
+        raise ValueError("stream: a boolean is required")
+    model = payload.get("model")
+    if not isinstance(model, str) or not model:
+        raise ValueError("model: a non-empty string is required")
+    max_tokens = payload.get("max_completion_tokens", payload.get("max_tokens"))
+    if max_tokens is None:
+        max_tokens = OPENAI_DEFAULT_MAX_TOKENS
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError("max_tokens: a positive integer is required")
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ValueError("messages: a non-empty list is required")
+    texts: list[str] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in OPENAI_ROLES:
+            raise ValueError(f"messages[{i}]: an object with a role of {', '.join(OPENAI_ROLES)} "
+                             "is required")
+        try:
+            texts.append(_content_text(message.get("content", "")))
+        except ValueError as exc:
+            raise ValueError(f"messages[{i}].content: {exc}") from None
+    options = payload.get("stream_options") or {}
+    if not isinstance(options, dict):
+        raise ValueError("stream_options: an object is required")
+    return model, "\n".join(texts), max_tokens, options.get("include_usage") is True
+
+
+def _openai_error(status: int, error_type: str, message: str) -> web.Response:
+    body = {"error": {"message": message, "type": error_type, "param": None, "code": None}}
+    return web.json_response(body, status=status)
 
 
 async def _messages(request: web.Request) -> web.StreamResponse:
@@ -248,8 +265,32 @@ async def _messages(request: web.Request) -> web.StreamResponse:
     message_id = f"msg_{random.getrandbits(96):024x}"
     message = message_response(model, prompt, max_tokens, message_id)
     if payload.get("stream") is True:
-        return await _stream(request, message, reset=decision.reset)
+        parts = anthropic_stream(message, request.app[_PACING_KEY], request.app[_RNG_KEY],
+                                 error=decision.stream_error)
+        return await _stream(request, parts, reset=decision.reset)
     return await _deliver(request, decision, web.json_response(message))
+
+
+async def _chat_completions(request: web.Request) -> web.StreamResponse:
+    raw = await request.read()
+    decision = await request.app[_INJECTOR_KEY].wait()
+    if decision.fail:
+        return _openai_error(503, "server_error", "injected fault: upstream unavailable")
+    try:
+        payload = json.loads(raw)
+        model, prompt, max_tokens, include_usage = _chat_request(payload)
+    except json.JSONDecodeError as exc:
+        return _openai_error(400, "invalid_request_error", f"the body is not valid JSON: {exc.msg}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _openai_error(400, "invalid_request_error", str(exc))
+    completion_id = f"chatcmpl-{random.getrandbits(96):024x}"
+    completion = chat_completion(message_response(model, prompt, max_tokens, completion_id),
+                                 completion_id)
+    if payload.get("stream") is True:
+        parts = openai_stream(completion, request.app[_PACING_KEY], request.app[_RNG_KEY],
+                              include_usage=include_usage, error=decision.stream_error)
+        return await _stream(request, parts, reset=decision.reset)
+    return await _deliver(request, decision, web.json_response(completion))
 
 
 async def _content(request: web.Request) -> web.StreamResponse:
@@ -270,16 +311,17 @@ async def _health(request: web.Request) -> web.Response:
 
 
 def build_upstream_app(
-    faults: FaultConfig | None = None, *, token_interval_s: float = DEFAULT_TOKEN_INTERVAL_S
+    faults: FaultConfig | None = None, *, pacing: StreamPacing | None = None
 ) -> web.Application:
-    """The upstream application, with ``faults`` applied to its API endpoints, streaming one
-    token every ``token_interval_s``."""
-    if not token_interval_s >= 0:
-        raise ValueError(f"token interval must be >= 0, got {token_interval_s!r}")
+    """The upstream application, with ``faults`` applied to its API endpoints, streaming as
+    ``pacing`` says."""
     app = web.Application()
-    app[_INJECTOR_KEY] = FaultInjector(faults or FaultConfig())
-    app[_TOKEN_INTERVAL_KEY] = token_interval_s
+    injector = FaultInjector(faults or FaultConfig())
+    app[_INJECTOR_KEY] = injector
+    app[_PACING_KEY] = pacing or StreamPacing()
+    app[_RNG_KEY] = random.Random(injector.config.seed)
     app.router.add_post("/v1/messages", _messages)
+    app.router.add_post("/v1/chat/completions", _chat_completions)
     app.router.add_get("/content/{id}", _content)
     app.router.add_get("/health", _health)
     return app

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from slogate.loadtest.traffic import ZipfKeys, api_key_for, cache_result, retry_after_seconds, split_keys
-from slogate.slo.run import TTFB_SUFFIX, RunResult
+from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFB_SUFFIX, TTFT_SUFFIX, RunResult
 from slogate.target import FaultConfig, ReferenceTarget
 from slogate.target.faults import ConstantLatency
 from slogate.target.ratelimit import RateLimit
@@ -22,8 +22,11 @@ LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
 KEYS = ["sk-scenario-test-key-aaaa01", "sk-scenario-test-key-bbbb02", "sk-scenario-test-key-cccc03"]
 
 
-def run_locust(scenario: str, host: str, bundle: Path, *extra: str) -> tuple[RunResult, str]:
-    """A 3 s headless run of ``loadtest/<scenario>``; its run.json and Locust's output."""
+def run_locust(
+    scenario: str, host: str, bundle: Path, *extra: str, exit_code: int = 0
+) -> tuple[RunResult, str]:
+    """A 3 s headless run of ``loadtest/<scenario>``; its run.json and Locust's output (Locust
+    exits 1 when some request failed)."""
     completed = subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(LOADTEST / scenario), "--headless",
          "--host", host, "-u", "4", "-r", "4", "-t", "3s", "--only-summary",
@@ -31,38 +34,82 @@ def run_locust(scenario: str, host: str, bundle: Path, *extra: str) -> tuple[Run
         capture_output=True, text=True, timeout=60, check=False,
     )
     output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, output[-3000:]
+    assert completed.returncode == exit_code, output[-3000:]
     run = RunResult.from_dict(json.loads((bundle / "run.json").read_text()))
     return run, output
 
 
 @pytest.mark.slow
-def test_llm_scenario_records_ttfb_tokens_and_rate_limits_apart(tmp_path: Path) -> None:
-    # 2 requests/s per key with a burst of 2: each user is refused within its first second.
-    target = ReferenceTarget(rate_limit=RateLimit(2.0, 2), token_interval_s=0.005)
+def test_llm_scenario_records_first_token_pacing_tokens_and_rate_limits_apart(tmp_path: Path) -> None:
+    # 2 requests/s per key with a burst of 2: each user is refused within its first second. The
+    # first token comes 60 ms after message_start, then a token every 5 ms.
+    target = ReferenceTarget(rate_limit=RateLimit(2.0, 2), token_interval_s=0.005, first_token_s=0.06)
     with target:
         run, output = run_locust("llm_proxy.py", target.proxy_url, tmp_path / "llm",
                                  "--llm-stream-ratio", "0.5", "--llm-api-keys", ",".join(KEYS))
-    assert set(run.endpoints) == {
-        "POST /v1/messages", "POST /v1/messages" + TTFB_SUFFIX,
-        "GET /health/live", "GET /health/ready", "GET /metrics",
-    }
-    total, _ = run.merged("POST /v1/messages")
-    ttfb, _ = run.merged("POST /v1/messages" + TTFB_SUFFIX)
+    route = "POST /v1/messages"
+    derived = {route + suffix for suffix in (TTFB_SUFFIX, TTFT_SUFFIX, ITL_SUFFIX, TPOT_SUFFIX)}
+    assert set(run.endpoints) == {route, *derived, "GET /health/live", "GET /health/ready", "GET /metrics"}
+    total, _ = run.merged(route)
+    ttfb, _ = run.merged(route + TTFB_SUFFIX)
+    ttft, _ = run.merged(route + TTFT_SUFFIX)
+    itl, _ = run.merged(route + ITL_SUFFIX)
+    tpot, _ = run.merged(route + TPOT_SUFFIX)
     # Refused requests are counted apart: neither failures nor successes.
     assert total.rate_limited >= 3
     assert total.failures == 0 and run.errors == ()
-    # Streamed calls (half) have a TTFB each; plain ones only a total.
-    assert 0 < ttfb.ok.count < total.ok.count
-    # Every streamed answer sends at least 8 tokens 5 ms apart after its first byte, so the
-    # request with the slowest first byte took at least 40 ms more in total. (Percentiles of the
-    # two would compare different populations: the total includes the plain, unstreamed calls.)
-    assert total.ok.max >= ttfb.ok.max + 35_000
+    # Streamed calls (half) have their derived series each; plain ones only a total.
+    assert 0 < ttft.ok.count == ttfb.ok.count == tpot.ok.count < total.ok.count
+    assert itl.ok.count >= 7 * ttft.ok.count  # at least 8 tokens, one chunk each
+    # The first byte (message_start) comes at once; the first token 60 ms later.
+    ttfb_p50, ttft_p50 = ttfb.ok.quantile(0.5), ttft.ok.quantile(0.5)
+    assert ttfb_p50 is not None and ttft_p50 is not None
+    assert ttft.ok.min >= 60_000 and ttft_p50 >= ttfb_p50 + 50_000
+    # Token pacing, 5 ms: the upstream keeps to its schedule, so a late chunk is followed by a
+    # short gap; the mean gap holds even on a busy machine.
+    tpot_p50 = tpot.ok.quantile(0.5)
+    assert tpot_p50 is not None and 3_500 <= tpot_p50 <= 10_000
+    assert 4_000 <= itl.ok.sum / itl.ok.count <= 10_000
+    counters = run.counters
+    assert counters["messages"] == total.ok.count and counters["input_tokens"] > 0
+    stops = sum(count for name, count in counters.items() if name.startswith("stop_reason_"))
+    assert stops == total.ok.count and {"stop_reason_end_turn", "stop_reason_max_tokens"} & set(counters)
+    assert counters["rate_limited_by_requests"] == total.rate_limited
+    assert counters["rate_limit_low_requests"] > 0 and "tpot_from_chunks" not in counters
     # Tokens of every answer, summed over the users, in the log.
     assert f"messages={total.ok.count} " in output and "input_tokens=" in output
     bundle_text = (tmp_path / "llm" / "run.json").read_text()
     for key in KEYS:
         assert key not in bundle_text and key not in output
+
+
+@pytest.mark.slow
+def test_llm_scenario_openai_style_with_multi_token_chunks_and_mid_stream_errors(tmp_path: Path) -> None:
+    target = ReferenceTarget(token_interval_s=0.004, tokens_per_chunk=(2, 2),
+                             faults=FaultConfig(stream_error_ratio=0.25, error_ratio=0.05, seed=5))
+    with target:
+        run, _ = run_locust("llm_proxy.py", target.proxy_url, tmp_path / "openai", "--llm-api", "openai",
+                            "--llm-stream-ratio", "1", "--llm-max-tokens", "uniform:20,40",
+                            "--llm-prompt-tokens", "lognormal:50,0.3", "--health-interval", "0",
+                            exit_code=1)
+    route = "POST /v1/chat/completions"
+    assert {route, route + TTFT_SUFFIX, route + ITL_SUFFIX, route + TPOT_SUFFIX} <= set(run.endpoints)
+    itl, _ = run.merged(route + ITL_SUFFIX)
+    tpot, _ = run.merged(route + TPOT_SUFFIX)
+    tpot_p50 = tpot.ok.quantile(0.5)
+    assert tpot_p50 is not None
+    # Two tokens per chunk: a chunk gap is two token intervals (8 ms), the time per token about one
+    # (less when the first chunk's second token is counted after it: (n - 2) intervals / (n - 1)).
+    assert 6_000 <= itl.ok.sum / itl.ok.count <= 12_000 and 3_000 <= tpot_p50 <= 6_500
+    counters = run.counters
+    # Mid-stream errors by error.type, apart from the 503s before the stream and from cuts.
+    kinds = {(e.kind, e.message.split(":")[0]) for e in run.errors}
+    assert ("MidStreamError", "server_error") in kinds and ("HTTP 503", "HTTP 503") in kinds
+    assert counters["stream_error_server_error"] == sum(
+        e.count for e in run.errors if e.kind == "MidStreamError")
+    assert counters["http_5xx"] == sum(e.count for e in run.errors if e.kind == "HTTP 503")
+    assert "stream_cut" not in counters and counters["stop_reason_length"] > 0
+    assert counters["input_tokens"] >= 30 * counters["messages"]  # prompts of about 50 words
 
 
 @pytest.mark.slow

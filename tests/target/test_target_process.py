@@ -109,6 +109,10 @@ def test_child_stops_when_its_stdin_closes() -> None:
         (["--rate-limit", "20/s", "--rate-burst", "0"], "expected a burst of at least 1"),
         (["--rate-burst", "5"], "--rate-burst needs --rate-limit"),
         (["--token-interval", "-1ms"], "argument --token-interval"),
+        (["--tokens-per-chunk", "4-2"], "argument --tokens-per-chunk: tokens per chunk must be"),
+        (["--tokens-per-chunk", "x"], "argument --tokens-per-chunk: expected tokens per chunk"),
+        (["--first-token-delay", "2m"], "first_token_s must be in 0..60"),
+        (["--stream-error-ratio", "1.5"], "argument --stream-error-ratio: bad error ratio"),
     ],
 )
 def test_bad_flags_are_usage_errors(
@@ -146,11 +150,15 @@ def test_flags_round_trip_through_config() -> None:
             stall_ms=250.0,
             stall_every_s=7.5,
             seed=99,
+            stream_error_ratio=0.125,
         ),
         upstream_timeout_s=2.5,
         cache_max_entries=10,
         rate_limit=RateLimit(2.5, 4),
         token_interval_s=0.0025,
+        prefill_s=0.04,
+        first_token_s=0.1205,
+        tokens_per_chunk=(1, 4),
     )
     parser = argparse.ArgumentParser()
     add_target_arguments(parser)

@@ -174,7 +174,9 @@ def test_metrics_follow_the_contract(make_target: MakeTarget) -> None:
 
     # Route templates, never raw paths or ids.
     routes = {dict(labels).get(C.route_label) for (_, labels) in metrics} - {None}
-    assert routes == {"/content/{id}", "/v1/messages", "/health/live", "other"}  # no /metrics
+    # The API routes' rate-limited counters exist from the start, the chat route's too.
+    assert routes == {"/content/{id}", "/v1/messages", "/v1/chat/completions", "/health/live",
+                      "other"}  # no /metrics
     assert "item-0" not in text and "path-42" not in text
 
     count = f"{C.request_duration}_count"

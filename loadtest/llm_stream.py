@@ -1,0 +1,249 @@
+"""Timings of one streamed LLM answer, parsed incrementally as its bytes arrive: time to first byte,
+time to first token, inter-token latency, time per output token, and how the stream ended.
+
+Two stream styles (``API_STYLES``):
+
+* ``anthropic`` (``POST /v1/messages``): ``content_block_delta`` events carry the content
+  (``text_delta`` text, ``thinking_delta`` thinking, ``input_json_delta`` tool input);
+  ``message_start`` the input tokens; ``message_delta`` the stop reason and the *cumulative* output
+  tokens (the last value wins); ``message_stop`` ends the stream; ``event: error`` is a mid-stream
+  error (``{"type": "error", "error": {"type": "overloaded_error", ...}}``).
+* ``openai`` (``POST /v1/chat/completions``): ``data:`` chunks whose ``choices[].delta`` carries
+  ``content``, ``tool_calls`` (or ``reasoning_content``/``reasoning``, as reasoning models' servers
+  send); ``finish_reason`` the stop reason; the last chunk before ``data: [DONE]`` the ``usage``
+  (``prompt_tokens``, ``completion_tokens``) when the request asked for
+  ``stream_options.include_usage``; a chunk with an ``error`` object is a mid-stream error.
+
+Definitions (all from the moment the request was sent, ``started``):
+
+* TTFB: the first byte of the body (Anthropic's ``message_start``: no token yet);
+* TTFT: the first *content chunk* (a non-empty delta: never ``message_start``, ``ping``, a block
+  start or OpenAI's opening ``role`` chunk with empty content);
+* ITL: the gap between two consecutive content chunks, **one sample per chunk gap**: a chunk that
+  carries several tokens is one sample (its gap is longer), so ITL describes the pacing the reader
+  sees, and TPOT the per-token rate;
+* TPOT: (last content chunk − first content chunk) / (output tokens − 1), the output tokens from the
+  stream's usage, else the number of content chunks (``tokens_from_usage`` False: flagged);
+* output tokens/s: the decode rate after the first token, 1 / TPOT (so a floor on it is a ceiling
+  on TPOT at the complementary percentile).
+
+Standard library only: the reference target's proxy uses it too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from slogate.loadtest.sse import ServerSentEvent, SseParser
+
+ANTHROPIC = "anthropic"
+OPENAI = "openai"
+API_STYLES = (ANTHROPIC, OPENAI)
+OPENAI_DONE = "[DONE]"
+_ANTHROPIC_CONTENT = {"text_delta": "text", "thinking_delta": "thinking",
+                      "input_json_delta": "partial_json"}
+_OPENAI_CONTENT = ("content", "reasoning_content", "reasoning")
+
+
+class MidStreamError(Exception):
+    """The server reported an error inside a stream it had started with a 200."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}" if message else error_type)
+        self.error_type = error_type
+
+
+class StreamCutError(Exception):
+    """The stream ended (or broke) before its end marker, with no error event."""
+
+
+@dataclass(frozen=True)
+class StreamTimings:
+    """One stream's timings (seconds since the request was sent) and outcome."""
+
+    ttfb_s: float | None
+    ttft_s: float | None
+    last_content_s: float | None
+    itl_s: tuple[float, ...]
+    """One gap per pair of consecutive content chunks."""
+    content_chunks: int
+    input_tokens: int | None
+    output_tokens: int
+    """From the stream's usage, else the content chunks counted (``tokens_from_usage`` False)."""
+    tokens_from_usage: bool
+    stop_reason: str | None
+    error: MidStreamError | None
+    complete: bool
+    """The end marker arrived (``message_stop``, ``data: [DONE]``) and no error."""
+    end_marker: str
+
+    @property
+    def tpot_s(self) -> float | None:
+        """Time per output token after the first; None with fewer than two tokens."""
+        if self.ttft_s is None or self.last_content_s is None or self.output_tokens < 2:
+            return None
+        return (self.last_content_s - self.ttft_s) / (self.output_tokens - 1)
+
+    @property
+    def output_tokens_per_s(self) -> float | None:
+        """The decode rate after the first token (1 / TPOT); None when TPOT is none or zero."""
+        tpot = self.tpot_s
+        return 1.0 / tpot if tpot else None
+
+    @property
+    def failure(self) -> Exception | None:
+        """Why the stream failed: its error event, else a cut before the end marker; None if whole."""
+        if self.error is not None:
+            return self.error
+        if not self.complete:
+            return StreamCutError(f"stream ended before {self.end_marker}")
+        return None
+
+
+def _object(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _error_of(data: dict[str, Any]) -> MidStreamError:
+    error = data.get("error")
+    if not isinstance(error, dict):
+        return MidStreamError(str(error) if error else "error", "")
+    kind = error.get("type") or error.get("code") or "error"
+    return MidStreamError(str(kind), str(error.get("message") or ""))
+
+
+class LlmStreamParser:
+    """Feed it a stream's bytes as they arrive (``feed(chunk, now)``), then ``timings()``.
+
+    ``now`` is the arrival time of the chunk on the clock of ``started`` (``time.perf_counter``):
+    every event completed by a chunk is stamped with its arrival. A chunk may end anywhere, even
+    inside a line or a UTF-8 sequence.
+    """
+
+    def __init__(self, api: str, started: float) -> None:
+        if api not in API_STYLES:
+            raise ValueError(f"API style must be one of {', '.join(API_STYLES)}, got {api!r}")
+        self._openai = api == OPENAI
+        self._end_marker = "data: [DONE]" if self._openai else "message_stop"
+        self._started = started
+        self._sse = SseParser()
+        self._ttfb: float | None = None
+        self._first: float | None = None
+        self._last: float | None = None
+        self._gaps: list[float] = []
+        self._chunks = 0
+        self._input_tokens: int | None = None
+        self._output_tokens: int | None = None
+        self._stop_reason: str | None = None
+        self._error: MidStreamError | None = None
+        self._complete = False
+
+    def feed(self, chunk: bytes, now: float) -> None:
+        if not chunk:
+            return
+        if self._ttfb is None:
+            self._ttfb = now
+        handle = self._openai_event if self._openai else self._anthropic_event
+        for event in self._sse.feed(chunk):
+            handle(event, now)
+
+    def _content(self, now: float) -> None:
+        if self._last is None:
+            self._first = now
+        else:
+            self._gaps.append(now - self._last)
+        self._last = now
+        self._chunks += 1
+
+    def _anthropic_event(self, event: ServerSentEvent, now: float) -> None:
+        name = event.event
+        if name == "ping":
+            return
+        if name == "message_stop":
+            self._complete = True
+            return
+        data = _object(event.data)
+        if data is None:
+            return
+        if name == "content_block_delta":
+            delta = data.get("delta")
+            if isinstance(delta, dict):
+                field = _ANTHROPIC_CONTENT.get(str(delta.get("type")))
+                if field is not None and delta.get(field):
+                    self._content(now)
+        elif name == "message_delta":
+            usage = data.get("usage")
+            if isinstance(usage, dict) and (tokens := _count(usage.get("output_tokens"))) is not None:
+                self._output_tokens = tokens
+            delta = data.get("delta")
+            if isinstance(delta, dict) and delta.get("stop_reason"):
+                self._stop_reason = str(delta["stop_reason"])
+        elif name == "message_start":
+            message = data.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+            if isinstance(usage, dict):
+                self._input_tokens = _count(usage.get("input_tokens"))
+        elif name == "error" or data.get("type") == "error":
+            self._error = _error_of(data)
+
+    def _openai_event(self, event: ServerSentEvent, now: float) -> None:
+        if event.data == OPENAI_DONE:
+            self._complete = True
+            return
+        data = _object(event.data)
+        if data is None:
+            return
+        if "error" in data or event.event == "error":
+            self._error = _error_of(data)
+            return
+        choices = data.get("choices")
+        if isinstance(choices, list):
+            content = False
+            for choice in choices:
+                if not isinstance(choice, dict):
+                    continue
+                delta = choice.get("delta")
+                if isinstance(delta, dict) and not content:
+                    content = any(delta.get(field) for field in _OPENAI_CONTENT) or bool(
+                        delta.get("tool_calls"))
+                if choice.get("finish_reason"):
+                    self._stop_reason = str(choice["finish_reason"])
+            if content:
+                self._content(now)
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            self._input_tokens = _count(usage.get("prompt_tokens"))
+            self._output_tokens = _count(usage.get("completion_tokens"))
+
+    def timings(self) -> StreamTimings:
+        """What the stream showed so far (call it when the stream has ended)."""
+        started = self._started
+
+        def since(moment: float | None) -> float | None:
+            return None if moment is None else moment - started
+
+        from_usage = self._output_tokens is not None
+        return StreamTimings(
+            ttfb_s=since(self._ttfb),
+            ttft_s=since(self._first),
+            last_content_s=since(self._last),
+            itl_s=tuple(self._gaps),
+            content_chunks=self._chunks,
+            input_tokens=self._input_tokens,
+            output_tokens=self._output_tokens if self._output_tokens is not None else self._chunks,
+            tokens_from_usage=from_usage,
+            stop_reason=self._stop_reason,
+            error=self._error,
+            complete=self._complete and self._error is None,
+            end_marker=self._end_marker,
+        )

@@ -1,0 +1,200 @@
+"""The incremental LLM stream parser on hand-written streams, fed at awkward boundaries with known
+arrival times; rate-limit headers and token lengths of the LLM scenario."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import pytest
+
+from slogate.loadtest.llm_lengths import parse_lengths, prompt_of
+from slogate.loadtest.llm_limits import duration_seconds, exhausted_limit, rate_limit_headroom, reset_wait_s
+from slogate.loadtest.llm_stream import (
+    ANTHROPIC,
+    OPENAI,
+    LlmStreamParser,
+    MidStreamError,
+    StreamCutError,
+    StreamTimings,
+)
+
+
+def event(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def delta(kind: str, field: str, value: str) -> bytes:
+    return event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                         "delta": {"type": kind, field: value}})
+
+
+def chunk(delta_: dict[str, Any] | None = None, finish: str | None = None,
+          usage: dict[str, int] | None = None) -> bytes:
+    body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk",
+                            "choices": [] if delta_ is None else [
+                                {"index": 0, "delta": delta_, "finish_reason": finish}]}
+    if usage is not None:
+        body["usage"] = usage
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+START = event("message_start", {"type": "message_start", "message": {
+    "id": "m1", "usage": {"input_tokens": 12, "output_tokens": 1}}})
+OPENING = START + event("content_block_start", {"type": "content_block_start", "index": 0,
+                                                "content_block": {"type": "text", "text": ""}}) + \
+    event("ping", {"type": "ping"})
+
+
+def closing(output_tokens: int | None, stop: str = "end_turn") -> bytes:
+    usage = {} if output_tokens is None else {"usage": {"output_tokens": output_tokens}}
+    return (event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            + event("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop}, **usage})
+            + event("message_stop", {"type": "message_stop"}))
+
+
+def run(api: str, timed: list[tuple[float, bytes]], split: int | None = None) -> StreamTimings:
+    """Feed (arrival time, bytes) pieces, each cut every ``split`` bytes (all at its arrival)."""
+    parser = LlmStreamParser(api, started=100.0)
+    for at, data in timed:
+        step = split or len(data) or 1
+        for offset in range(0, len(data), step):
+            parser.feed(data[offset:offset + step], 100.0 + at)
+    return parser.timings()
+
+
+@pytest.mark.parametrize("split", [None, 1, 3, 7])
+def test_anthropic_ttft_is_the_first_content_delta_not_message_start(split: int | None) -> None:
+    timed = [
+        (0.030, OPENING),  # the first byte: no token yet
+        (0.160, delta("text_delta", "text", "Hello")),
+        (0.180, delta("text_delta", "text", " there") + delta("text_delta", "text", ",")),
+        (0.250, delta("text_delta", "text", " friend")),
+        (0.260, closing(5)),
+    ]
+    t = run(ANTHROPIC, timed, split)
+    assert t.ttfb_s == pytest.approx(0.030) and t.ttft_s == pytest.approx(0.160)
+    # One ITL sample per gap between content chunks, two chunks arriving together give a 0 gap.
+    assert t.itl_s == pytest.approx((0.020, 0.0, 0.070))
+    assert t.content_chunks == 4 and t.output_tokens == 5 and t.tokens_from_usage
+    assert t.tpot_s == pytest.approx((0.250 - 0.160) / 4)
+    assert t.output_tokens_per_s == pytest.approx(4 / 0.090)
+    assert (t.input_tokens, t.stop_reason, t.complete, t.failure) == (12, "end_turn", True, None)
+
+
+def test_anthropic_thinking_and_tool_input_are_content_empty_deltas_are_not() -> None:
+    timed = [
+        (0.01, OPENING + delta("text_delta", "text", "")),
+        (0.02, delta("signature_delta", "signature", "abc")),  # not content
+        (0.05, delta("thinking_delta", "thinking", "hmm")),
+        (0.07, delta("input_json_delta", "partial_json", "")),
+        (0.09, delta("input_json_delta", "partial_json", '{"a":')),
+        (0.10, closing(7, "tool_use")),
+    ]
+    t = run(ANTHROPIC, timed, split=5)
+    assert t.ttft_s == pytest.approx(0.05) and t.itl_s == pytest.approx((0.04,))
+    assert t.stop_reason == "tool_use" and t.tpot_s == pytest.approx(0.04 / 6)
+
+
+def test_output_tokens_fall_back_to_counted_chunks_and_say_so() -> None:
+    timed = [(0.01, OPENING), (0.02, delta("text_delta", "text", "a")),
+             (0.04, delta("text_delta", "text", "b")), (0.08, delta("text_delta", "text", "c")),
+             (0.09, closing(None))]
+    t = run(ANTHROPIC, timed)
+    assert t.output_tokens == 3 and not t.tokens_from_usage
+    assert t.tpot_s == pytest.approx(0.03)
+
+
+def test_a_mid_stream_error_is_a_failure_of_its_type() -> None:
+    error = event("error", {"type": "error", "error": {"type": "overloaded_error",
+                                                        "message": "Overloaded"}})
+    t = run(ANTHROPIC, [(0.01, OPENING), (0.02, delta("text_delta", "text", "a")), (0.03, error)], 2)
+    assert isinstance(t.failure, MidStreamError)
+    assert t.failure.error_type == "overloaded_error" and "Overloaded" in str(t.failure)
+    assert not t.complete
+
+
+def test_a_stream_cut_before_its_end_is_a_cut() -> None:
+    t = run(ANTHROPIC, [(0.01, OPENING), (0.02, delta("text_delta", "text", "a")[:-5])])
+    assert isinstance(t.failure, StreamCutError) and "message_stop" in str(t.failure)
+    assert t.ttft_s is None  # the delta never completed
+    assert isinstance(run(OPENAI, [(0.01, chunk({"content": "x"}))]).failure, StreamCutError)
+
+
+@pytest.mark.parametrize("split", [None, 1, 4])
+def test_openai_stream_role_chunk_is_not_a_token_and_usage_comes_last(split: int | None) -> None:
+    timed = [
+        (0.050, chunk({"role": "assistant", "content": ""})),
+        (0.200, chunk({"content": "Hi"})),
+        (0.230, chunk({"content": " there, multi token"})),
+        (0.300, chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})),
+        (0.310, chunk({}, "stop")),
+        (0.311, chunk(None, usage={"prompt_tokens": 9, "completion_tokens": 6})),
+        (0.312, b"data: [DONE]\n\n"),
+    ]
+    t = run(OPENAI, timed, split)
+    assert t.ttfb_s == pytest.approx(0.050) and t.ttft_s == pytest.approx(0.200)
+    assert t.itl_s == pytest.approx((0.030, 0.070))
+    assert (t.input_tokens, t.output_tokens, t.tokens_from_usage) == (9, 6, True)
+    assert t.tpot_s == pytest.approx(0.100 / 5)
+    assert (t.stop_reason, t.complete, t.failure) == ("stop", True, None)
+
+
+def test_openai_error_chunk_and_reasoning_content() -> None:
+    error = b'data: {"error": {"message": "boom", "type": "server_error", "code": null}}\n\n'
+    t = run(OPENAI, [(0.1, chunk({"reasoning_content": "think"})), (0.2, error)], 3)
+    assert t.ttft_s == pytest.approx(0.1)
+    assert isinstance(t.failure, MidStreamError) and t.failure.error_type == "server_error"
+    named = b'event: error\ndata: {"error": {"code": "rate_limit_exceeded"}}\n\n'
+    assert run(OPENAI, [(0.1, named)]).error is not None
+    # A stream without the usage chunk counts chunks, flagged.
+    t = run(OPENAI, [(0.1, chunk({"content": "a"})), (0.3, chunk({"content": "b"})),
+                     (0.4, b"data: [DONE]\r\n\r\n")])
+    assert t.complete and not t.tokens_from_usage and t.tpot_s == pytest.approx(0.2)
+
+
+def test_utf8_split_inside_a_character_and_crlf_lines() -> None:
+    text = delta("text_delta", "text", "héllo wörld").replace(b"\n", b"\r\n").replace(
+        b"\\u00e9", "é".encode()).replace(b"\\u00f6", "ö".encode())
+    t = run(ANTHROPIC, [(0.01, OPENING), (0.05, text), (0.06, closing(2))], split=1)
+    assert t.ttft_s == pytest.approx(0.05) and t.complete
+    with pytest.raises(ValueError, match="API style"):
+        LlmStreamParser("gemini", 0.0)
+
+
+def test_rate_limit_headroom_of_both_styles_and_the_limit_a_429_hits() -> None:
+    now = 1_700_000_000.0
+    anthropic = {"anthropic-ratelimit-requests-limit": "50",
+                 "anthropic-ratelimit-requests-remaining": "20",
+                 "anthropic-ratelimit-tokens-limit": "10000",
+                 "anthropic-ratelimit-tokens-remaining": "0",
+                 "anthropic-ratelimit-tokens-reset": "2023-11-14T22:13:25Z"}
+    headroom = rate_limit_headroom(anthropic, now)
+    assert set(headroom) == {"requests", "tokens"}
+    assert headroom["requests"].share == pytest.approx(0.4) and not headroom["requests"].low
+    assert headroom["tokens"].low and exhausted_limit(headroom) == "tokens"
+    assert reset_wait_s(headroom, "tokens") == pytest.approx(5.0)
+    openai = {"x-ratelimit-limit-requests": "60", "x-ratelimit-remaining-requests": "3",
+              "x-ratelimit-reset-requests": "1m0.5s", "x-ratelimit-limit-tokens": "1000",
+              "x-ratelimit-remaining-tokens": "500", "x-ratelimit-reset-tokens": "250ms"}
+    headroom = rate_limit_headroom(openai, now)
+    assert headroom["requests"].low and exhausted_limit(headroom) == "requests"
+    assert reset_wait_s(headroom, "requests") == pytest.approx(60.5)
+    assert headroom["tokens"].reset_s == pytest.approx(0.25)
+    assert rate_limit_headroom({}, now) == {} and exhausted_limit({}) is None
+    assert [duration_seconds(v) for v in ("2", "6m0s", "1h2m", "soon", "5x")] == [
+        2.0, 360.0, 3720.0, None, None]
+
+
+def test_token_lengths() -> None:
+    rng = random.Random(3)
+    assert {parse_lengths("64").draw(rng) for _ in range(5)} == {64}
+    uniform = [parse_lengths("uniform:16,32").draw(rng) for _ in range(500)]
+    assert min(uniform) == 16 and max(uniform) == 32
+    lognormal = sorted(parse_lengths("lognormal:200,0.5").draw(rng) for _ in range(2001))
+    assert 180 < lognormal[1000] < 220 and lognormal[-1] > 400
+    assert len(prompt_of(30, rng).split()) == 30
+    for bad in ("0", "uniform:5,2", "lognormal:100", "pareto:1,2", "many"):
+        with pytest.raises(ValueError, match=f"bad token lengths {bad!r}"):
+            parse_lengths(bad)
