@@ -75,27 +75,7 @@ def parse_native(documents: list[Any], source: str) -> Spec:
     if not isinstance(document.get("description", ""), str):
         check.fail(document.key_lines["description"], "description", "expected text")
 
-    objectives: list[AnyObjective] = []
-    raw_objectives = document.get("objectives")
-    if not isinstance(raw_objectives, YamlSequence) or not raw_objectives:
-        check.fail(document.key_lines.get("objectives", document.line), "objectives",
-                   "expected a non-empty list of objectives")
-    else:
-        names: set[str] = set()
-        for index, item in enumerate(raw_objectives):
-            path = f"objectives[{index}]"
-            if not isinstance(item, YamlMapping):
-                check.fail(raw_objectives.item_lines[index], path, "expected a mapping")
-                continue
-            objective = _objective(check, item, path, period)
-            if objective is None:
-                continue
-            if objective.name in names:
-                check.fail(item.key_lines.get("name", item.line), f"{path}.name",
-                           f"duplicate objective name {objective.name!r}")
-            names.add(objective.name)
-            objectives.append(objective)
-
+    objectives = _objectives(check, document, period)
     if check.problems:
         raise SpecError(check.problems)
     return Spec(
@@ -109,6 +89,31 @@ def parse_native(documents: list[Any], source: str) -> Spec:
         labels={str(k): str(v) for k, v in labels.items()},
         confidence=confidence,
     )
+
+
+def _objectives(check: Checker, document: YamlMapping, period: float) -> list[AnyObjective]:
+    """The objectives that are well written, in order; the others' problems go to ``check``."""
+    objectives: list[AnyObjective] = []
+    raw_objectives = document.get("objectives")
+    if not isinstance(raw_objectives, YamlSequence) or not raw_objectives:
+        check.fail(document.key_lines.get("objectives", document.line), "objectives",
+                   "expected a non-empty list of objectives")
+        return objectives
+    names: set[str] = set()
+    for index, item in enumerate(raw_objectives):
+        path = f"objectives[{index}]"
+        if not isinstance(item, YamlMapping):
+            check.fail(raw_objectives.item_lines[index], path, "expected a mapping")
+            continue
+        objective = _objective(check, item, path, period)
+        if objective is None:
+            continue
+        if objective.name in names:
+            check.fail(item.key_lines.get("name", item.line), f"{path}.name",
+                       f"duplicate objective name {objective.name!r}")
+        names.add(objective.name)
+        objectives.append(objective)
+    return objectives
 
 
 def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> AnyObjective | None:
@@ -127,7 +132,20 @@ def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> A
                    ("missing; " if "target" not in item else "") + f"a {kind} objective needs either "
                    "percentile (p99 <= threshold) or target (99% of requests under threshold), "
                    "not both")
+    common = _common_fields(check, item, path)
+    objective: AnyObjective | None
+    if kind in ("latency", "ttfb"):
+        objective = _latency(check, item, path, kind, common)
+    elif kind == "throughput":
+        floor = check.convert(item, "min", f"{path}.min", _rate) if "min" in item else None
+        objective = None if floor is None else ThroughputObjective(min_rps=floor, period_s=period, **common)
+    else:
+        objective = _budget(check, item, path, kind, period, common)
+    return objective if len(check.problems) == before else None
 
+
+def _common_fields(check: Checker, item: YamlMapping, path: str) -> dict[str, Any]:
+    """The fields every kind of objective has, as keyword arguments of its model."""
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
         check.fail(item.key_lines.get("name", item.line), f"{path}.name",
@@ -157,7 +175,7 @@ def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> A
         if "window" not in item:
             check.fail(item.key_lines["window_target"], f"{path}.window_target", "needs window")
         window_target = check.convert(item, "window_target", f"{path}.window_target", parse_ratio) or 1.0
-    common: dict[str, Any] = {
+    return {
         "name": str(name).strip() if isinstance(name, str) else "",
         "endpoint": endpoint.strip() if isinstance(endpoint, str) else None,
         "min_samples": min_samples,
@@ -166,52 +184,53 @@ def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> A
         "window_target": window_target,
         "description": description if isinstance(description, str) else "",
     }
-    objective: AnyObjective | None = None
-    if kind in ("latency", "ttfb"):
-        form: Literal["percentile", "budget"] = "budget" if "target" in item else "percentile"
-        if form == "budget":
-            share = check.convert(item, "target", f"{path}.target", parse_ratio)
-            if share is not None and not 0.0 < share < 1.0:
-                check.fail(item.key_lines["target"], f"{path}.target",
-                           "expected a share strictly between 0% and 100%, such as 99%")
-                share = None
-            percentile = None if share is None else share * 100.0
-        else:
-            percentile = _percentile(check, item, path) if "percentile" in item else None
-        threshold = (
-            check.convert(item, "threshold", f"{path}.threshold", positive_duration)
-            if "threshold" in item
-            else None
-        )
-        if percentile is not None and threshold is not None:
-            objective = LatencyObjective(percentile=percentile, threshold_s=threshold, kind=kind,
-                                         form=form, **common)
-    elif kind == "throughput":
-        floor = check.convert(item, "min", f"{path}.min", _rate) if "min" in item else None
-        if floor is not None:
-            objective = ThroughputObjective(min_rps=floor, period_s=period, **common)
+
+
+def _latency(
+    check: Checker, item: YamlMapping, path: str, kind: Literal["latency", "ttfb"],
+    common: dict[str, Any],
+) -> LatencyObjective | None:
+    form: Literal["percentile", "budget"] = "budget" if "target" in item else "percentile"
+    if form == "budget":
+        share = check.convert(item, "target", f"{path}.target", parse_ratio)
+        if share is not None and not 0.0 < share < 1.0:
+            check.fail(item.key_lines["target"], f"{path}.target",
+                       "expected a share strictly between 0% and 100%, such as 99%")
+            share = None
+        percentile = None if share is None else share * 100.0
     else:
-        statuses = _statuses(check, item, path) if "error_statuses" in item else ()
-        common["error_statuses"] = statuses
-        objective_period = period
-        if "period" in item:
-            objective_period = check.convert(item, "period", f"{path}.period", positive_duration)
-        if kind == "error_ratio" and "max" in item:
-            max_ratio = check.convert(item, "max", f"{path}.max", parse_ratio)
-            if max_ratio is not None and objective_period:
-                objective = ErrorRatioObjective(
-                    max_ratio=max_ratio, period_s=objective_period, **common
-                )
-        elif kind == "availability" and "target" in item:
-            target = check.convert(item, "target", f"{path}.target", parse_ratio)
-            if target is not None and not 0.0 < target < 1.0:
-                check.fail(item.key_lines["target"], f"{path}.target",
-                           "expected a target strictly between 0% and 100%")
-            elif target is not None and objective_period:
-                objective = AvailabilityObjective(
-                    target=target, period_s=objective_period, **common
-                )
-    return objective if len(check.problems) == before else None
+        percentile = _percentile(check, item, path) if "percentile" in item else None
+    threshold = (
+        check.convert(item, "threshold", f"{path}.threshold", positive_duration)
+        if "threshold" in item
+        else None
+    )
+    if percentile is None or threshold is None:
+        return None
+    return LatencyObjective(percentile=percentile, threshold_s=threshold, kind=kind, form=form, **common)
+
+
+def _budget(
+    check: Checker, item: YamlMapping, path: str, kind: str, period: float, common: dict[str, Any],
+) -> ErrorRatioObjective | AvailabilityObjective | None:
+    """An error ratio or availability objective: a share of bad requests over a period."""
+    statuses = _statuses(check, item, path) if "error_statuses" in item else ()
+    common = {**common, "error_statuses": statuses}
+    objective_period = period
+    if "period" in item:
+        objective_period = check.convert(item, "period", f"{path}.period", positive_duration)
+    if kind == "error_ratio" and "max" in item:
+        max_ratio = check.convert(item, "max", f"{path}.max", parse_ratio)
+        if max_ratio is not None and objective_period:
+            return ErrorRatioObjective(max_ratio=max_ratio, period_s=objective_period, **common)
+    elif kind == "availability" and "target" in item:
+        target = check.convert(item, "target", f"{path}.target", parse_ratio)
+        if target is not None and not 0.0 < target < 1.0:
+            check.fail(item.key_lines["target"], f"{path}.target",
+                       "expected a target strictly between 0% and 100%")
+        elif target is not None and objective_period:
+            return AvailabilityObjective(target=target, period_s=objective_period, **common)
+    return None
 
 
 def _known_kind(kind: object) -> bool:
