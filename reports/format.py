@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from slogate.slo import validity
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, SideBySide
 from slogate.slo.redact import redact, strip_control
 from slogate.slo.run import TTFB_SUFFIX
@@ -20,37 +21,7 @@ from slogate.slo.units import format_duration, format_ratio
 MISSING = "—"
 ERROR_MESSAGE_LIMIT = 300
 
-VALIDITY_HELP = {
-    "generator_saturated": (
-        "The load generator ran out of CPU, so requests waited in the generator itself and "
-        "the measured latency is partly the generator's. Run more Locust processes or "
-        "lower the load."
-    ),
-    "users_not_reached": (
-        "The planned number of users never ran at once, so the service saw less load than "
-        "the scenario asks for. Raise the spawn rate or the duration."
-    ),
-    "worker_lost": (
-        "A Locust worker stopped reporting: its requests are missing from the counts and the "
-        "load was lower than planned."
-    ),
-    "dispatch_late": (
-        "The open-model scheduler started requests late: the offered rate was not met, and "
-        "latency measured from the intended start includes the delay."
-    ),
-    "dispatch_dropped": (
-        "The open-model scheduler dropped dispatches it could not start: the offered rate "
-        "was not met."
-    ),
-    "rate_not_held": (
-        "The achieved request rate stayed below the target rate: the service was judged at "
-        "less load than planned. Add load-generator capacity or users, or lower the target."
-    ),
-    "interrupted": (
-        "The run was stopped before its planned end (a signal, a crash or a time limit): "
-        "what it measured may miss the load it was meant to show. Run it again in full."
-    ),
-}
+VALIDITY_HELP = validity.EXPLANATIONS
 GENERIC_VALIDITY_HELP = (
     "The load test itself may have distorted this measurement, so the gate answers "
     "inconclusive: fix the cause and run again."
@@ -58,8 +29,9 @@ GENERIC_VALIDITY_HELP = (
 
 
 def validity_help(code: str) -> str:
-    """What a validity flag means for the measurement, in words; a generic word for new codes."""
-    return VALIDITY_HELP.get(code, GENERIC_VALIDITY_HELP)
+    """What a validity flag means for the measurement, in words (``worker_lost:worker-b`` is
+    explained as a ``worker_lost``); a generic word for codes of another version."""
+    return VALIDITY_HELP.get(validity.kind_of(code), GENERIC_VALIDITY_HELP)
 
 
 # C0/C1 controls except tab/newline/carriage return, lone surrogates, and the XML non-characters.
