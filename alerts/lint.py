@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slogate.alerts.rules import ALERT_PREFIX
-from slogate.alerts.windows import SEVERITIES
+from slogate.alerts.conventions import ALERT_PREFIX
+from slogate.slo.burn import SEVERITIES
 
 ALERT_NAME = re.compile(rf"^{ALERT_PREFIX}(?:[A-Z][a-z0-9]*)+$")
 RECORD_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+:[a-zA-Z0-9_]+$")

@@ -25,9 +25,8 @@ from typing import Any
 from prometheus_client.utils import floatToGoString
 
 from slogate.alerts import yamltext
-from slogate.alerts.policy import planned_windows
-from slogate.alerts.rules import (
-    DEFAULT_OPTIONS,
+from slogate.alerts.burn_alerts import BurnAlert
+from slogate.alerts.conventions import (
     ERROR_BUDGET_BURN,
     LATENCY_BUDGET_BURN,
     PROXY_CIRCUIT_BREAKER_OPEN,
@@ -39,19 +38,15 @@ from slogate.alerts.rules import (
     SLI_METRICS_ABSENT,
     VALUE,
     VALUE_PERCENT,
-    BurnAlert,
-    Rule,
-    RuleOptions,
-    absent_rules,
-    burn_alerts,
-    health_rules,
-    slow_request_bound,
 )
-from slogate.alerts.sli import Sli, bucket_bound, slis
-from slogate.alerts.windows import BurnWindow, record_windows_s
+from slogate.alerts.plan import AlertPlan, SliPlan
+from slogate.alerts.rulefmt import AlertingRule
 from slogate.slo import promql
 from slogate.slo.contract import MetricContract
-from slogate.slo.spec import LatencyObjective, Spec
+from slogate.slo.spec import Spec
+
+TestData = dict[str, Any]
+"""A piece of the promtool test document (``tests``, ``input_series``, ``exp_alerts``...)."""
 
 INTERVAL = "1m"  # one synthetic sample a minute
 STEPS = 80  # 80 minutes of samples
@@ -192,135 +187,127 @@ def _traffic(
     return series
 
 
-def _expected_burns(burns: Sequence[BurnAlert], latency: bool, value: float) -> list[Rule]:
+def _expected_burns(burns: Sequence[BurnAlert], latency: bool, value: float) -> list[TestData]:
     expected = []
     for burn in burns:
         if (burn.sli.latency == latency and value > burn.active.threshold
                 and burn.for_s <= HELD_AT_EVAL_TIME_S):
-            annotations = {k: render_template(v, value) for k, v in burn.annotations().items()}
-            expected.append({"exp_labels": burn.labels, "exp_annotations": annotations})
+            annotations = {k: render_template(v, value) for k, v in burn.rule.annotations.items()}
+            expected.append({"exp_labels": dict(burn.rule.labels), "exp_annotations": annotations})
     return expected
 
 
-def _expected_health(rule: Rule, value: float, series_labels: dict[str, str]) -> list[Rule]:
+def _expected_health(rule: AlertingRule, value: float, series_labels: dict[str, str]) -> list[TestData]:
     annotations = {
-        k: render_template(v, value, series_labels) for k, v in rule["annotations"].items()
+        k: render_template(v, value, series_labels) for k, v in rule.annotations.items()
     }
-    return [{"exp_labels": {**series_labels, **rule["labels"]}, "exp_annotations": annotations}]
+    return [{"exp_labels": {**series_labels, **rule.labels}, "exp_annotations": annotations}]
 
 
-def _sli_checks(
-    sli_list: Sequence[Sli], values: dict[bool, float], spec: Spec, windows: tuple[BurnWindow, ...]
-) -> list[Rule]:
+def _sli_checks(slis: Sequence[SliPlan], values: dict[bool, float]) -> list[TestData]:
     checks = []
-    for sli in sli_list:
+    for planned in slis:
         # The shortest window recorded for this SLI (an alert policy may not record 5m).
-        shortest = min(record_windows_s(
-            sli.period_s, tuple(p.window for p in planned_windows(spec, sli.objective, windows))))
-        recorded = sli.recorded(shortest)
+        recorded = planned.sli.recorded(min(planned.burn.record_windows_s))
         checks.append({
             "expr": recorded,
             "eval_time": EVAL_TIME,
             "exp_samples": [{
                 "labels": recorded,
-                "value": values[sli.latency],
+                "value": values[planned.sli.latency],
             }],
         })
     return checks
 
 
-def build_rule_tests(
-    spec: Spec, rule_file: str, contract: MetricContract, options: RuleOptions = DEFAULT_OPTIONS
-) -> dict[str, Any]:
-    """The ``promtool test rules`` document for the rules of ``spec`` stored at ``rule_file``."""
-    runbook_base, health, buckets, windows = (
-        options.runbook_base, options.health, options.buckets, options.windows)
-    sli_list = slis(spec, contract, buckets)
-    burns = burn_alerts(spec, contract, runbook_base=runbook_base, buckets=buckets, windows=windows)
-    health_by_name = {
-        rule["alert"]: rule
-        for rule in health_rules(
-            spec, contract, runbook_base=runbook_base, health=health, buckets=buckets
-        )
-    }
-    slow_bound = slow_request_bound(health, buckets)
-    bounds = sorted({
-        bucket_bound(o, buckets) for o in spec.objectives if isinstance(o, LatencyObjective)
-    } | {slow_bound})
+def _alert_test(name: str, expected: list[TestData]) -> TestData:
+    return {"eval_time": EVAL_TIME, "alertname": name, "exp_alerts": expected}
+
+
+def _health_rule(plan: AlertPlan, name: str) -> AlertingRule:
+    (rule,) = [rule for rule in plan.health if rule.alert == name]
+    return rule
+
+
+def _half_failing(plan: AlertPlan) -> TestData:
+    contract, health = plan.contract, plan.options.health
     half = 0.5
-
-    def alert_test(name: str, expected: list[Rule]) -> Rule:
-        return {"eval_time": EVAL_TIME, "alertname": name, "exp_alerts": expected}
-
-    server = health_by_name[PROXY_SERVER_ERRORS]
-    limiter = health_by_name[PROXY_RATE_LIMITING_SPIKE]
-    requests_per_minute = PER_MINUTE * len(synthetic_endpoints(spec))
+    requests_per_minute = PER_MINUTE * len(synthetic_endpoints(plan.spec))
     rate_limited = _series(contract.rate_limited, selector_labels(contract),
                            _counter(requests_per_minute * half))
-    half_failing = {
+    server = _health_rule(plan, PROXY_SERVER_ERRORS)
+    limiter = _health_rule(plan, PROXY_RATE_LIMITING_SPIKE)
+    return {
         "name": "half-failing: 50% of requests fail, all fast; as many are rate-limited",
         "interval": INTERVAL,
         "input_series": [
-            *_traffic(spec, contract, bounds, failed_share=half, slow=False), rate_limited
+            *_traffic(plan.spec, contract, plan.bucket_bounds, failed_share=half, slow=False),
+            rate_limited,
         ],
-        "promql_expr_test": _sli_checks(sli_list, {False: half, True: 0.0}, spec, windows),
+        "promql_expr_test": _sli_checks(plan.slis, {False: half, True: 0.0}),
         "alert_rule_test": [
-            alert_test(ERROR_BUDGET_BURN, _expected_burns(burns, False, half)),
-            alert_test(LATENCY_BUDGET_BURN, []),
-            alert_test(
+            _alert_test(ERROR_BUDGET_BURN, _expected_burns(plan.burns, False, half)),
+            _alert_test(LATENCY_BUDGET_BURN, []),
+            _alert_test(
                 PROXY_SERVER_ERRORS,
                 _expected_health(server, half, {}) if half > health.server_error_ratio else [],
             ),
-            alert_test(
+            _alert_test(
                 PROXY_RATE_LIMITING_SPIKE,
                 _expected_health(limiter, half, {}) if half > health.rate_limited_ratio else [],
             ),
         ],
     }
-    healthy = {
+
+
+def _healthy(plan: AlertPlan) -> TestData:
+    return {
         "name": "healthy: no failures, all fast",
         "interval": INTERVAL,
-        "input_series": _traffic(spec, contract, bounds, failed_share=0.0, slow=False),
-        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 0.0}, spec, windows),
+        "input_series": _traffic(plan.spec, plan.contract, plan.bucket_bounds, failed_share=0.0,
+                                 slow=False),
+        "promql_expr_test": _sli_checks(plan.slis, {False: 0.0, True: 0.0}),
         "alert_rule_test": [
-            alert_test(ERROR_BUDGET_BURN, []),
-            alert_test(LATENCY_BUDGET_BURN, []),
-            alert_test(PROXY_SERVER_ERRORS, []),
-            alert_test(PROXY_LATENCY_HIGH, []),
-            alert_test(PROXY_RATE_LIMITING_SPIKE, []),
-            alert_test(SLI_METRICS_ABSENT, []),
+            _alert_test(ERROR_BUDGET_BURN, []),
+            _alert_test(LATENCY_BUDGET_BURN, []),
+            _alert_test(PROXY_SERVER_ERRORS, []),
+            _alert_test(PROXY_LATENCY_HIGH, []),
+            _alert_test(PROXY_RATE_LIMITING_SPIKE, []),
+            _alert_test(SLI_METRICS_ABSENT, []),
         ],
     }
-    all_slow = {
+
+
+def _all_slow(plan: AlertPlan) -> TestData:
+    slow = _health_rule(plan, PROXY_LATENCY_HIGH)
+    return {
         "name": "all-slow: no failures, every request over its threshold",
         "interval": INTERVAL,
-        "input_series": _traffic(spec, contract, bounds, failed_share=0.0, slow=True),
-        "promql_expr_test": _sli_checks(sli_list, {False: 0.0, True: 1.0}, spec, windows),
+        "input_series": _traffic(plan.spec, plan.contract, plan.bucket_bounds, failed_share=0.0,
+                                 slow=True),
+        "promql_expr_test": _sli_checks(plan.slis, {False: 0.0, True: 1.0}),
         "alert_rule_test": [
-            alert_test(ERROR_BUDGET_BURN, []),
-            alert_test(LATENCY_BUDGET_BURN, _expected_burns(burns, True, 1.0)),
-            alert_test(PROXY_LATENCY_HIGH, _expected_health(
-                health_by_name[PROXY_LATENCY_HIGH], 1.0, {}
-            ) if health.slow_request_ratio < 1.0 else []),
-            alert_test(SLI_METRICS_ABSENT, []),
+            _alert_test(ERROR_BUDGET_BURN, []),
+            _alert_test(LATENCY_BUDGET_BURN, _expected_burns(plan.burns, True, 1.0)),
+            _alert_test(PROXY_LATENCY_HIGH, _expected_health(slow, 1.0, {})
+                        if plan.options.health.slow_request_ratio < 1.0 else []),
+            _alert_test(SLI_METRICS_ABSENT, []),
         ],
     }
+
+
+def _proxy_trouble(plan: AlertPlan) -> TestData:
+    contract, health = plan.contract, plan.options.health
     base = selector_labels(contract)
     upstream_share = 0.1
     open_state = health.breaker_open_state
-    upstream = health_by_name[PROXY_UPSTREAM_ERRORS]
-    breaker = health_by_name[PROXY_CIRCUIT_BREAKER_OPEN]
-    target_down = health_by_name[PROXY_TARGET_DOWN]
     up_labels = {"job": "proxy", "instance": "127.0.0.1:8080", **base}
     absent = [
-        {"exp_labels": {**equality_labels(sli.total_selector), **rule["labels"]},
-         "exp_annotations": rule["annotations"]}
-        for sli, rule in zip(
-            sli_list, absent_rules(sli_list, spec, runbook_base=runbook_base, health=health),
-            strict=True,
-        )
+        {"exp_labels": {**equality_labels(planned.sli.total_selector), **planned.absent.labels},
+         "exp_annotations": dict(planned.absent.annotations)}
+        for planned in plan.slis
     ]
-    proxy_trouble = {
+    return {
         "name": "proxy-trouble: 10% upstream errors, an open circuit breaker, the target "
                 "down, no request metrics",
         "interval": INTERVAL,
@@ -331,36 +318,35 @@ def build_rule_tests(
             _series("up", up_labels, _gauge(0)),
         ],
         "alert_rule_test": [
-            alert_test(
+            _alert_test(
                 PROXY_UPSTREAM_ERRORS,
-                _expected_health(upstream, upstream_share, {})
+                _expected_health(_health_rule(plan, PROXY_UPSTREAM_ERRORS), upstream_share, {})
                 if upstream_share > health.upstream_error_ratio else [],
             ),
-            alert_test(PROXY_CIRCUIT_BREAKER_OPEN, _expected_health(breaker, open_state, base)),
-            alert_test(PROXY_TARGET_DOWN, _expected_health(target_down, 0, up_labels)),
-            alert_test(SLI_METRICS_ABSENT, absent),
+            _alert_test(PROXY_CIRCUIT_BREAKER_OPEN, _expected_health(
+                _health_rule(plan, PROXY_CIRCUIT_BREAKER_OPEN), open_state, base)),
+            _alert_test(PROXY_TARGET_DOWN, _expected_health(
+                _health_rule(plan, PROXY_TARGET_DOWN), 0, up_labels)),
+            _alert_test(SLI_METRICS_ABSENT, absent),
         ],
     }
+
+
+def build_rule_tests(plan: AlertPlan, rule_file: str) -> TestData:
+    """The ``promtool test rules`` document for the rules of ``plan`` stored at ``rule_file``."""
     return {
         "rule_files": [rule_file],
         "evaluation_interval": EVALUATION_INTERVAL,
-        "tests": [half_failing, healthy, all_slow, proxy_trouble],
+        "tests": [_half_failing(plan), _healthy(plan), _all_slow(plan), _proxy_trouble(plan)],
     }
 
 
-def render_rule_tests(
-    spec: Spec,
-    rules_path: Path,
-    test_dir: Path,
-    contract: MetricContract,
-    options: RuleOptions = DEFAULT_OPTIONS,
-) -> str:
+def render_rule_tests(plan: AlertPlan, rules_path: Path, test_dir: Path) -> str:
     """The test file as YAML; ``rule_files`` names ``rules_path`` relative to ``test_dir``."""
     try:
         rule_file = os.path.relpath(rules_path.resolve(), test_dir.resolve())
     except ValueError:  # another drive on Windows
         rule_file = str(rules_path.resolve())
-    document = build_rule_tests(spec, rule_file, contract, options)
-    header = (f"promtool unit tests for the rules of {spec.service}, generated by slogate from "
-              f"{spec.source}.\nRun: promtool test rules <this file>")
-    return yamltext.dump(document, header)
+    header = (f"promtool unit tests for the rules of {plan.spec.service}, generated by slogate "
+              f"from {plan.spec.source}.\nRun: promtool test rules <this file>")
+    return yamltext.dump(build_rule_tests(plan, rule_file), header)

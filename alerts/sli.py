@@ -13,16 +13,16 @@ series an objective selects, never an average of per-series ratios.
   objectives, and a fast 503 must not make latency look good. T must be a bucket boundary of the
   histogram, since a bucket is the only place Prometheus knows how many requests were under T.
 
-The selectors, the ``le`` regular expression (exporters spell bounds differently), the recorded
-names and the budgets come from ``slo.promql``, which the dashboards read too.
+The selectors, the ``le`` regular expression (exporters spell bounds differently) and the recorded
+names come from ``slo.promql``, which the dashboards read too.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from slogate.alerts.buckets import bucket_of, nearest_buckets
 from slogate.slo import promql
 from slogate.slo.contract import LATENCY_BUCKETS_S, MetricContract
 from slogate.slo.spec import LatencyObjective, Objective, Spec
@@ -35,36 +35,39 @@ def bucket_bound(
     """The histogram bucket equal to the objective's threshold; a ValueError naming the nearest
     buckets when there is none."""
     threshold = objective.threshold_s
-    for bound in buckets:
-        if math.isclose(bound, threshold, rel_tol=1e-9, abs_tol=1e-12):
-            return bound
-    below = [b for b in buckets if b < threshold]
-    above = [b for b in buckets if b > threshold]
-    nearest = [f"{format_duration(b)} (le={promql.number(b)})" for b in (*below[-1:], *above[:1])]
+    bound = bucket_of(threshold, buckets)
+    if bound is not None:
+        return bound
     raise ValueError(
         f"latency objective {objective.name!r}: threshold {format_duration(threshold)} is not a "
         f"bucket boundary of the latency histogram, so Prometheus cannot count the requests "
-        f"under it; nearest buckets: {' and '.join(nearest)}. Use one of them, or add the "
-        f"threshold to the histogram's buckets "
+        f"under it; nearest buckets: {nearest_buckets(threshold, buckets)}. Use one of them, or "
+        f"add the threshold to the histogram's buckets "
         f"({', '.join(format_duration(b) for b in buckets)})"
     )
 
 
 @dataclass(frozen=True)
 class Sli:
-    """One objective's SLI as PromQL: the bad-event ratio over any window."""
+    """One objective's SLI as PromQL: the bad-event ratio over any window.
+
+    For a latency SLI ``bad_selector`` picks the requests at or under the threshold's bucket
+    ``bucket_s`` (the good ones: Prometheus counts those), for a ratio SLI the failed ones.
+    """
 
     objective: Objective
     service: str
-    allowed_bad_ratio: float
-    period_s: float
     bad_selector: str
     total_selector: str
-    latency: bool
+    bucket_s: float | None = None
 
     @property
     def name(self) -> str:
         return self.objective.name
+
+    @property
+    def latency(self) -> bool:
+        return self.bucket_s is not None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -82,7 +85,6 @@ class Sli:
         """The bad-event ratio over ``window_s`` (multi-line PromQL)."""
         w = promql.duration(window_s)
         if self.latency:
-            # bad_selector picks the requests at or under the threshold: the good ones.
             good = promql.sum_rate(self.bad_selector, w)
             total = promql.sum_rate(self.total_selector, w)
             return f"1 - (\n  {good}\n/\n  {total}\n)"
@@ -96,18 +98,17 @@ def sli_for(
     buckets: Sequence[float] = LATENCY_BUCKETS_S,
 ) -> Sli:
     """The SLI of one objective; ValueError for a latency threshold that is not a bucket."""
-    allowed = promql.allowed_bad_ratio(objective)
-    period = promql.period_s(objective, spec)
     if isinstance(objective, LatencyObjective):
+        bound = bucket_bound(objective, buckets)
         succeeded = promql.latency_matchers(objective, contract)
-        le = promql.le_matcher(bucket_bound(objective, buckets))
         good = promql.selector(
-            f"{contract.request_duration}_bucket", contract.matchers(*succeeded, le)
+            f"{contract.request_duration}_bucket",
+            contract.matchers(*succeeded, promql.le_matcher(bound)),
         )
         total = promql.selector(f"{contract.request_duration}_count", contract.matchers(*succeeded))
-        return Sli(objective, spec.service, allowed, period, good, total, latency=True)
+        return Sli(objective, spec.service, good, total, bound)
     bad, total = promql.error_selectors(objective, contract)
-    return Sli(objective, spec.service, allowed, period, bad, total, latency=False)
+    return Sli(objective, spec.service, bad, total)
 
 
 def slis(

@@ -8,7 +8,7 @@ from grafanalib.core import Dashboard
 
 from slogate.dashboards import queries as q
 from slogate.dashboards.panels import Grid, dashboard, datasource_variable, stable_uid, stat, timeseries
-from slogate.slo import promql
+from slogate.slo import burn, promql
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.spec import AvailabilityObjective, LatencyObjective, Objective, Spec
 from slogate.slo.units import format_duration, format_ratio
@@ -59,19 +59,18 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
     grid = Grid()
     for objective in spec.objectives:
         grid.row(f"{objective.name}: {objective_goal(objective)}")
-        allowed = promql.allowed_bad_ratio(objective)
+        budget = burn.objective_burn(spec, objective)
+        allowed, period, active = budget.allowed_bad_ratio, budget.period_s, budget.active
         if allowed <= 0.0:  # no budget: no burn rate or budget to show
             grid.add(24, _sli_panel(objective, c))
             continue
-        period = promql.period_s(objective, spec)
-        active = promql.active_windows(period, allowed, promql.objective_windows(spec, objective))
         grid.add(7 if active else 10, _sli_panel(objective, c))
         grid.add(4, stat(
             f"{objective.name}: error budget left",
             f"Share of the error budget ({format_ratio(allowed)} bad events) left over the "
             f"{format_duration(period)} SLO period, from the recorded bad-event ratio over the "
             "period; negative once overspent. Needs the rules of `slogate alerts` loaded.",
-            "percentunit", [(promql.budget_remaining(objective, spec.service, period), "left")],
+            "percentunit", [(promql.budget_remaining(objective, spec.service, period, allowed), "left")],
             thresholds=((None, "red"), (0.0, "orange"), (0.25, "green")),
         ))
         windows = sorted({s for a in active for s in (a.window.long_s, a.window.short_s)})
@@ -86,7 +85,7 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
             + (f"; {promql.number(page[0].factor)} pages" if page else "") + "). From "
             "slogate's recording rules.",
             "suffix:×",
-            [(promql.burn_rate(objective, spec.service, w), promql.duration(w))
+            [(promql.burn_rate(objective, spec.service, w, allowed), promql.duration(w))
              for w in (windows or [3600.0])],
             thresholds=lines, threshold_lines=True,
         ))
@@ -97,7 +96,8 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
                 "window over the threshold), as the generated alert rules compute it; "
                 "Alertmanager sees it once the condition has held through the evaluation.",
                 "none",
-                [(promql.burn_condition(objective, spec.service, a),
+                [(promql.burn_condition(objective, spec.service, a.window.long_s,
+                                        a.window.short_s, a.threshold),
                   f"{a.window.tier} {a.window.long}/{a.window.short} > "
                   f"{promql.number(a.factor)}×") for a in active],
                 thresholds=((None, "green"), (1.0, "red")), mappings=FIRING_MAPPINGS,

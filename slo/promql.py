@@ -6,8 +6,10 @@ Two kinds of helper live here, so that each is written once and both readers of 
 - the metric contract and the SLO spec as PromQL: which series an endpoint selector picks, which
   requests failed or succeeded, how a bucket bound is matched in ``le``, what a traffic-weighted
   error ratio looks like, and the names and labels of the SLI recording rules (written by
-  ``alerts``, read by the burn-rate alerts and by the dashboards' burn-rate panels).
+  ``alerts``, read by the burn-rate alerts and by the dashboards' burn-rate panels), and burn rates
+  over them.
 
+Which windows and thresholds to alert on is a model of its own (``slo.burn``), built on this text.
 It imports only ``slo.contract``, ``slo.spec`` and the standard library.
 """
 
@@ -15,11 +17,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 from slogate.slo.contract import MetricContract
-from slogate.slo.spec import BurnRateCondition, LatencyObjective, Objective, Spec
+from slogate.slo.spec import LatencyObjective, Objective
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*(".*")\s*$', re.DOTALL)
@@ -194,22 +195,6 @@ def error_ratio(bad: str, total: str, window: str) -> str:
     return f"(\n  {sum_rate(bad, window)}\n  or vector(0)\n)\n/\n{sum_rate(total, window)}"
 
 
-def allowed_bad_ratio(objective: Objective) -> float:
-    """The bad-event ratio the objective allows, rounded to 12 digits (``1 - 99.9/100 = 0.001``)."""
-    if isinstance(objective, LatencyObjective):
-        raw = 1.0 - objective.percentile / 100.0
-    else:
-        raw = objective.allowed_bad_ratio
-    return float(number(raw))
-
-
-def period_s(objective: Objective, spec: Spec) -> float:
-    """The SLO period an objective's budget spans (latency objectives use the spec's)."""
-    if isinstance(objective, LatencyObjective):
-        return spec.period_s
-    return objective.period_s
-
-
 def record_base(objective: Objective) -> str:
     """The recording-rule name of an objective's SLI, without its window."""
     return LATENCY_RECORD if isinstance(objective, LatencyObjective) else RATIO_RECORD
@@ -231,143 +216,23 @@ def recorded_sli(objective: Objective, service: str, window_s: float) -> str:
     return f"{record_name(objective, window_s)}{{{matchers_of(sli_labels(objective, service))}}}"
 
 
-# --- Burn-rate windows -------------------------------------------------------------------------
-# Here rather than in ``alerts`` because the SLO dashboard shows the same burn rates and which
-# alerts they would fire, and ``dashboards`` may not import ``alerts``.
+# --- Burn rates ---------------------------------------------------------------------------------
+# The windows and thresholds themselves are ``slo.burn``'s model; these are their PromQL.
 
-HOUR_S = 3600.0
-DAY_S = 86400.0
-
-
-@dataclass(frozen=True)
-class BurnWindow:
-    """One window pair: alert when ``budget_fraction`` of the budget goes within ``long_s``.
-
-    ``tier`` is ``page`` or ``ticket`` (the ``tier`` label of the alert); ``severity`` is the
-    alert's ``severity`` label (``critical`` pages, ``warning`` makes a ticket by default).
-    """
-
-    tier: str
-    long_s: float
-    short_s: float
-    budget_fraction: float
-    severity: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.severity:
-            object.__setattr__(self, "severity", DEFAULT_SEVERITY.get(self.tier, "warning"))
-
-    @property
-    def long(self) -> str:
-        return duration(self.long_s)
-
-    @property
-    def short(self) -> str:
-        return duration(self.short_s)
-
-    def factor(self, period_s: float) -> float:
-        """The burn rate (multiple of the sustainable rate) that trips this window pair:
-        ``budget_fraction × period / long window`` (14.4 for 2% in 1h of 30 days)."""
-        if period_s <= 0.0:
-            raise ValueError(f"expected a positive SLO period, got {period_s!r} s")
-        return float(number(self.budget_fraction * period_s / self.long_s))
-
-
-DEFAULT_SEVERITY: dict[str, str] = {"page": "critical", "ticket": "warning"}
-
-WORKBOOK_WINDOWS: tuple[BurnWindow, ...] = (
-    BurnWindow("page", 1 * HOUR_S, 5 * 60.0, 0.02),
-    BurnWindow("page", 6 * HOUR_S, 30 * 60.0, 0.05),
-    BurnWindow("ticket", 1 * DAY_S, 2 * HOUR_S, 0.10),
-    BurnWindow("ticket", 3 * DAY_S, 6 * HOUR_S, 0.10),
-)
-"""The SRE workbook's recommended tiers, by the budget share each long window may consume."""
-
-
-@dataclass(frozen=True)
-class ActiveWindow:
-    """A window pair applied to one objective: the burn factor and the bad-ratio threshold."""
-
-    window: BurnWindow
-    factor: float
-    threshold: float
-
-
-def active_windows(
-    period_s: float,
-    allowed_bad_ratio: float,
-    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS,
-) -> list[ActiveWindow]:
-    """The window pairs that can fire for an objective, with their thresholds.
-
-    Left out: a long window longer than the SLO period, and a threshold (factor × allowed bad
-    ratio) of 1 or more, since a ratio of bad events never exceeds 1.
-    """
-    active = []
-    for window in windows:
-        if window.long_s > period_s:
-            continue
-        factor = window.factor(period_s)
-        threshold = float(number(factor * allowed_bad_ratio))
-        if threshold >= 1.0:
-            continue
-        active.append(ActiveWindow(window, factor, threshold))
-    return active
-
-
-def record_windows_s(period: float, windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS) -> list[float]:
-    """Every window an objective's SLI is recorded over: each tier's long and short window
-    (5m, 30m, 1h, 2h, 6h, 1d, 3d) and the SLO period itself (budget remaining)."""
-    spans = {w.long_s for w in windows} | {w.short_s for w in windows} | {period}
-    return sorted(s for s in spans if s <= period)
-
-
-def burn_rate(objective: Objective, service: str, window_s: float) -> str:
+def burn_rate(objective: Objective, service: str, window_s: float, allowed_bad_ratio: float) -> str:
     """The recorded bad ratio over ``window_s`` as a multiple of the allowed one."""
-    return f"{recorded_sli(objective, service, window_s)} / {number(allowed_bad_ratio(objective))}"
+    return f"{recorded_sli(objective, service, window_s)} / {number(allowed_bad_ratio)}"
 
 
-def burn_condition(objective: Objective, service: str, active: ActiveWindow) -> str:
-    """1 when both windows of ``active`` burn over its threshold, else 0 (as the alert reads)."""
-    threshold = number(active.threshold)
-    window = active.window
-    return (f"({recorded_sli(objective, service, window.long_s)} > bool {threshold})\n"
-            f"* ({recorded_sli(objective, service, window.short_s)} > bool {threshold})")
+def burn_condition(
+    objective: Objective, service: str, long_s: float, short_s: float, threshold: float
+) -> str:
+    """1 when both windows burn over ``threshold`` (a bad ratio), else 0 (as the alert reads)."""
+    over = number(threshold)
+    return (f"({recorded_sli(objective, service, long_s)} > bool {over})\n"
+            f"* ({recorded_sli(objective, service, short_s)} > bool {over})")
 
 
-def budget_remaining(objective: Objective, service: str, period: float) -> str:
+def budget_remaining(objective: Objective, service: str, period_s: float, allowed_bad_ratio: float) -> str:
     """The share of the error budget left over the SLO period (negative once overspent)."""
-    return f"1 - {burn_rate(objective, service, period)}"
-
-
-# -- alert policies (OpenSLO AlertPolicy burn-rate conditions) ---------------------------------
-
-SHORT_WINDOW_DIVISOR = 12
-MIN_SHORT_WINDOW_S = 300.0
-
-
-def short_window_s(long_s: float) -> float:
-    """The short window of a pair whose long window is ``long_s`` (whole seconds)."""
-    return float(min(long_s, max(MIN_SHORT_WINDOW_S, round(long_s / SHORT_WINDOW_DIVISOR))))
-
-
-def condition_window(condition: BurnRateCondition, period_s: float) -> BurnWindow:
-    """One policy condition as a window pair for an SLO period of ``period_s``."""
-    if period_s <= 0.0:
-        raise ValueError(f"expected a positive SLO period, got {period_s!r} s")
-    return BurnWindow(
-        tier=condition.tier,
-        long_s=condition.lookback_s,
-        short_s=short_window_s(condition.lookback_s),
-        budget_fraction=condition.factor * condition.lookback_s / period_s,
-        severity=condition.severity,
-    )
-
-
-def objective_windows(spec: Spec, objective: Objective) -> tuple[BurnWindow, ...]:
-    """The burn-rate window pairs of ``objective``: its alert policies' conditions, else the workbook's."""
-    policies = spec.alert_policies_of(objective.name)
-    if not policies:
-        return WORKBOOK_WINDOWS
-    period = period_s(objective, spec)
-    return tuple(condition_window(c, period) for policy in policies for c in policy.conditions)
+    return f"1 - {burn_rate(objective, service, period_s, allowed_bad_ratio)}"

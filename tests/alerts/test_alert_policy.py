@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from slogate.alerts import ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN, build_rules, write_alert_files
+from slogate.alerts import (
+    ERROR_BUDGET_BURN,
+    LATENCY_BUDGET_BURN,
+    build_rules,
+    plan_alerts,
+    write_alert_files,
+)
 from slogate.slo.spec import Spec
 from slogate.slo.specfile.load import load_spec, parse_spec
 from tests.conftest import require_tool
@@ -36,7 +42,7 @@ def policy_spec() -> Spec:
 
 
 def test_policy_conditions_replace_the_default_tiers(policy_spec: Spec) -> None:
-    availability = _burns(build_rules(policy_spec), "availability")
+    availability = _burns(build_rules(plan_alerts(policy_spec)), "availability")
     summary = [(r["alert"], r["labels"]["tier"], r["labels"]["severity"], r["labels"]["long_window"],
                 r["labels"]["short_window"], r.get("for")) for r in availability]
     assert summary == [
@@ -49,7 +55,7 @@ def test_policy_conditions_replace_the_default_tiers(policy_spec: Spec) -> None:
 
 
 def test_objectives_without_a_policy_keep_the_workbook_tiers(policy_spec: Spec) -> None:
-    latency = _burns(build_rules(policy_spec), "latency")
+    latency = _burns(build_rules(plan_alerts(policy_spec)), "latency")
     assert {r["alert"] for r in latency} == {LATENCY_BUDGET_BURN}
     assert [(r["labels"]["long_window"], r["labels"]["short_window"]) for r in latency] == [
         ("1h", "5m"), ("6h", "30m"), ("1d", "2h"), ("3d", "6h")]
@@ -57,7 +63,7 @@ def test_objectives_without_a_policy_keep_the_workbook_tiers(policy_spec: Spec) 
 
 
 def test_recording_rules_cover_the_policy_windows(policy_spec: Spec) -> None:
-    [group] = [g for g in build_rules(policy_spec)["groups"] if g["name"].endswith("-sli")]
+    [group] = [g for g in build_rules(plan_alerts(policy_spec))["groups"] if g["name"].endswith("-sli")]
     records = [r["record"] for r in group["rules"] if r["labels"]["slo"] == "availability"]
     assert records == [f"slogate:sli_error_ratio:rate{w}" for w in ("10m", "1h", "2h", "12h", "30d")]
 
@@ -65,10 +71,10 @@ def test_recording_rules_cover_the_policy_windows(policy_spec: Spec) -> None:
 def test_a_condition_that_can_never_fire_is_an_error(policy_spec: Spec) -> None:
     text = POLICY_SPEC.read_text(encoding="utf-8").replace("threshold: 10", "threshold: 1500")
     with pytest.raises(ValueError, match=r"shop-burn/fast of SLO 'availability' can never fire.*1000x"):
-        build_rules(parse_spec(text, "policy.yaml"))
+        build_rules(plan_alerts(parse_spec(text, "policy.yaml")))
     text = POLICY_SPEC.read_text(encoding="utf-8").replace("lookbackWindow: 12h", "lookbackWindow: 31d")
     with pytest.raises(ValueError, match="lookback window 31d is longer than the SLO period 30d"):
-        build_rules(parse_spec(text, "policy.yaml"))
+        build_rules(plan_alerts(parse_spec(text, "policy.yaml")))
 
 
 def test_promtool_checks_the_rules_and_runs_their_tests(

@@ -21,10 +21,10 @@ from slogate.alerts import (
     PROXY_UPSTREAM_ERRORS,
     RuleOptions,
     build_rules,
+    plan_alerts,
     render_rules,
-    write_rules,
+    write_alert_files,
 )
-from slogate.alerts.windows import WORKBOOK_WINDOWS, active_windows
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.spec import Spec
 from slogate.slo.specfile.load import parse_spec
@@ -47,7 +47,7 @@ def _alerts(rules: dict[str, Any], slo: str) -> list[dict[str, Any]]:
 
 
 def test_groups_and_recording_rules(reference_spec: Spec) -> None:
-    rules = build_rules(reference_spec)
+    rules = build_rules(plan_alerts(reference_spec))
     assert [g["name"] for g in rules["groups"]] == [
         "slogate-reference-proxy-sli",
         "slogate-reference-proxy-slo-burn",
@@ -68,7 +68,7 @@ def test_groups_and_recording_rules(reference_spec: Spec) -> None:
 
 def test_ratio_sli_is_traffic_weighted(reference_spec: Spec) -> None:
     (rule,) = [
-        r for r in _group(build_rules(reference_spec), "-sli")
+        r for r in _group(build_rules(plan_alerts(reference_spec)), "-sli")
         if r["record"] == "slogate:sli_error_ratio:rate5m" and r["labels"]["slo"] == "availability"
     ]
     assert rule["expr"] == (
@@ -83,7 +83,7 @@ def test_ratio_sli_is_traffic_weighted(reference_spec: Spec) -> None:
 
 def test_latency_sli_counts_successful_requests_under_the_bucket(reference_spec: Spec) -> None:
     (rule,) = [
-        r for r in _group(build_rules(reference_spec), "-sli")
+        r for r in _group(build_rules(plan_alerts(reference_spec)), "-sli")
         if r["record"] == "slogate:sli_slow_ratio:rate1h" and r["labels"]["slo"] == "messages-p95"
     ]
     where = ('http_route="/v1/messages", http_request_method="POST", '
@@ -100,7 +100,8 @@ def test_latency_sli_counts_successful_requests_under_the_bucket(reference_spec:
 def test_route_only_endpoint_selects_the_route_under_every_method() -> None:
     spec = _spec("  - {name: all-methods, kind: availability, endpoint: /v1/messages, target: 99%}\n"
                  "  - {name: posts, kind: error_ratio, endpoint: POST /v1/messages, max: 1%}\n")
-    recorded = {(r["labels"]["slo"], r["record"]): r["expr"] for r in _group(build_rules(spec), "-sli")}
+    rules = build_rules(plan_alerts(spec))
+    recorded = {(r["labels"]["slo"], r["record"]): r["expr"] for r in _group(rules, "-sli")}
     route_only = recorded[("all-methods", "slogate:sli_error_ratio:rate5m")]
     assert 'http_route="/v1/messages"' in route_only
     assert "http_request_method" not in route_only
@@ -111,21 +112,14 @@ def test_route_only_endpoint_selects_the_route_under_every_method() -> None:
 def test_threshold_off_the_buckets_names_the_nearest() -> None:
     spec = _spec("  - {name: slow, kind: latency, percentile: p99, threshold: 300ms}\n")
     with pytest.raises(ValueError) as raised:
-        build_rules(spec)
+        build_rules(plan_alerts(spec))
     message = str(raised.value)
     assert "'slow'" in message and "300ms" in message
     assert "250ms (le=0.25) and 500ms (le=0.5)" in message
 
 
-def test_burn_factors_follow_the_workbook_and_scale_with_the_period() -> None:
-    assert [w.factor(30 * 86400) for w in WORKBOOK_WINDOWS] == [14.4, 6.0, 3.0, 1.0]
-    assert [w.factor(7 * 86400) for w in WORKBOOK_WINDOWS] == [3.36, 1.4, 0.7, 0.233333333333]
-    # A 1-day period: the 3d window is longer than the period and is left out.
-    assert [a.window.long for a in active_windows(86400, 0.01)] == ["1h", "6h", "1d"]
-
-
 def test_burn_alerts_of_a_ratio_objective(reference_spec: Spec) -> None:
-    alerts = _alerts(build_rules(reference_spec), "availability")
+    alerts = _alerts(build_rules(plan_alerts(reference_spec)), "availability")
     assert [a["alert"] for a in alerts] == [ERROR_BUDGET_BURN] * 4
     assert [(a["labels"]["severity"], a["labels"]["tier"], a["labels"]["long_window"],
              a["labels"]["short_window"]) for a in alerts] == [
@@ -149,7 +143,7 @@ def test_burn_alerts_of_a_ratio_objective(reference_spec: Spec) -> None:
 
 
 def test_latency_alerts_leave_out_tiers_that_cannot_fire(reference_spec: Spec) -> None:
-    rules = build_rules(reference_spec)
+    rules = build_rules(plan_alerts(reference_spec))
     p95 = _alerts(rules, "messages-p95")
     assert {a["alert"] for a in p95} == {LATENCY_BUDGET_BURN}
     assert len(p95) == 4  # 5% allowed: 14.4 x 5% = 72% < 100%
@@ -162,14 +156,14 @@ def test_latency_alerts_leave_out_tiers_that_cannot_fire(reference_spec: Spec) -
 def test_numbers_are_exact() -> None:
     spec = _spec("  - {name: three-nines, kind: availability, target: 99.9%}\n"
                  "  - {name: p99-9, kind: latency, percentile: 99.9, threshold: 250ms}\n")
-    text = render_rules(spec)
+    text = render_rules(plan_alerts(spec))
     assert "> 0.0144\n" in text and "> 0.006\n" in text and "> 0.003\n" in text
     assert "> 0.001\n" in text
     assert not re.search(r"\d\.\d*(0000000|9999999)", text), "float noise in the rules"
 
 
 def test_annotations(reference_spec: Spec) -> None:
-    rules = build_rules(reference_spec)
+    rules = build_rules(plan_alerts(reference_spec))
     every_alert = _group(rules, "-slo-burn") + _group(rules, "-proxy-health")
     for alert in every_alert:
         assert re.fullmatch(r"Slogate[A-Z][A-Za-z]+", alert["alert"])
@@ -180,14 +174,14 @@ def test_annotations(reference_spec: Spec) -> None:
         assert annotations["runbook_url"] == f"{DEFAULT_RUNBOOK_BASE}#{alert['alert'].lower()}"
         assert alert["labels"]["severity"] in {"critical", "warning"}
         assert alert["labels"]["service"] == "reference-proxy"
-    custom = build_rules(reference_spec, options=RuleOptions(runbook_base="https://runbooks.example/slo.md"))
+    custom = build_rules(plan_alerts(reference_spec, options=RuleOptions(runbook_base="https://runbooks.example/slo.md")))
     assert _group(custom, "-slo-burn")[0]["annotations"]["runbook_url"] == (
         "https://runbooks.example/slo.md#slogatelatencybudgetburn"
     )
 
 
 def test_proxy_health_alerts(reference_spec: Spec) -> None:
-    health = _group(build_rules(reference_spec), "-proxy-health")
+    health = _group(build_rules(plan_alerts(reference_spec)), "-proxy-health")
     assert [a["alert"] for a in health] == [
         PROXY_SERVER_ERRORS, PROXY_LATENCY_HIGH, PROXY_UPSTREAM_ERRORS, PROXY_CIRCUIT_BREAKER_OPEN,
         PROXY_RATE_LIMITING_SPIKE, PROXY_TARGET_DOWN,
@@ -213,7 +207,7 @@ def test_every_name_comes_from_the_contract(reference_spec: Spec) -> None:
         "error_status_matcher": '=~"5..|429"',
         "selector": 'job="edge"',
     })
-    text = render_rules(reference_spec, contract)
+    text = render_rules(plan_alerts(reference_spec, contract))
     for default in ("http_server", "http_route", "http_request_method", "http_response_status",
                     "proxy_upstream", "proxy_circuit"):
         assert default not in text
@@ -226,31 +220,33 @@ def test_every_name_comes_from_the_contract(reference_spec: Spec) -> None:
 def test_spec_labels_reach_the_alerts() -> None:
     spec = _spec("  - {name: avail, kind: availability, target: 99%}\n",
                  extra="labels: {team: edge}\n")
-    for alert in _group(build_rules(spec), "-slo-burn") + _group(build_rules(spec), "-proxy-health"):
+    rules = build_rules(plan_alerts(spec))
+    for alert in _group(rules, "-slo-burn") + _group(rules, "-proxy-health"):
         assert alert["labels"]["team"] == "edge"
     bad = _spec("  - {name: avail, kind: availability, target: 99%}\n",
                 extra="labels: {team-name: edge}\n")
     with pytest.raises(ValueError, match="team-name"):
-        build_rules(bad)
+        build_rules(plan_alerts(bad))
 
 
 def test_a_zero_budget_alerts_on_any_failure() -> None:
     spec = _spec("  - {name: none, kind: error_ratio, max: 0%}\n")
-    alerts = _alerts(build_rules(spec), "none")
+    alerts = _alerts(build_rules(plan_alerts(spec)), "none")
     assert [a["expr"].split("> ")[1].split("\n")[0] for a in alerts] == ["0"] * 4
 
 
-def test_write_rules_round_trips(tmp_path: Path, reference_spec: Spec) -> None:
-    path = write_rules(reference_spec, tmp_path / "rules" / "reference.rules.yaml")
+def test_written_rules_round_trip(tmp_path: Path, reference_spec: Spec) -> None:
+    path, *_ = write_alert_files(reference_spec, tmp_path / "rules" / "reference.rules.yaml")
     assert path == tmp_path / "rules" / "reference.rules.yaml"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("# Prometheus rules")
-    assert yaml.safe_load(text) == build_rules(reference_spec)
-    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+    assert yaml.safe_load(text) == build_rules(plan_alerts(reference_spec))
+    assert sorted(p.name for p in path.parent.iterdir()) == [  # no temp file left
+        "reference.inhibit.yaml", "reference.rules.test.yaml", "reference.rules.yaml"]
 
 
 def test_other_contract_error_matchers() -> None:
     contract = MetricContract(error_status_matcher="500")
     spec = _spec("  - {name: avail, kind: availability, target: 99%}\n")
     with pytest.raises(ValueError, match="label matcher"):
-        build_rules(spec, contract)
+        build_rules(plan_alerts(spec, contract))

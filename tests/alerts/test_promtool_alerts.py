@@ -13,8 +13,9 @@ from slogate.alerts import (
     LATENCY_BUDGET_BURN,
     PROXY_SERVER_ERRORS,
     build_rule_tests,
-    write_rule_tests,
-    write_rules,
+    plan_alerts,
+    render_rule_tests,
+    render_rules,
 )
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.spec import Spec
@@ -32,8 +33,13 @@ def _run(promtool: str, *args: str) -> str:
 
 
 def _write(spec: Spec, folder: Path, contract: MetricContract = DEFAULT_CONTRACT) -> tuple[Path, Path]:
-    rules = write_rules(spec, folder / "slogate.rules.yaml", contract)
-    tests = write_rule_tests(spec, folder / "tests" / "slogate.rules.test.yaml", rules, contract)
+    """The rules, and their tests in a folder of their own (``rule_files`` is then relative)."""
+    plan = plan_alerts(spec, contract)
+    rules = folder / "slogate.rules.yaml"
+    tests = folder / "tests" / "slogate.rules.test.yaml"
+    tests.parent.mkdir(parents=True, exist_ok=True)
+    rules.write_text(render_rules(plan), encoding="utf-8")
+    tests.write_text(render_rule_tests(plan, rules, tests.parent), encoding="utf-8")
     return rules, tests
 
 
@@ -56,7 +62,7 @@ def test_promtool_runs_the_generated_unit_tests(
 def test_generated_tests_expect_pages_at_50_percent_errors_and_silence_at_0(
     reference_spec: Spec,
 ) -> None:
-    document = build_rule_tests(reference_spec, "rules.yaml", DEFAULT_CONTRACT)
+    document = build_rule_tests(plan_alerts(reference_spec), "rules.yaml")
     cases = {case["name"].split(":")[0]: case for case in document["tests"]}
 
     def expected(case: str, alert: str) -> list[dict[str, dict[str, str]]]:
@@ -103,8 +109,8 @@ def test_promtool_catches_a_wrong_expectation(
     promtool: str, reference_spec: Spec, tmp_path: Path
 ) -> None:
     """The generated tests are not vacuous: one missing expected alert fails them."""
-    rules = write_rules(reference_spec, tmp_path / "slogate.rules.yaml")
-    document = build_rule_tests(reference_spec, rules.name, DEFAULT_CONTRACT)
+    rules, _ = _write(reference_spec, tmp_path)
+    document = build_rule_tests(plan_alerts(reference_spec), rules.name)
     check = document["tests"][0]["alert_rule_test"][0]
     assert check["alertname"] == ERROR_BUDGET_BURN and check["exp_alerts"]
     check["exp_alerts"] = check["exp_alerts"][1:]

@@ -197,7 +197,7 @@ def test_slo_panels_read_rules_that_alerts_record(
 ) -> None:
     recorded = {
         (rule["record"], rule["labels"]["slo"])
-        for group in alerts.build_rules(reference_spec)["groups"]
+        for group in alerts.build_rules(alerts.plan_alerts(reference_spec))["groups"]
         for rule in group["rules"] if "record" in rule
     }
     read = set()

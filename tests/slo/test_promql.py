@@ -92,10 +92,6 @@ def test_sli_names_budgets_and_ratio() -> None:
     assert promql.recorded_sli(avail, "shop", 3600) == (
         'slogate:sli_error_ratio:rate1h{slo="avail", service="shop"}'
     )
-    assert promql.allowed_bad_ratio(avail) == 0.001
-    assert promql.allowed_bad_ratio(p99) == 0.01
-    assert promql.period_s(avail, spec) == 30 * 86400
-    assert promql.period_s(p99, spec) == 7 * 86400
     bad, total = promql.error_selectors(avail, DEFAULT_CONTRACT)
     where = 'http_route="/a", http_request_method="GET"'
     assert bad == f'http_server_request_duration_seconds_count{{{where}, http_response_status_code=~"5.."}}'
@@ -104,3 +100,16 @@ def test_sli_names_budgets_and_ratio() -> None:
         "(\n  sum(rate(bad[5m]))\n  or vector(0)\n)\n/\nsum(rate(total[5m]))"
     )
     assert promql.latency_matchers(p99, DEFAULT_CONTRACT) == ['http_response_status_code!~"5.."']
+
+
+def test_burn_rates_read_the_recorded_slis() -> None:
+    spec = parse_spec("service: shop\nobjectives:\n  - {name: avail, kind: availability, target: 99.9%}\n")
+    (avail,) = spec.objectives
+    recorded = 'slogate:sli_error_ratio:rate{}{{slo="avail", service="shop"}}'
+    assert promql.burn_rate(avail, "shop", 3600, 0.001) == f"{recorded.format('1h')} / 0.001"
+    assert promql.budget_remaining(avail, "shop", 30 * 86400, 0.001) == (
+        f"1 - {recorded.format('30d')} / 0.001"
+    )
+    assert promql.burn_condition(avail, "shop", 3600, 300, 14.4 * 0.001) == (
+        f"({recorded.format('1h')} > bool 0.0144)\n* ({recorded.format('5m')} > bool 0.0144)"
+    )

@@ -1,0 +1,108 @@
+"""The alert plan: everything the rule file, its promtool tests and the Alertmanager inhibit rules
+say about a spec, computed once (the SLIs, their burn-rate windows and alerts, the absent-metric
+and proxy health alerts). Each of those files is a rendering of one plan."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slogate.alerts.absent import absent_rule
+from slogate.alerts.burn_alerts import BurnAlert, burn_alerts
+from slogate.alerts.conventions import DEFAULT_RUNBOOK_BASE, service_labels, spec_labels
+from slogate.alerts.health import DEFAULT_HEALTH, HealthThresholds, health_rules, slow_request_bound
+from slogate.alerts.rulefmt import AlertingRule
+from slogate.alerts.sli import Sli, slis
+from slogate.slo.burn import WORKBOOK_WINDOWS, BurnWindow, ObjectiveBurn, objective_burn, spec_windows
+from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
+from slogate.slo.spec import Spec
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """What shapes the rules besides the spec and the metric contract; the rule file, its promtool
+    tests and the inhibit rules are made with the same options."""
+
+    runbook_base: str = DEFAULT_RUNBOOK_BASE
+    health: HealthThresholds = DEFAULT_HEALTH
+    buckets: Sequence[float] = LATENCY_BUCKETS_S
+    """The latency histogram's bucket bounds (a latency threshold must be one of them)."""
+    windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS
+    """The burn-rate tiers (see ``slo.burn.configure_tiers``)."""
+
+
+DEFAULT_OPTIONS = RuleOptions()
+
+
+@dataclass(frozen=True)
+class SliPlan:
+    """One objective's SLI, its burn-rate model, the burn alerts that can fire and its absent alert."""
+
+    sli: Sli
+    burn: ObjectiveBurn
+    alerts: tuple[BurnAlert, ...]
+    absent: AlertingRule
+
+
+@dataclass(frozen=True)
+class AlertPlan:
+    """The alerts of one spec under one contract and one set of options."""
+
+    spec: Spec
+    contract: MetricContract
+    options: RuleOptions
+    slis: tuple[SliPlan, ...]
+    health: tuple[AlertingRule, ...]
+    slow_request_bound: float
+    """The bucket boundary the proxy latency alert counts slow requests by."""
+    windows: tuple[BurnWindow, ...]
+    """Every window pair some objective alerts on (what the inhibit rules pair up)."""
+
+    @property
+    def burns(self) -> tuple[BurnAlert, ...]:
+        """Every burn-rate alert, objective by objective."""
+        return tuple(alert for planned in self.slis for alert in planned.alerts)
+
+    @property
+    def bucket_bounds(self) -> list[float]:
+        """Every latency bucket boundary the rules read, in order."""
+        bounds = {p.sli.bucket_s for p in self.slis if p.sli.bucket_s is not None}
+        return sorted(bounds | {self.slow_request_bound})
+
+
+def plan_alerts(
+    spec: Spec, contract: MetricContract = DEFAULT_CONTRACT, options: RuleOptions = DEFAULT_OPTIONS
+) -> AlertPlan:
+    """The alert plan of ``spec``.
+
+    Raises ValueError when the spec cannot be expressed as rules: a latency threshold that is not a
+    histogram bucket boundary (the message names the nearest buckets), a spec label that is no
+    Prometheus label name, an alert policy condition that can never fire (a lookback longer than
+    the SLO period, a factor the bad ratio can never reach). A default tier that cannot fire for an
+    objective is left out instead.
+    """
+    sli_list = slis(spec, contract, options.buckets)
+    own_labels = spec_labels(spec)
+    planned: list[SliPlan] = []
+    problems: list[str] = []
+    for sli in sli_list:
+        burn = objective_burn(spec, sli.objective, options.windows)
+        problems.extend(burn.problems())
+        planned.append(SliPlan(
+            sli,
+            burn,
+            burn_alerts(sli, burn, own_labels, options.runbook_base),
+            absent_rule(sli, service_labels(spec), options.health.absent_for_s, options.runbook_base),
+        ))
+    if problems:
+        raise ValueError("\n".join(problems))
+    slow_bound = slow_request_bound(options.health, options.buckets)
+    return AlertPlan(
+        spec=spec,
+        contract=contract,
+        options=options,
+        slis=tuple(planned),
+        health=health_rules(spec, contract, options.health, slow_bound, options.runbook_base),
+        slow_request_bound=slow_bound,
+        windows=spec_windows(spec, options.windows),
+    )
