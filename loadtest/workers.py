@@ -15,6 +15,7 @@ from locust.rpc import Message
 from locust.runners import STATE_MISSING, STATE_STOPPED, MasterRunner
 
 from slogate.loadtest.recorder import RunRecorder
+from slogate.slo import validity
 
 FINAL_KEY = "slogate_final"
 """Set in a worker's report sent after its users stopped: nothing of that worker is still to come."""
@@ -67,7 +68,7 @@ class WorkerRoster:
 
     def flag_lost(self, worker_id: str, how: str) -> None:
         self.recorder.flag(
-            f"worker_lost:{worker_id}",
+            validity.worker_lost(worker_id),
             f"worker {worker_id} {how} during the run: its share of the load and of the "
             "measurements is missing",
         )
