@@ -62,6 +62,9 @@ class RunRecorder:
     """A min-heap of the slowest requests, at most SLOWEST_KEPT."""
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
     _packed_slices: set[int] = field(default_factory=set, repr=False)
+    _open_from: float = field(default=-math.inf, repr=False)
+    """Slices before this index are closed (compacted): their windows are never changed in place
+    again, so results share them; a late request or report for one replaces its window."""
 
     def __post_init__(self) -> None:
         if not self.slice_s > 0:
@@ -94,6 +97,8 @@ class RunRecorder:
         window = by_endpoint.get(endpoint)
         if window is None:
             window = by_endpoint[endpoint] = EndpointWindow()
+        elif index < self._open_from:
+            window = by_endpoint[endpoint] = EndpointWindow.merged([window])  # copy on write
         if rate_limited:
             window.rate_limited += 1
             return
@@ -158,10 +163,20 @@ class RunRecorder:
             for window in self.windows[index].values():
                 window.pack()
             self._packed_slices.add(index)
+        self._open_from = max(self._open_from, limit)
 
     def flag(self, code: str, message: str) -> None:
         """Mark the measurement invalid; the first message of a code is kept."""
         self.validity.setdefault(code, message)
+
+    def peak_users(self) -> int:
+        """The most users sampled running at once (0 before any sample)."""
+        return max((slot.users for slot in self.samples.values()), default=0)
+
+    def dispatch_totals(self) -> tuple[int, int]:
+        """Open model: arrivals (late, dropped) so far."""
+        return (sum(slot.late for slot in self.dispatch.values()),
+                sum(slot.dropped for slot in self.dispatch.values()))
 
     # -- shipping between processes ----------------------------------------------------------
 
@@ -191,13 +206,16 @@ class RunRecorder:
         if float(data["slice_s"]) != self.slice_s:
             raise ValueError(f"slice width {data['slice_s']} differs from {self.slice_s}")
         for index_text, by_endpoint in data["windows"].items():
-            mine = self.windows.setdefault(int(index_text), {})
+            index = int(index_text)
+            mine = self.windows.setdefault(index, {})
             for name, window_data in by_endpoint.items():
                 incoming = EndpointWindow.from_dict(window_data)
-                if name in mine:
-                    mine[name].merge(incoming)
-                else:
+                if name not in mine:
                     mine[name] = incoming
+                elif index < self._open_from:
+                    mine[name] = EndpointWindow.merged([mine[name], incoming])  # copy on write
+                else:
+                    mine[name].merge(incoming)
         for endpoint, kind, message, count in data["errors"]:
             self._count_error(endpoint, kind, message, int(count))
         for index_text, kinds in data.get("slice_errors", {}).items():
@@ -219,6 +237,14 @@ class RunRecorder:
 
     # -- the result --------------------------------------------------------------------------
 
+    def _snapshot(self, index: int) -> dict[str, EndpointWindow]:
+        """A slice's windows for a result, which must never change with the recorder: those of a
+        closed slice as they are (never changed in place again), the others copied."""
+        windows = self.windows.get(index, {})
+        if index < self._open_from:
+            return dict(windows)
+        return {name: EndpointWindow.merged([window]) for name, window in windows.items()}
+
     def result(
         self,
         *,
@@ -239,12 +265,12 @@ class RunRecorder:
             [self.slice_index(max(started_at, ended_at - self.slice_s * 1e-3)), *self.windows, *self.samples,
              *self.dispatch]
         )
-        # Requests stamped before the start (clock skew between processes) join the first slice;
-        # fresh windows keep the recorder itself unchanged, so a result can be taken repeatedly.
-        first_windows: dict[str, EndpointWindow] = {}
+        # Requests stamped before the start (clock skew between processes) join the first slice.
+        early: dict[str, list[EndpointWindow]] = {}
         for index in sorted(i for i in self.windows if i <= first):
             for name, window in self.windows[index].items():
-                first_windows.setdefault(name, EndpointWindow()).merge(window)
+                early.setdefault(name, []).append(window)
+        first_windows = {name: EndpointWindow.merged(windows) for name, windows in early.items()}
         first_errors: dict[str, int] = {}
         for index in (i for i in self.slice_errors if i <= first):
             for kind, count in self.slice_errors[index].items():
@@ -263,7 +289,7 @@ class RunRecorder:
                 TimeSlice(
                     start_s=round(max(0.0, start - started_at), 6),
                     duration_s=round(max(0.0, duration), 6),
-                    endpoints=first_windows if index == first else self.windows.get(index, {}),
+                    endpoints=first_windows if index == first else self._snapshot(index),
                     users=sampled.users,
                     generator_cpu_percent=sampled.cpu_percent,
                     errors=dict(first_errors if index == first else self.slice_errors.get(index, {})),

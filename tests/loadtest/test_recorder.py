@@ -51,6 +51,33 @@ def test_result_can_be_taken_repeatedly_without_double_counting() -> None:
     assert first.slices[0].requests == 2 and second.slices[0].requests == 2
 
 
+def test_a_result_is_a_snapshot_the_recorder_never_changes_afterwards() -> None:
+    recorder = RunRecorder(slice_s=1.0)
+    recorder.record("GET /a", START - 0.5, 1000.0, "200")  # merged into the first slice
+    recorder.record("GET /a", START + 1.5, 2000.0, "200")
+    recorder.record("GET /a", START + 2.5, 2000.0, "200")
+    run = result(recorder)
+    before = run.to_dict()
+    # More requests into the same slices and windows, then the slices closed (compacted) and
+    # a result taken: a worker's late report and late requests for them must not reach it either.
+    recorder.record("GET /a", START + 1.6, 9000.0, "503", ("HTTP 503", "x"))
+    recorder.record("GET /a", START + 0.2, 9000.0, "200")
+    recorder.compact(START + 10)
+    closed = result(recorder)
+    closed_before = closed.to_dict()
+    worker = RunRecorder(slice_s=1.0)
+    worker.record("GET /a", START + 1.9, 7000.0, "200")
+    recorder.absorb(worker.drain())
+    recorder.record("GET /a", START + 2.7, 5000.0, "200", rate_limited=True)
+    recorder.record("GET /a", START + 2.8, 5000.0, "200")
+    assert run.to_dict() == before and closed.to_dict() == closed_before
+    assert [s.requests for s in run.slices] == [1, 1, 1]
+    assert [s.requests for s in closed.slices[:3]] == [2, 2, 1]
+    assert [s.requests for s in result(recorder).slices[:3]] == [2, 3, 2]  # the recorder counts on
+    recorder.drain()
+    assert run.to_dict() == before and closed.to_dict() == closed_before
+
+
 def test_error_messages_are_masked_and_grouped() -> None:
     recorder = RunRecorder(slice_s=1.0, secrets=("hunter2-secret",))
     for _ in range(3):
