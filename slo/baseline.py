@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from slogate.slo.counts import Counts
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
-from slogate.slo.evaluator import bad_requests, judged_windows, overall, select
-from slogate.slo.run import EndpointWindow, RunResult
+from slogate.slo.evaluator import doubts, judged_counts
+from slogate.slo.judge import overall
+from slogate.slo.run import RunResult
 from slogate.slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
 from slogate.slo.stats import TestResult, mann_whitney, two_proportion_z
 from slogate.slo.units import format_duration, format_ratio
@@ -39,30 +41,28 @@ def compare(
     alpha: float = DEFAULT_ALPHA,
 ) -> Evaluation:
     """``evaluation`` of ``run`` with each objective compared with ``baseline`` and the verdict redone."""
-    current = judged_windows(spec, run)
-    previous = judged_windows(spec, baseline)
+    current = judged_counts(spec, run)
+    previous = judged_counts(spec, baseline)
     objectives = {o.name: o for o in spec.all_objectives}
     results = tuple(
-        _compare_one(objectives[r.name], r, current, previous, tolerance, alpha)
+        _compare_one(objectives[r.name], r, current[r.name], previous[r.name], tolerance, alpha)
         if r.name in objectives else r
         for r in evaluation.objectives
     )
-    verdict, reasons = overall(results, run)
+    verdict, reasons = overall(results, doubts(run))
     return dataclasses.replace(evaluation, objectives=results, verdict=verdict, reasons=tuple(reasons))
 
 
 def _compare_one(
     objective: AnyObjective,
     result: ObjectiveResult,
-    current: dict[str, EndpointWindow],
-    previous: dict[str, EndpointWindow],
+    now: Counts,
+    before: Counts,
     tolerance: float,
     alpha: float,
 ) -> ObjectiveResult:
     if isinstance(objective, ThroughputObjective):
         return result  # a floor, not a distribution: nothing to test against a baseline
-    now, _ = select(objective, current)
-    before, _ = select(objective, previous)
     value, baseline_value, test = _measure(objective, now, before)
     if baseline_value is None or test is None:
         reason = f"{result.reason}; no baseline data to compare with"
@@ -89,26 +89,19 @@ def _compare_one(
 
 
 def _measure(
-    objective: AnyObjective, now: EndpointWindow, before: EndpointWindow
+    objective: AnyObjective, now: Counts, before: Counts
 ) -> tuple[float | None, float | None, TestResult | None]:
     """(candidate, baseline, test) on a 'bigger is worse' scale: seconds, or a bad-event ratio."""
     if isinstance(objective, LatencyObjective) and objective.form == "percentile":
+        assert now.latency is not None and before.latency is not None  # counted from runs
         q = objective.percentile / 100.0
-        value = now.ok.quantile(q)
-        base = before.ok.quantile(q)
+        value = now.latency.quantile(q)
+        base = before.latency.quantile(q)
         return (None if value is None else value / 1e6, None if base is None else base / 1e6,
-                mann_whitney(before.ok, now.ok))
-    if isinstance(objective, ThroughputObjective):
-        return None, None, None
-    if isinstance(objective, LatencyObjective):
-        limit = objective.threshold_s * 1e6
-        bad_now, n_now = now.ok.count - now.ok.count_at_or_below(limit), now.ok.count
-        bad_before, n_before = before.ok.count - before.ok.count_at_or_below(limit), before.ok.count
-    else:
-        bad_now, n_now = bad_requests(objective, now), now.requests
-        bad_before, n_before = bad_requests(objective, before), before.requests
-    return (bad_now / n_now if n_now else None, bad_before / n_before if n_before else None,
-            two_proportion_z(bad_before, n_before, bad_now, n_now))
+                mann_whitney(before.latency, now.latency))
+    return (now.bad / now.total if now.total else None,
+            before.bad / before.total if before.total else None,
+            two_proportion_z(before.bad, before.total, now.bad, now.total))
 
 
 def _shown_value(result: ObjectiveResult, bad_or_seconds: float) -> float:

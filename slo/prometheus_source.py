@@ -25,14 +25,21 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, Protocol
 
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.counts import Counts, bad_events
 from slogate.slo.evaluation import Evaluation, ObjectiveResult
-from slogate.slo.evaluator import judge_ratio, judge_share, judge_throughput, overall
+from slogate.slo.judge import judge, judge_budget, judge_share, overall
 from slogate.slo.promql import duration, endpoint_matchers, label_name, selector, succeeded_matcher
-from slogate.slo.run import EndpointWindow, RunResult
-from slogate.slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
+from slogate.slo.spec import (
+    AnyObjective,
+    AvailabilityObjective,
+    ErrorRatioObjective,
+    LatencyObjective,
+    Spec,
+    ThroughputObjective,
+)
 from slogate.slo.units import format_duration
 
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*"(.*)"\s*$', re.S)
@@ -46,8 +53,21 @@ class PrometheusQueryError(PrometheusError):
     """Prometheus refused a query (bad PromQL or a bad contract override): bad input (exit 2)."""
 
 
+class PrometheusApi(Protocol):
+    """What this source needs of a Prometheus server: instant queries. ``PrometheusClient`` asks
+    one over HTTP; tests answer from memory."""
+
+    url: str
+    """Where the answers come from, for the evaluation's run id."""
+
+    def query(self, expr: str, at: float) -> list[dict[str, Any]]:
+        """The instant vector of ``expr`` at time ``at`` (the API's ``data.result``); raises
+        PrometheusError when there is no answer, PrometheusQueryError when the query is refused."""
+        ...
+
+
 class PrometheusClient:
-    """The instant-query API of one Prometheus server, over plain HTTP."""
+    """The instant-query API of one Prometheus server, over plain HTTP (a ``PrometheusApi``)."""
 
     def __init__(self, url: str, timeout_s: float = 10.0) -> None:
         parsed = urllib.parse.urlparse(url)
@@ -89,7 +109,7 @@ class PrometheusClient:
 
 def evaluate_prometheus(
     spec: Spec,
-    client: PrometheusClient,
+    client: PrometheusApi,
     start: float,
     end: float,
     *,
@@ -105,9 +125,7 @@ def evaluate_prometheus(
         raise PrometheusError(
             f"Prometheus has no {contract.request_duration} samples in the window "
             f"({format_duration(end - start)} to {end:.0f}): is it scraping the proxy?")
-    empty_run = RunResult(run_id="", target=client.url, scenario="", load_model={}, started_at=start,
-                          ended_at=end, slice_s=end - start, slices=())
-    verdict, reasons = overall(results, empty_run)
+    verdict, reasons = overall(results)
     return Evaluation(service=spec.service, spec_source=spec.source,
                       run_id=f"prometheus {client.url} {start:.0f}..{end:.0f}", verdict=verdict,
                       reasons=tuple(reasons), objectives=results,
@@ -115,9 +133,11 @@ def evaluate_prometheus(
                       window_end_s=end)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _Source:
-    client: PrometheusClient
+    """The window's queries, and their answers read as counts."""
+
+    client: PrometheusApi
     contract: MetricContract
     at: float
     seconds: float
@@ -125,6 +145,33 @@ class _Source:
     @property
     def range(self) -> str:
         return duration(max(1.0, round(self.seconds)))
+
+    def request_counts(
+        self, objective: ErrorRatioObjective | AvailabilityObjective | ThroughputObjective
+    ) -> Counts:
+        """All requests of the objective's endpoint; the bad ones as a ratio objective counts them
+        (its ``error_statuses``, else the statuses the contract's error matcher selects)."""
+        statuses = {status: count for status, value in self.statuses(objective).items()
+                    if (count := _whole(value))}
+        failures = sum(count for status, count in statuses.items() if _failed(status, self.contract))
+        total = sum(statuses.values())
+        if isinstance(objective, ThroughputObjective):
+            return Counts(total=total, bad=0, seconds=self.seconds)
+        return Counts(total=total, bad=bad_events(objective, statuses, failures), seconds=self.seconds)
+
+    def latency_counts(self, objective: LatencyObjective) -> Counts:
+        """Successful requests of the objective's endpoint, the bad ones over its threshold."""
+        buckets = self.buckets(objective)
+        total = _whole(buckets.get(math.inf, 0.0))
+        bound = next((le for le in buckets if math.isclose(le, objective.threshold_s, rel_tol=1e-9)), None)
+        if bound is None and total:
+            known = ", ".join(f"{le:g}" for le in sorted(buckets) if math.isfinite(le))
+            raise PrometheusQueryError(
+                f"{objective.name}: threshold {format_duration(objective.threshold_s)} is not a bucket "
+                f"bound of {self.contract.request_duration} (bounds: {known}); server-side latency can "
+                "only be judged at a bucket bound")
+        fast = _whole(buckets.get(bound, 0.0)) if bound is not None else 0
+        return Counts(total=total, bad=total - fast, seconds=self.seconds)
 
     def statuses(self, objective: AnyObjective) -> dict[str, float]:
         """Requests by status code in the window, for the objective's endpoint."""
@@ -165,31 +212,16 @@ def _failed(status: str, contract: MetricContract) -> bool:
     return hit if op in ("=", "=~") else not hit
 
 
-def _counts(value: float) -> int:
+def _whole(value: float) -> int:
     # increase() extrapolates to the window's edges: counts are whole requests.
     return max(0, round(value)) if math.isfinite(value) else 0
-
-
-def _window(statuses: dict[str, float], contract: MetricContract) -> EndpointWindow:
-    """An EndpointWindow holding only counts (latency is not read from it)."""
-    window = EndpointWindow()
-    for status, value in statuses.items():
-        count = _counts(value)
-        if count:
-            (window.failed if _failed(status, contract) else window.ok).record(0.0, count)
-            window.statuses[status] = count
-    return window
 
 
 def _judge(objective: AnyObjective, source: _Source, spec: Spec) -> ObjectiveResult:
     if isinstance(objective, LatencyObjective):
         result = _judge_latency(objective, source, spec)
-    elif isinstance(objective, ThroughputObjective):
-        result = judge_throughput(objective, _window(source.statuses(objective), source.contract),
-                                  source.seconds, spec)
     else:
-        result = judge_ratio(objective, _window(source.statuses(objective), source.contract),
-                             source.seconds, spec)
+        result = judge(objective, source.request_counts(objective), spec)
     if objective.window_s is not None and result.verdict == "pass":
         result = dataclasses.replace(result, verdict="inconclusive", reason=(
             f"windowed objectives are judged from a run's slices, not from Prometheus; whole window: "
@@ -199,32 +231,20 @@ def _judge(objective: AnyObjective, source: _Source, spec: Spec) -> ObjectiveRes
 
 def _judge_latency(objective: LatencyObjective, source: _Source, spec: Spec) -> ObjectiveResult:
     if objective.kind == "ttfb":
-        result = judge_share(objective, good=0, total=0, bad=0, target=objective.percentile / 100.0,
-                             seconds=source.seconds, spec=spec, what="time to first byte",
+        result = judge_share(objective, Counts(total=0, bad=0, seconds=source.seconds), spec,
+                             target=objective.percentile / 100.0, what="time to first byte",
                              bad_label="slow", period_s=spec.period_s)
         return dataclasses.replace(result, reason="the metric contract has no time-to-first-byte "
                                    "histogram: judge ttfb objectives from a run")
-    buckets = source.buckets(objective)
-    total = _counts(buckets.get(math.inf, 0.0))
-    bound = next((le for le in buckets if math.isclose(le, objective.threshold_s, rel_tol=1e-9)), None)
-    if bound is None and total:
-        known = ", ".join(f"{le:g}" for le in sorted(buckets) if math.isfinite(le))
-        raise PrometheusQueryError(
-            f"{objective.name}: threshold {format_duration(objective.threshold_s)} is not a bucket "
-            f"bound of {source.contract.request_duration} (bounds: {known}); server-side latency can "
-            "only be judged at a bucket bound")
-    fast = _counts(buckets.get(bound, 0.0)) if bound is not None else 0
-    label = f"p{objective.percentile:g}"
-    threshold = format_duration(objective.threshold_s)
-    result = judge_share(objective, good=fast, total=total, bad=total - fast,
-                         target=objective.percentile / 100.0, seconds=source.seconds, spec=spec,
-                         what=f"share of successful requests under {threshold}",
-                         bad_label=f"over {threshold}", period_s=spec.period_s)
+    counts = source.latency_counts(objective)
+    result = judge_budget(objective, counts, spec)
     if objective.form == "budget":
         return result
     # Stated as a percentile: decided by the same binomial criterion (p <= T iff share under T >= p),
     # shown with Prometheus's interpolated percentile.
-    estimate = source.quantile(objective) if total else None
+    label = f"p{objective.percentile:g}"
+    threshold = format_duration(objective.threshold_s)
+    estimate = source.quantile(objective) if counts.total else None
     shown = f"{label} ≈ {format_duration(estimate)} (histogram_quantile); " if estimate is not None else ""
     return dataclasses.replace(
         result, unit="s", threshold=objective.threshold_s, measured=estimate,
@@ -233,4 +253,3 @@ def _judge_latency(objective: LatencyObjective, source: _Source, spec: Spec) -> 
         formula=f"{label} <= {threshold} iff the share of requests under {threshold} >= "
                 f"{objective.percentile:g}%; {result.formula}",
     )
-

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pytest
 
 from slogate.slo.evaluation import Evaluation
 from slogate.slo.evaluator import evaluate
-from slogate.slo.run import (
-    TTFB_SUFFIX,
-    EndpointWindow,
-    ErrorGroup,
-    RunResult,
-    SlowRequest,
-    TimeSlice,
-    ValidityFlag,
-    WorkerInfo,
-)
+from slogate.slo.run import TTFB_SUFFIX, ErrorGroup, RunResult, SlowRequest, ValidityFlag, WorkerInfo
 from slogate.slo.spec import ErrorRatioObjective, LatencyObjective, Spec
 from slogate.slo.specfile.load import parse_spec
+from tests.builders import CONTENT, MESSAGES, START, make_run, window
 
-START = 1_700_000_000.0
-MESSAGES = "POST /v1/messages"
-CONTENT = "GET /content/{id}"
 SECRET = "sk-test-SECRET123"
 HOSTILE = "<script>alert(1)</script> | a&b `tick` \x07bell\x00 *x*\nnext"
 
@@ -60,49 +49,6 @@ objectives:
 class Judged:
     run: RunResult
     evaluation: Evaluation
-
-
-def window(latencies_ms: Sequence[float], failures: int = 0, fail_ms: float = 5.0) -> EndpointWindow:
-    result = EndpointWindow()
-    for ms in latencies_ms:
-        result.record(ms * 1000.0, "200", failed=False)
-    for _ in range(failures):
-        result.record(fail_ms * 1000.0, "503", failed=True)
-    return result
-
-
-def make_run(
-    endpoints: Mapping[str, tuple[Sequence[float], int]],
-    *,
-    slices: int = 10,
-    errors: Sequence[ErrorGroup] = (),
-    validity: Sequence[ValidityFlag] = (),
-    complete: bool = True,
-    target: str = "http://127.0.0.1:8080",
-) -> RunResult:
-    """Every 1 s slice holds, per endpoint, the given successful latencies and failures."""
-    return RunResult(
-        run_id="run-2024-01-01-abc",
-        target=target,
-        scenario="scenarios/reference.py",
-        load_model={"model": "open", "rate_per_s": 200, "stages": [{"duration": "10s"}]},
-        started_at=START,
-        ended_at=START + slices,
-        slice_s=1.0,
-        slices=tuple(
-            TimeSlice(
-                start_s=float(i),
-                duration_s=1.0,
-                users=10 + i,
-                endpoints={name: window(ms, fails) for name, (ms, fails) in endpoints.items()},
-            )
-            for i in range(slices)
-        ),
-        errors=tuple(errors),
-        validity=tuple(validity),
-        complete=complete,
-        slogate_version="0.1.0-test",
-    )
 
 
 def standard_run(**kwargs: object) -> RunResult:

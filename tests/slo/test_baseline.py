@@ -10,7 +10,7 @@ from slogate.slo.bundle import write_json
 from slogate.slo.evaluator import evaluate
 from slogate.slo.run import RunResult
 from slogate.slo.specfile.load import parse_spec
-from tests.slo.test_evaluator_kinds import CONTENT, run_of
+from tests.builders import CONTENT, make_run
 
 SPEC = """\
 service: s
@@ -22,7 +22,7 @@ objectives:
 
 def content_run(fast_ms: float, slow_ms: float, failed: int) -> RunResult:
     # Per slice: 900 fast, 100 slow successes; ``failed`` 503s.
-    return run_of([{CONTENT: ([fast_ms] * 900 + [slow_ms] * 100, {"503": failed})}] * 10)
+    return make_run([{CONTENT: ([fast_ms] * 900 + [slow_ms] * 100, {"503": failed})}] * 10)
 
 
 def judged(candidate: RunResult, baseline: RunResult) -> dict[str, object]:
@@ -50,7 +50,7 @@ def test_no_regression_when_the_same_or_within_tolerance() -> None:
 
 
 def test_a_baseline_without_the_endpoint_is_inconclusive() -> None:
-    other = run_of([{"GET /other": ([10.0] * 1000, {})}] * 10)
+    other = make_run([{"GET /other": ([10.0] * 1000, {})}] * 10)
     result = judged(content_run(10, 100, 5), other)
     assert result["p95"].verdict == "inconclusive"  # type: ignore[attr-defined]
     assert "no baseline data" in result["p95"].reason  # type: ignore[attr-defined]

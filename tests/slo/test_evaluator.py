@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import pytest
 
-from slogate.loadtest.recorder import RunRecorder
 from slogate.slo.evaluator import evaluate
 from slogate.slo.run import RunResult, ValidityFlag
 from slogate.slo.specfile.load import parse_spec
+from tests.builders import CONTENT, SliceContent, make_run
 
-START = 1_700_000_000.0
 
-
-def make_run(
+def spread(
     *, ok: int, failed: int, latency_ms: float, slow_every: int = 0, slow_ms: float = 0.0,
-    endpoint: str = "GET /content/{id}", seconds: int = 10, complete: bool = True,
-) -> RunResult:
-    recorder = RunRecorder(slice_s=1.0)
+    endpoint: str = CONTENT, seconds: int = 10,
+) -> list[SliceContent]:
+    """``ok + failed`` requests evenly over ``seconds`` one-second slices, the failures first, and
+    every ``slow_every``-th success taking ``slow_ms``."""
     total = ok + failed
+    latencies: list[list[float]] = [[] for _ in range(seconds)]
+    failures = [0] * seconds
     for i in range(total):
-        at = START + seconds * i / max(1, total)
-        latency = slow_ms if slow_every and i % slow_every == 0 else latency_ms
-        error = ("HTTP 503", "503 Service Unavailable") if i < failed else None
-        recorder.record(endpoint, at, latency * 1000.0, "503" if error else "200", error)
-    return recorder.result(run_id="r1", target="http://127.0.0.1:1", scenario="t.py",
-                           load_model={"model": "closed"}, started_at=START,
-                           ended_at=START + seconds, complete=complete, git_revision=None,
-                           slogate_version="test")
+        second = int(seconds * i / max(1, total))
+        if i < failed:
+            failures[second] += 1
+        else:
+            latencies[second].append(slow_ms if slow_every and i % slow_every == 0 else latency_ms)
+    return [{endpoint: (ms, fails)} if ms or fails else {}
+            for ms, fails in zip(latencies, failures, strict=True)]
 
 
 SPEC = """\
@@ -39,7 +39,7 @@ objectives:
 
 
 def test_pass_when_all_objectives_met() -> None:
-    evaluation = evaluate(parse_spec(SPEC), make_run(ok=2000, failed=5, latency_ms=10))
+    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=2000, failed=5, latency_ms=10)))
     assert evaluation.verdict == "pass", evaluation.reasons
     assert evaluation.exit_code == 0
     availability = evaluation.objectives[2]
@@ -53,8 +53,8 @@ def test_pass_when_all_objectives_met() -> None:
 
 def test_latency_failure_reports_measured_and_threshold() -> None:
     # 2% of requests take 200 ms: p99 is over 50 ms.
-    evaluation = evaluate(parse_spec(SPEC), make_run(ok=2000, failed=0, latency_ms=10,
-                                                    slow_every=50, slow_ms=200))
+    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=2000, failed=0, latency_ms=10,
+                                                    slow_every=50, slow_ms=200)))
     assert evaluation.verdict == "fail" and evaluation.exit_code == 1
     p99 = evaluation.objectives[0]
     assert p99.verdict == "fail"
@@ -64,7 +64,7 @@ def test_latency_failure_reports_measured_and_threshold() -> None:
 
 
 def test_too_few_samples_is_inconclusive_and_says_how_many() -> None:
-    evaluation = evaluate(parse_spec(SPEC), make_run(ok=200, failed=0, latency_ms=10))
+    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=200, failed=0, latency_ms=10)))
     assert evaluation.verdict == "inconclusive" and evaluation.exit_code == 3
     p99 = evaluation.objectives[0]
     assert p99.verdict == "inconclusive" and p99.required_samples == 1000
@@ -72,13 +72,13 @@ def test_too_few_samples_is_inconclusive_and_says_how_many() -> None:
 
 
 def test_few_samples_that_already_fail_decide_fail() -> None:
-    evaluation = evaluate(parse_spec(SPEC), make_run(ok=0, failed=100, latency_ms=1))
+    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=0, failed=100, latency_ms=1)))
     assert evaluation.objectives[1].verdict == "fail"
     assert evaluation.verdict == "fail"
 
 
 def test_no_data_is_inconclusive() -> None:
-    evaluation = evaluate(parse_spec(SPEC), make_run(ok=0, failed=0, latency_ms=1))
+    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=0, failed=0, latency_ms=1)))
     assert evaluation.verdict == "inconclusive"
     assert all(o.verdict == "inconclusive" for o in evaluation.objectives)
 
@@ -86,16 +86,16 @@ def test_no_data_is_inconclusive() -> None:
 def test_unknown_endpoint_is_inconclusive_and_names_known_ones() -> None:
     spec = parse_spec("service: s\nobjectives:\n"
                       "  - {name: x, kind: latency, percentile: 50, threshold: 1s, endpoint: /nope}\n")
-    result = evaluate(spec, make_run(ok=100, failed=0, latency_ms=1)).objectives[0]
+    result = evaluate(spec, make_run(spread(ok=100, failed=0, latency_ms=1))).objectives[0]
     assert result.verdict == "inconclusive"
     assert "GET /content/{id}" in result.reason
 
 
 def test_invalid_or_interrupted_run_never_passes() -> None:
-    run = make_run(ok=2000, failed=0, latency_ms=10)
+    run = make_run(spread(ok=2000, failed=0, latency_ms=10))
     invalid = RunResult(**{**run.__dict__, "validity": (ValidityFlag("generator_saturated", "cpu"),)})
     assert evaluate(parse_spec(SPEC), invalid).verdict == "inconclusive"
-    interrupted = make_run(ok=2000, failed=0, latency_ms=10, complete=False)
+    interrupted = make_run(spread(ok=2000, failed=0, latency_ms=10), complete=False)
     evaluation = evaluate(parse_spec(SPEC), interrupted)
     assert evaluation.verdict == "inconclusive"
     assert any("interrupted" in r for r in evaluation.reasons)
@@ -103,7 +103,7 @@ def test_invalid_or_interrupted_run_never_passes() -> None:
 
 def test_warmup_is_excluded() -> None:
     # Every failure happens in the first 2 of 10 seconds; a 3 s warm-up leaves none.
-    run = make_run(ok=1600, failed=400, latency_ms=10)
+    run = make_run(spread(ok=1600, failed=400, latency_ms=10))
     spec = parse_spec("service: s\nwarmup: 3s\nobjectives:\n  - {name: e, kind: error_ratio, max: 1%}\n")
     result = evaluate(spec, run).objectives[0]
     assert result.bad_events == 0 and result.verdict == "pass"
@@ -114,7 +114,7 @@ def test_non_gating_objective_does_not_decide() -> None:
     spec = parse_spec("service: s\nobjectives:\n"
                       "  - {name: e, kind: error_ratio, max: 1%, gating: false}\n"
                       "  - {name: a, kind: availability, target: 50%}\n")
-    evaluation = evaluate(spec, make_run(ok=900, failed=100, latency_ms=1))
+    evaluation = evaluate(spec, make_run(spread(ok=900, failed=100, latency_ms=1)))
     assert evaluation.objectives[0].verdict == "fail"
     assert evaluation.verdict == "pass"
 
@@ -122,5 +122,5 @@ def test_non_gating_objective_does_not_decide() -> None:
 def test_evaluation_json_round_trip() -> None:
     from slogate.slo.evaluation import Evaluation
 
-    evaluation = evaluate(parse_spec(SPEC), make_run(ok=2000, failed=5, latency_ms=10))
+    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=2000, failed=5, latency_ms=10)))
     assert Evaluation.from_dict(evaluation.to_dict()) == evaluation

@@ -7,27 +7,14 @@ import pytest
 
 from slogate.slo.evaluation import ObjectiveResult
 from slogate.slo.evaluator import evaluate
-from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
+from slogate.slo.run import RunResult
 from slogate.slo.specfile.load import parse_spec
-
-START = 1_700_000_000.0
+from tests.builders import START, make_run
 
 
 def run_of(ok: int, failed: int, slow: int = 0) -> RunResult:
-    """``ok`` successes at 10 ms and ``slow`` at 100 ms, ``failed`` 503s."""
-    window = EndpointWindow()
-    if ok:
-        window.ok.record(10_000.0, ok)
-    if slow:
-        window.ok.record(100_000.0, slow)
-    if ok + slow:
-        window.statuses["200"] = ok + slow
-    if failed:
-        window.failed.record(5_000.0, failed)
-        window.statuses["503"] = failed
-    return RunResult(run_id="r", target="http://127.0.0.1:1", scenario="s.py", load_model={},
-                     started_at=START, ended_at=START + 10.0, slice_s=10.0,
-                     slices=(TimeSlice(start_s=0.0, duration_s=10.0, endpoints={"GET /x": window}),))
+    """One 10 s slice: ``ok`` successes at 10 ms and ``slow`` at 100 ms, ``failed`` 503s."""
+    return make_run({"GET /x": ([10.0] * ok + [100.0] * slow, failed)}, slices=1, slice_s=10.0)
 
 
 def judge(objectives: str, ok: int, failed: int) -> tuple[ObjectiveResult, ...]:

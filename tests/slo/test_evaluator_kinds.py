@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import pytest
 
+from slogate.slo.counts import status_in_class
 from slogate.slo.evaluation import Evaluation
-from slogate.slo.evaluator import evaluate, status_in_class
-from slogate.slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
+from slogate.slo.evaluator import evaluate
+from slogate.slo.run import TTFB_SUFFIX, RunResult
 from slogate.slo.specfile.load import parse_spec
-
-START = 1_700_000_000.0
-MESSAGES = "POST /v1/messages"
-CONTENT = "GET /content/{id}"
-
-# One slice's content per endpoint: (latencies of successes in ms, {failed status: count}).
-SliceContent = Mapping[str, tuple[Sequence[float], Mapping[str, int]]]
-
-
-def window(
-    latencies_ms: Sequence[float], failures: Mapping[str, int], rate_limited: int = 0
-) -> EndpointWindow:
-    result = EndpointWindow(rate_limited=rate_limited)
-    for ms in latencies_ms:
-        result.record(ms * 1000.0, "200", failed=False)
-    for status, count in failures.items():
-        for _ in range(count):
-            result.record(5000.0, status, failed=True)
-    return result
-
-
-def run_of(slices: Sequence[SliceContent], rate_limited: int = 0) -> RunResult:
-    return RunResult(
-        run_id="r", target="http://127.0.0.1:1", scenario="s.py", load_model={}, started_at=START,
-        ended_at=START + len(slices), slice_s=1.0,
-        slices=tuple(
-            TimeSlice(start_s=float(i), duration_s=1.0,
-                      endpoints={name: window(ms, fails, rate_limited) for name, (ms, fails) in c.items()})
-            for i, c in enumerate(slices)
-        ),
-    )
+from tests.builders import CONTENT, MESSAGES, START, SliceContent, make_run
 
 
 def judge(objectives: str, run: RunResult) -> Evaluation:
@@ -53,7 +22,7 @@ def uniform(low_ms: int, high_ms: int) -> list[float]:
 
 def test_percentile_near_the_threshold_is_inconclusive_and_says_how_many_more() -> None:
     # p90 of 1..100 ms is 90 ms; with 1,000 samples the interval (~88-92 ms) straddles 91 ms.
-    run = run_of([{CONTENT: (uniform(1, 100), {})}] * 10)
+    run = make_run([{CONTENT: (uniform(1, 100), {})}] * 10)
     result = judge("  - {name: p90, kind: latency, percentile: p90, threshold: 91ms}\n", run).objectives[0]
     assert result.verdict == "inconclusive"
     assert result.ci_low is not None and result.ci_high is not None
@@ -68,7 +37,7 @@ def test_percentile_near_the_threshold_is_inconclusive_and_says_how_many_more() 
 
 
 def test_budget_form_judges_the_share_under_the_threshold() -> None:
-    run = run_of([{CONTENT: (uniform(1, 100), {})}] * 20)  # 50% under 50 ms, 2,000 samples
+    run = make_run([{CONTENT: (uniform(1, 100), {})}] * 20)  # 50% under 50 ms, 2,000 samples
     result = judge("  - {name: half, kind: latency, target: 40%, threshold: 50ms}\n", run).objectives[0]
     assert result.verdict == "pass" and result.unit == "ratio"
     assert result.measured == pytest.approx(0.5, abs=0.01) and result.threshold == pytest.approx(0.4)
@@ -80,7 +49,7 @@ def test_budget_form_judges_the_share_under_the_threshold() -> None:
 
 
 def test_ttfb_objective_reads_only_ttfb_keys_and_others_ignore_them() -> None:
-    run = run_of([{MESSAGES: ([200.0] * 200, {}), MESSAGES + TTFB_SUFFIX: ([5.0] * 200, {})}] * 10)
+    run = make_run([{MESSAGES: ([200.0] * 200, {}), MESSAGES + TTFB_SUFFIX: ([5.0] * 200, {})}] * 10)
     evaluation = judge(
         "  - {name: ttfb, kind: ttfb, endpoint: POST /v1/messages, percentile: p99, threshold: 10ms}\n"
         "  - {name: total, kind: latency, percentile: p50, threshold: 100ms}\n", run)
@@ -90,13 +59,13 @@ def test_ttfb_objective_reads_only_ttfb_keys_and_others_ignore_them() -> None:
     # The overall latency objective judges whole responses only: 2,000 of them, all 200 ms.
     assert total.verdict == "fail" and total.samples == 2000
     none = judge("  - {name: t, kind: ttfb, percentile: p50, threshold: 10ms}\n",
-                 run_of([{CONTENT: ([5.0] * 10, {})}]))
+                 make_run([{CONTENT: ([5.0] * 10, {})}]))
     [absent] = none.objectives
     assert absent.verdict == "inconclusive" and "no time to first byte" in absent.reason
 
 
 def test_throughput_floor() -> None:
-    run = run_of([{CONTENT: ([5.0] * 100, {})}] * 10, rate_limited=20)  # 120 requests/s
+    run = make_run([{CONTENT: ([5.0] * 100, {})}] * 10, rate_limited=20)  # 120 requests/s
     evaluation = judge("  - {name: fast, kind: throughput, min: 100/s}\n"
                        "  - {name: faster, kind: throughput, min: 9000/m}\n"
                        "  - {name: fastest, kind: throughput, min: 200/s}\n", run)
@@ -106,7 +75,7 @@ def test_throughput_floor() -> None:
 
 
 def test_error_statuses_choose_what_counts_as_an_error() -> None:
-    run = run_of([{CONTENT: ([5.0] * 990, {"503": 2, "404": 8})}] * 10)
+    run = make_run([{CONTENT: ([5.0] * 990, {"503": 2, "404": 8})}] * 10)
     evaluation = judge(
         "  - {name: server, kind: error_ratio, max: 0.5%, error_statuses: [5xx]}\n"
         "  - {name: all, kind: error_ratio, max: 0.5%}\n", run)
@@ -118,7 +87,7 @@ def test_error_statuses_choose_what_counts_as_an_error() -> None:
 
 
 def test_explanations_of_a_ratio_verdict() -> None:
-    run = run_of([{CONTENT: ([5.0] * 998, {"503": 2})}] * 10)  # 0.2% failed over 10 s
+    run = make_run([{CONTENT: ([5.0] * 998, {"503": 2})}] * 10)  # 0.2% failed over 10 s
     spec = parse_spec("service: s\nperiod: 1d\nobjectives:\n  - {name: e, kind: error_ratio, max: 1%}\n")
     result = evaluate(spec, run, now=START).objectives[0]
     assert result.verdict == "pass"
@@ -131,7 +100,7 @@ def test_explanations_of_a_ratio_verdict() -> None:
 
 
 def test_few_requests_that_clearly_fail_a_percentile_fail() -> None:
-    run = run_of([{CONTENT: ([500.0] * 50, {})}])  # 50 requests, all 500 ms; p99 needs 1,000
+    run = make_run([{CONTENT: ([500.0] * 50, {})}])  # 50 requests, all 500 ms; p99 needs 1,000
     result = judge("  - {name: p99, kind: latency, percentile: p99, threshold: 100ms}\n", run).objectives[0]
     assert result.verdict == "fail" and "lower bound" in result.reason
 
@@ -139,7 +108,7 @@ def test_few_requests_that_clearly_fail_a_percentile_fail() -> None:
 def test_windowed_objective_fails_on_one_bad_window() -> None:
     good: SliceContent = {CONTENT: ([10.0] * 300, {})}
     bad: SliceContent = {CONTENT: ([10.0] * 200 + [300.0] * 100, {})}
-    run = run_of([good] * 10 + [bad] * 5 + [good] * 15)  # the 2nd of three 10 s windows is slow
+    run = make_run([good] * 10 + [bad] * 5 + [good] * 15)  # the 2nd of three 10 s windows is slow
     evaluation = judge(
         "  - {name: w, kind: latency, percentile: p95, threshold: 100ms, window: 10s}\n"
         "  - {name: whole, kind: latency, percentile: p90, threshold: 100ms}\n", run)
@@ -157,6 +126,6 @@ def test_windowed_objective_fails_on_one_bad_window() -> None:
 
 
 def test_windowed_objective_without_a_full_window_is_inconclusive() -> None:
-    run = run_of([{CONTENT: ([10.0] * 300, {})}] * 5)
+    run = make_run([{CONTENT: ([10.0] * 300, {})}] * 5)
     result = judge("  - {name: w, kind: availability, target: 90%, window: 30s}\n", run).objectives[0]
     assert result.verdict == "inconclusive" and "no full 30s window" in result.reason

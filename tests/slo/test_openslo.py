@@ -10,7 +10,7 @@ from slogate.cli import main
 from slogate.slo.evaluator import evaluate
 from slogate.slo.spec import AvailabilityObjective, LatencyObjective
 from slogate.slo.specfile.load import SpecError, load_spec, parse_spec
-from tests.slo.test_evaluator_kinds import CONTENT, run_of
+from tests.builders import CONTENT, make_run
 
 OPENSLO = Path(__file__).parent / "data" / "openslo.yaml"
 
@@ -30,7 +30,7 @@ def test_openslo_file_loads_into_the_model() -> None:
 
 
 def test_openslo_spec_judges_a_run() -> None:
-    run = run_of([{CONTENT: ([10.0] * 1000, {"503": 1})}] * 10)
+    run = make_run([{CONTENT: ([10.0] * 1000, {"503": 1})}] * 10)
     evaluation = evaluate(load_spec(OPENSLO), run)
     assert [o.verdict for o in evaluation.objectives] == ["pass", "pass", "pass"], evaluation.reasons
     assert evaluation.objectives[1].windows_total == 5

@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from slogate.loadtest.recorder import RunRecorder
 from slogate.slo.bundle import BundleError, read_run, write_json
 from slogate.slo.evaluator import evaluate
 from slogate.slo.histogram import LatencyHistogram
-from slogate.slo.run import EndpointWindow, RunResult
+from slogate.slo.run import EndpointWindow, ErrorGroup, RunResult
 from slogate.slo.specfile.load import parse_spec
+from tests.builders import make_run
 
-START = 1_700_000_000.0
 SPEC = """\
 service: svc
 warmup: 2s
@@ -29,18 +28,24 @@ objectives:
 """
 
 
-def make_run() -> RunResult:
+def lognormal_run() -> RunResult:
     """Ten one-second slices of two endpoints, lognormal latencies, a few failures."""
     rng = random.Random(3)
-    recorder = RunRecorder(slice_s=1.0)
+    slices: list[dict[str, tuple[list[float], dict[str, int]]]] = [
+        {"GET /a": ([], {}), "POST /b": ([], {})} for _ in range(10)]
+    failed: dict[str, int] = {}
     for i in range(6_000):
         endpoint = "GET /a" if i % 3 else "POST /b"
-        failed = i % 97 == 0
-        recorder.record(endpoint, START + i / 600, rng.lognormvariate(9.0, 0.7), "503" if failed else "200",
-                        ("HTTP 503", "busy") if failed else None)
-    return recorder.result(run_id="r1", target="http://127.0.0.1:1", scenario="t.py",
-                           load_model={"model": "closed"}, started_at=START, ended_at=START + 10,
-                           complete=True, git_revision=None, slogate_version="test")
+        latencies, failures = slices[i // 600][endpoint]
+        latency_ms = rng.lognormvariate(9.0, 0.7) / 1000.0
+        if i % 97 == 0:
+            failures["503"] = failures.get("503", 0) + 1
+            failed[endpoint] = failed.get(endpoint, 0) + 1
+        else:
+            latencies.append(latency_ms)
+    errors = [ErrorGroup(endpoint, "HTTP 503", "busy", count)
+              for endpoint, count in sorted(failed.items(), key=lambda item: -item[1])]
+    return make_run(slices, errors=errors)
 
 
 def as_schema_1(data: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +60,7 @@ def as_schema_1(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_run_json_packs_slices_and_keeps_the_rest_plain(tmp_path: Path) -> None:
-    run = make_run()
+    run = lognormal_run()
     data = run.to_dict()
     assert data["schema_version"] == 2
     assert [(e["endpoint"], e["count"]) for e in data["errors"]] == [("GET /a", 41), ("POST /b", 21)]
@@ -69,7 +74,7 @@ def test_run_json_packs_slices_and_keeps_the_rest_plain(tmp_path: Path) -> None:
 
 
 def test_schema_1_runs_are_still_read_and_judged_the_same(tmp_path: Path) -> None:
-    data = make_run().to_dict()
+    data = lognormal_run().to_dict()
     write_json(tmp_path / "v2.json", data)
     write_json(tmp_path / "v1.json", as_schema_1(data))
     spec = parse_spec(SPEC)
@@ -82,7 +87,7 @@ def test_schema_1_runs_are_still_read_and_judged_the_same(tmp_path: Path) -> Non
 
 
 def test_merged_window_equals_merging_one_by_one() -> None:
-    run = RunResult.from_dict(make_run().to_dict())
+    run = RunResult.from_dict(lognormal_run().to_dict())
     windows = [s.endpoints[name] for s in run.slices for name in sorted(s.endpoints)]
     one_by_one = EndpointWindow()
     for window in windows:
@@ -103,7 +108,7 @@ def test_merged_window_equals_merging_one_by_one() -> None:
     ],
 )
 def test_a_damaged_histogram_names_the_file(tmp_path: Path, damage: Any, message: str) -> None:
-    data = make_run().to_dict()
+    data = lognormal_run().to_dict()
     damage(data["slices"][3]["endpoints"]["GET /a"]["ok"])
     path = tmp_path / "run.json"
     write_json(path, data)
@@ -113,7 +118,7 @@ def test_a_damaged_histogram_names_the_file(tmp_path: Path, damage: Any, message
 
 
 def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
-    write_json(tmp_path / "run.json", {**make_run().to_dict(), "schema_version": 3})
+    write_json(tmp_path / "run.json", {**lognormal_run().to_dict(), "schema_version": 3})
     with pytest.raises(BundleError, match="unsupported run schema_version 3; expected 1 or 2"):
         read_run(tmp_path)
 
@@ -121,7 +126,7 @@ def test_unknown_schema_version_is_refused(tmp_path: Path) -> None:
 def test_streamed_run_json_is_the_same_document(tmp_path: Path) -> None:
     from slogate.slo.bundle import write_run
 
-    run = make_run()
+    run = lognormal_run()
     write_run(tmp_path / "run.json", run)
     assert json.loads((tmp_path / "run.json").read_text()) == run.to_dict()
     assert read_run(tmp_path).to_dict() == run.to_dict()
