@@ -122,47 +122,45 @@ def _lower_bound(result: ObjectiveResult) -> bool:
     return result.kind in LOWER_BOUND_KINDS
 
 
-def _value(result: ObjectiveResult, value: float | None) -> str:
-    unit: str = result.unit
-    if unit == "s":
-        return duration(value)
-    if unit == "ratio":
-        return ratio(value)
-    # A unit this renderer does not know (requests/s for throughput): the number, and the unit.
+def shown(value: float | None, unit: str, *, signed: bool = False, missing: str = MISSING) -> str:
+    """A value with its unit, as every report and the console show it: '250ms', '0.2%', '12.5/s'.
+
+    ``signed`` prefixes '+' or '-' (a margin, a difference); ``missing`` stands for no value or
+    a non-finite one. ``unit`` is an ``ObjectiveResult.unit``; one this code does not know (from
+    a file written by another version) is shown as the number followed by the unit.
+    """
     if value is None or not math.isfinite(value):
-        return MISSING
-    return rate(value) if unit in ("rps", "1/s", "per_s") else f"{value:.4g} {unit}"
+        return missing
+    sign = ("+" if value >= 0 else "-") if signed else ""
+    size = abs(value) if signed else value
+    if unit == "s":
+        return sign + duration(size)
+    if unit == "ratio":
+        return sign + ratio(size)
+    if unit == "rps":
+        return sign + rate(size)
+    return f"{sign}{size:.4g} {unit}"
 
 
 def measured(result: ObjectiveResult) -> str:
     """The measured value as the objective states it (the evaluator gives availability as successes)."""
-    if result.measured is None:
-        return MISSING
-    return _value(result, result.measured)
+    return shown(result.measured, result.unit)
 
 
 def threshold(result: ObjectiveResult) -> str:
     """The bound with its direction: '≤ 250ms', '≤ 2%', '≥ 99.9%'."""
-    if _lower_bound(result):
-        return f"≥ {_value(result, result.threshold)}"
-    return f"≤ {_value(result, result.threshold)}"
+    direction = "≥" if _lower_bound(result) else "≤"
+    return f"{direction} {shown(result.threshold, result.unit)}"
 
 
 def margin(result: ObjectiveResult) -> str:
     """Headroom ('+12ms') or overshoot ('-3ms'); the same for availability and its bad ratio."""
-    if result.margin is None or not math.isfinite(result.margin):
-        return MISSING
-    sign = "+" if result.margin >= 0 else "-"
-    return f"{sign}{_value(result, abs(result.margin))}"
+    return shown(result.margin, result.unit, signed=True)
 
 
 def difference(pair: SideBySide) -> str:
     """Server minus client with its sign ('+4ms': the proxy saw it slower than the load generator)."""
-    value = pair.difference
-    if value is None or not math.isfinite(value):
-        return MISSING
-    sign = "+" if value >= 0 else "-"
-    return f"{sign}{_value(pair.client, abs(value))}"
+    return shown(pair.difference, pair.client.unit, signed=True)
 
 
 def samples(result: ObjectiveResult) -> str:
@@ -194,7 +192,7 @@ def confidence_interval(result: ObjectiveResult) -> str:
     if result.ci_low is None or result.ci_high is None:
         return MISSING
     level = f" ({result.confidence * 100:.4g}%)" if result.confidence is not None else ""
-    return f"{_value(result, result.ci_low)} – {_value(result, result.ci_high)}{level}"
+    return f"{shown(result.ci_low, result.unit)} – {shown(result.ci_high, result.unit)}{level}"
 
 
 def time_to_exhaustion(result: ObjectiveResult) -> str:
@@ -213,7 +211,7 @@ def baseline_value(result: ObjectiveResult) -> str:
         return MISSING
     extra = [f"p={result.p_value:.3g}"] if result.p_value is not None else []
     extra += [result.test] if result.test else []
-    return _value(result, result.baseline) + (f" ({', '.join(extra)})" if extra else "")
+    return shown(result.baseline, result.unit) + (f" ({', '.join(extra)})" if extra else "")
 
 
 def windows(result: ObjectiveResult) -> str:

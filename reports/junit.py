@@ -20,7 +20,6 @@ Built with ElementTree, so every value is escaped; characters XML 1.0 forbids ar
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 
 from slogate.reports import format as fmt
 from slogate.reports import series
@@ -160,11 +159,11 @@ def _endpoint_case(
     })
     value = series.endpoint_measurement(window, objective.kind, objective.percentile)
     # The endpoint's figure in the objective's own terms, formatted as the objective's are.
-    shown = replace(objective, measured=value, endpoint=name)
+    measured = fmt.shown(value, objective.unit)
     lower_bound = objective.kind == "availability"
     beyond = value is not None and (value < objective.threshold if lower_bound
                                     else value > objective.threshold)
-    text = (f"endpoint {fmt.one_line(fmt.endpoint_name(name))}: measured {fmt.measured(shown)} "
+    text = (f"endpoint {fmt.one_line(fmt.endpoint_name(name))}: measured {measured} "
             f"vs threshold {fmt.threshold(objective)} ({fmt.count(window.requests)} requests); "
             f"the objective over all its endpoints: {fmt.verdict_label(objective.verdict)}")
     if objective.verdict == "inconclusive" or (objective.verdict == "fail" and not objective.gating):
@@ -173,7 +172,7 @@ def _endpoint_case(
         return "skipped"
     if objective.verdict == "fail" and beyond:
         failure = ET.SubElement(case, "failure", {"type": "slo", "message": _text(
-            f"measured {fmt.measured(shown)} vs threshold {fmt.threshold(objective)} "
+            f"measured {measured} vs threshold {fmt.threshold(objective)} "
             f"on {fmt.one_line(fmt.endpoint_name(name), 200)}"
         )})
         failure.text = _text(text)

@@ -1,27 +1,29 @@
-"""The ``slogate`` command line. Exit codes: 0 pass, 1 SLO failed, 2 bad input or usage,
-3 inconclusive or invalid measurement. Heavy imports happen inside each command, so
-``slogate --help`` stays fast and Locust's gevent patching never reaches this process.
+"""The ``slogate`` command line: parse the arguments, call the pipeline, print what it gives
+(``console``), exit with its code. Exit codes: 0 pass, 1 SLO failed, 2 bad input or usage,
+3 inconclusive or invalid measurement.
+
+Everything heavy (numpy, YAML, the reports, Locust's process) is imported inside the command that
+needs it, so ``slogate --help`` stays instant and Locust's gevent patching never reaches this
+process.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from slogate import arguments as arg
-from slogate.slo.bundle import REPORT_HTML, BundleError, new_run_id
-from slogate.slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
-from slogate.slo.evaluation import VERDICT_EXIT_CODES, ExitCode, combined_verdict, side_by_side
-from slogate.slo.spec import Spec
-from slogate.slo.specfile.load import SpecError, load_spec
-from slogate.slo.units import format_duration, format_ratio
+from slogate.slo.evaluation import ExitCode
+
+if TYPE_CHECKING:
+    from slogate.locust_process import LoadSettings
+    from slogate.slo.spec import Spec
 
 DEFAULT_OUT = Path("out")
 DEMO_LATENCY = "lognormal:15ms,0.5"
@@ -41,22 +43,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.BAD_INPUT
     try:
         return int(args.handler(args))
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(f"slogate: spec error: {problem}", file=sys.stderr)
+    except KeyboardInterrupt:
+        from slogate import console
+
+        console.say("interrupted")
+        return ExitCode.INCONCLUSIVE
+    except Exception as exc:
+        refusal = _refusal(exc)
+        if not refusal:
+            raise  # not the user's input: a bug, with its traceback
+        from slogate import console
+
+        for line in refusal:
+            console.say(line)
         return ExitCode.BAD_INPUT
-    except (BundleError, UsageError) as exc:
-        print(f"slogate: {exc}", file=sys.stderr)
-        return ExitCode.BAD_INPUT
-    except OSError as exc:
+
+
+def _refusal(exc: Exception) -> list[str]:
+    """What to tell the user when a command stopped on input of theirs (exit 2); nothing otherwise."""
+    from slogate.slo.bundle import BundleError
+    from slogate.slo.specfile.problems import SpecError
+
+    if isinstance(exc, SpecError):
+        return [f"spec error: {problem}" for problem in exc.problems]
+    if isinstance(exc, BundleError | UsageError):
+        return [str(exc)]
+    if isinstance(exc, OSError):
         # A path the user gave that cannot be written or read (an output folder under /proc, a
         # full disk): their input to fix, said with the path, never a traceback.
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"slogate: {where}{exc.strerror or exc}", file=sys.stderr)
-        return ExitCode.BAD_INPUT
-    except KeyboardInterrupt:
-        print("slogate: interrupted", file=sys.stderr)
-        return ExitCode.INCONCLUSIVE
+        return [f"{where}{exc.strerror or exc}"]
+    return []
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,9 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec (default: the demo's)")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default ./out)")
     demo.add_argument("--latency", default=DEMO_LATENCY,
-                      help=f"upstream latency distribution (default {DEMO_LATENCY}; see `target --help`)")
+                      help="upstream latency distribution (default %(default)s; see `target --help`)")
     demo.add_argument("--error-ratio", default=DEMO_ERROR_RATIO,
-                      help=f"share of upstream requests answered 503 (default {DEMO_ERROR_RATIO})")
+                      help="share of upstream requests answered 503 (default %(default)s)")
     demo.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     add_harness_arguments(demo)
     demo.set_defaults(handler=_cmd_demo)
@@ -180,14 +197,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return ExitCode.PASS
     if not args.specs:
         raise UsageError("validate: give spec files to check, or --schema")
+    from slogate import console
+    from slogate.slo.specfile.problems import SpecError
+
     failed = False
     for path in args.specs:
         try:
-            spec = load_spec(path)
+            spec = _load_spec(path)
         except SpecError as exc:
             failed = True
             for problem in exc.problems:
-                print(f"slogate: spec error: {problem}", file=sys.stderr)
+                console.say(f"spec error: {problem}")
             continue
         print(f"{path}: ok ({spec.service}, {len(spec.all_objectives)} objectives)")
     return ExitCode.BAD_INPUT if failed else ExitCode.PASS
@@ -195,8 +215,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from slogate.locust_process import DEFAULT_SCENARIO, LoadSettings, harness_locust_args
+    from slogate.slo.bundle import new_run_id
 
-    spec = load_spec(args.spec)
+    spec = _load_spec(args.spec)
     _check_url(args.host)
     scenario = args.scenario or DEFAULT_SCENARIO
     if not Path(scenario).is_file():
@@ -211,88 +232,52 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_gate(args: argparse.Namespace) -> int:
-    from slogate.pipeline import judge
+    from slogate import console, pipeline
+    from slogate.slo.bundle import read_run
 
-    spec = load_spec(args.spec)
+    spec = _load_spec(args.spec)
     if args.out is not None:
         _check_writable(args.out)
     if args.prometheus is not None:
         return _gate_prometheus(args, spec)
     if args.bundle is None:
         raise UsageError("gate: give a run bundle, or --prometheus URL --from T1 --to T2")
-    baseline = None
-    if args.baseline is not None:
-        from slogate.slo.bundle import read_run
-
-        baseline = read_run(args.baseline)
-    elif args.tolerance is not None:
+    if args.tolerance is not None and args.baseline is None:
         raise UsageError("--tolerance needs --baseline")
-    options: dict[str, Any] = {} if args.tolerance is None else {"tolerance": args.tolerance}
-    judged = judge(args.bundle, spec, out=args.out, baseline=baseline, **options)
-    _print_outcome(judged.evaluation, judged.bundle, as_json=args.json)
+    baseline = read_run(args.baseline) if args.baseline is not None else None
+    judged = pipeline.judge(args.bundle, spec, out=args.out, baseline=baseline, tolerance=args.tolerance)
+    print(console.outcome(judged.evaluation, judged.bundle, as_json=args.json))
     return judged.evaluation.exit_code
 
 
 def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
     """Server-side SLIs from Prometheus; with a bundle, side by side with the client's."""
-    from slogate.slo.bundle import EVALUATION_FILE, read_run, write_evaluation
-    from slogate.slo.prometheus_source import (
-        PrometheusClient,
-        PrometheusError,
-        PrometheusQueryError,
-        evaluate_prometheus,
-    )
+    from slogate import console, pipeline
+    from slogate.slo.prometheus_source import PrometheusError, PrometheusQueryError
     from slogate.slo.units import parse_time
 
     now = time.time()
-    run = read_run(args.bundle) if args.bundle is not None else None
     try:
-        start = (parse_time(args.from_time, now) if args.from_time is not None
-                 else run.started_at + spec.warmup_s if run is not None else None)
-        end = (parse_time(args.to_time, now) if args.to_time is not None
-               else run.ended_at if run is not None else now)
+        start = parse_time(args.from_time, now) if args.from_time is not None else None
+        end = parse_time(args.to_time, now) if args.to_time is not None else None
     except ValueError as exc:
         raise UsageError(f"--from/--to: {exc}") from None
-    if start is None:
+    if start is None and args.bundle is None:
         raise UsageError("--prometheus without a bundle needs --from (and --to, default now)")
     try:
-        server = evaluate_prometheus(spec, PrometheusClient(args.prometheus), start, end)
+        gated = pipeline.gate_prometheus(args.prometheus, spec, bundle=args.bundle, out=args.out,
+                                         start=start, end=end)
     except PrometheusQueryError as exc:
         raise UsageError(str(exc)) from None
     except PrometheusError as exc:
-        print(f"slogate: {exc}", file=sys.stderr)
+        console.say(str(exc))
         return ExitCode.INCONCLUSIVE
-    if run is None:
-        if args.out is not None:
-            write_evaluation(args.out / EVALUATION_FILE, server)
-        _print_outcome(server, args.out or Path("."), as_json=args.json)
-        return server.exit_code
-    from slogate.pipeline import judge
-
-    judged = judge(args.bundle, spec, run=run, out=args.out, server=server)
-    client = judged.evaluation
-    if args.json:
-        print(json.dumps({"client": client.to_dict(), "server": server.to_dict()}, indent=1))
+    if gated.client is None:
+        print(console.server_outcome(gated.server, args.out, as_json=args.json))
     else:
-        print(f"client side: {client.verdict.upper()} · server side (Prometheus): {server.verdict.upper()}")
-        print(f"  {'objective':<24} {'client':>12} {'server':>12} {'difference':>12}")
-        for pair in side_by_side(client, server):
-            print(f"  {pair.client.name:<24} {_shown(pair.client.measured, pair.client.unit):>12} "
-                  f"{_shown(pair.server.measured, pair.server.unit):>12} "
-                  f"{_shown(pair.difference, pair.client.unit):>12}")
-        print(f"report: {judged.bundle / REPORT_HTML}")
-    # Fail closed: the gate passes only when both sides pass.
-    return VERDICT_EXIT_CODES[combined_verdict(client, server)]
-
-
-def _shown(value: float | None, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "s":
-        return ("-" if value < 0 else "") + format_duration(abs(value))
-    if unit == "rps":
-        return f"{value:.4g}/s"
-    return format_ratio(value)
+        print(console.both_sides(gated.client.evaluation, gated.server, gated.client.bundle,
+                                 as_json=args.json))
+    return gated.exit_code
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -320,8 +305,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_dashboards(args: argparse.Namespace) -> int:
     from slogate import dashboards
     from slogate import observability as obs
+    from slogate.slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
 
-    spec = load_spec(args.spec)
+    spec = _load_spec(args.spec)
     try:
         contract, loadtest = (obs.load_contract_file(args.contract) if args.contract
                               else (DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT))
@@ -351,9 +337,9 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     from slogate import alerts
     from slogate import observability as obs
     from slogate.pipeline import rules_path
-    from slogate.slo.contract import LATENCY_BUCKETS_S
+    from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
 
-    spec = load_spec(args.spec)
+    spec = _load_spec(args.spec)
     out = args.out or rules_path(spec, DEFAULT_OUT)
     try:
         contract = obs.load_contract_file(args.contract)[0] if args.contract else DEFAULT_CONTRACT
@@ -398,10 +384,12 @@ def _cmd_target(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from slogate import console, pipeline
     from slogate.locust_process import LoadSettings, harness_locust_args
+    from slogate.slo.bundle import new_run_id
     from slogate.target import FaultConfig, ReferenceTarget
 
-    spec = load_spec(args.spec)
+    spec = _load_spec(args.spec)
     try:
         faults = FaultConfig.parse(latency=args.latency, error_ratio=args.error_ratio)
     except ValueError as exc:
@@ -411,71 +399,51 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _check_writable(bundle)
     # Dashboards and rules first: they are quick, and a spec they cannot express is bad input
     # that should stop the demo before it spends a load run.
-    for path in _write_observability(spec, args.out):
-        _say(f"wrote {path}")
-    _say(f"starting the reference target on 127.0.0.1 (upstream latency {args.latency}, "
+    try:
+        written = pipeline.write_observability(spec, args.out)
+    except ValueError as exc:
+        raise UsageError(f"{spec.source}: {exc}") from None
+    for path in written:
+        console.say(f"wrote {path}")
+    console.say(f"starting the reference target on 127.0.0.1 (upstream latency {args.latency}, "
          f"errors {args.error_ratio})")
     with ReferenceTarget(faults=faults) as target:
-        _say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
+        console.say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
         settings = LoadSettings(host=target.proxy_url, users=args.users, spawn_rate=args.spawn_rate,
                                 duration_s=args.duration, extra_args=harness_locust_args(args))
         code = _load_and_report(settings, spec, bundle, run_id, as_json=args.json,
-                                extra=[args.out / "dashboards", args.out / "rules"])
-    _say("reference target stopped")
+                                files=[args.out / "dashboards", args.out / "rules"])
+    console.say("reference target stopped")
     return code
-
-
-def _write_observability(spec: Spec, out: Path) -> list[Path]:
-    from slogate.pipeline import write_observability
-
-    try:
-        return write_observability(spec, out)
-    except ValueError as exc:
-        raise UsageError(f"{spec.source}: {exc}") from None
 
 
 # -- shared steps --------------------------------------------------------------------------
 
 
 def _load_and_report(
-    settings: Any, spec: Spec, bundle: Path, run_id: str, *, as_json: bool,
-    extra: Sequence[Path] = (),
+    settings: LoadSettings, spec: Spec, bundle: Path, run_id: str, *, as_json: bool,
+    files: Sequence[Path] = (),
 ) -> int:
-    from slogate.pipeline import RunFailedError, load_and_judge
+    from slogate import console, pipeline
 
-    _say(f"load test: {settings.users} users for {format_duration(settings.duration_s)} "
-         f"against {settings.host}; run {run_id}")
+    console.say(console.load_started(settings.users, settings.duration_s, settings.host, run_id))
     try:
-        judged, outcome = load_and_judge(settings, spec, bundle, run_id, progress=_say)
-    except RunFailedError as exc:
-        print(f"slogate: {exc}", file=sys.stderr)
+        judged, outcome = pipeline.load_and_judge(settings, spec, bundle, run_id, progress=console.say)
+    except pipeline.RunFailedError as exc:
+        console.say(str(exc))
         if exc.locust_exit_code == ExitCode.BAD_INPUT:  # options refused before any load
             return ExitCode.BAD_INPUT
         return ExitCode.INCONCLUSIVE
-    _print_outcome(judged.evaluation, judged.bundle, as_json=as_json, extra=extra)
+    print(console.outcome(judged.evaluation, judged.bundle, as_json=as_json, files=files))
     if outcome.interrupted and judged.evaluation.exit_code == ExitCode.PASS:
         return ExitCode.INCONCLUSIVE  # unreachable in practice: an interrupted run is incomplete
     return judged.evaluation.exit_code
 
 
-def _print_outcome(evaluation: Any, bundle: Path, *, as_json: bool, extra: Sequence[Path] = ()) -> None:
-    if as_json:
-        document = {"bundle": str(bundle), "evaluation": evaluation.to_dict(),
-                    "files": [str(p) for p in extra]}
-        print(json.dumps(document, indent=1))
-        return
-    print(f"verdict: {evaluation.verdict.upper()} (exit {int(evaluation.exit_code)})")
-    for result in evaluation.objectives:
-        measured = _shown(result.measured, result.unit)
-        print(f"  {result.verdict:<12} {result.name}: {measured} — {result.reason}")
-    for reason in evaluation.reasons:
-        print(f"  reason: {reason}")
-    print(f"bundle: {bundle}")
-    print(f"report: {bundle / REPORT_HTML}")
+def _load_spec(path: Path) -> Spec:
+    from slogate.slo.specfile.load import load_spec
 
-
-def _say(message: str) -> None:
-    print(f"slogate: {message}", file=sys.stderr, flush=True)
+    return load_spec(path)
 
 
 def _check_url(url: str) -> None:
