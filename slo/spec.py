@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from slogate.slo.sli import AlertOverrides, QuerySli
+
 DEFAULT_PERIOD_S = 30 * 86400.0
 """The SLO period whose error budget a run's burn rate is measured against (SRE workbook: 30d)."""
 
@@ -21,6 +23,13 @@ ZERO_BUDGET_SAMPLES = 3000
 """A zero error budget (max 0%, a target of 100%) can never be proven by an interval; it is judged
 on at least as many requests as a 99.9% target needs (3 / 0.001), so a handful of clean requests
 is never a pass."""
+
+
+Calendar = Literal["day", "week", "month"]
+"""A calendar-aligned SLO period (OpenSLO ``isRolling: false``): budgets restart at each one."""
+
+CALENDAR_PERIOD_S: dict[Calendar, float] = {"day": 86400.0, "week": 7 * 86400.0, "month": 30 * 86400.0}
+"""The length alerts and burn rates take for a calendar period (a month as 30 days)."""
 
 
 DERIVED_KEY_MARK = "#"
@@ -51,6 +60,12 @@ class LatencyObjective:
     window_target: float = 1.0
     """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
     description: str = ""
+    sli: QuerySli | None = None
+    """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
+    client_side: bool = True
+    """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
+    alerting: AlertOverrides | None = None
+    """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
 
     @property
     def allowed_bad_ratio(self) -> float:
@@ -86,6 +101,14 @@ class ErrorRatioObjective:
     window_target: float = 1.0
     """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
     description: str = ""
+    sli: QuerySli | None = None
+    """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
+    client_side: bool = True
+    """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
+    alerting: AlertOverrides | None = None
+    """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
+    calendar: Calendar | None = None
+    """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
 
     @property
     def allowed_bad_ratio(self) -> float:
@@ -113,6 +136,14 @@ class AvailabilityObjective:
     window_target: float = 1.0
     """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
     description: str = ""
+    sli: QuerySli | None = None
+    """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
+    client_side: bool = True
+    """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
+    alerting: AlertOverrides | None = None
+    """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
+    calendar: Calendar | None = None
+    """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
 
     @property
     def allowed_bad_ratio(self) -> float:
@@ -192,6 +223,8 @@ class Spec:
     description: str = ""
     warmup_s: float = 0.0
     period_s: float = DEFAULT_PERIOD_S
+    calendar: Calendar | None = None
+    """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
     labels: dict[str, str] = field(default_factory=dict)
     confidence: float = DEFAULT_CONFIDENCE
     """Two-sided confidence of every interval a verdict rests on."""

@@ -17,6 +17,8 @@ from slogate.slo.spec import Spec
 from slogate.slo.specfile.native import parse_native
 from slogate.slo.specfile.openslo import is_openslo, parse_openslo
 from slogate.slo.specfile.problems import SpecError, SpecProblem
+from slogate.slo.specfile.pyrra import is_pyrra, parse_pyrra
+from slogate.slo.specfile.sloth import is_sloth, parse_sloth
 from slogate.slo.specfile.source import SourceError, YamlSequence, parse_documents, read_text
 
 __all__ = ["DIALECTS", "Dialect", "SpecError", "SpecProblem", "load_spec", "parse_spec"]
@@ -34,6 +36,8 @@ class Dialect:
 
 
 DIALECTS: tuple[Dialect, ...] = (
+    Dialect(claims=is_pyrra, parse=parse_pyrra),
+    Dialect(claims=is_sloth, parse=parse_sloth),
     Dialect(claims=is_openslo, parse=parse_openslo),
 )
 """Most specific claim first: OpenSLO claims any ``apiVersion``, so a dialect recognised by its

@@ -8,6 +8,9 @@ from typing import Any
 
 from slogate.slo.specfile.source import YamlMapping
 
+MIN_PERIOD_S = 3600.0
+"""The shortest SLO period a spec may give (see ``Checker.period_floor``)."""
+
 
 @dataclass(frozen=True)
 class SpecProblem:
@@ -56,3 +59,24 @@ class Checker:
                     f"{prefix}{key}",
                     f"unknown field; expected one of: {', '.join(sorted(allowed))}",
                 )
+
+    def strings(self, mapping: YamlMapping, key: str, path: str) -> dict[str, str]:
+        """A mapping of label (or annotation) names to text; numbers and booleans are read as
+        the text written (``true``), anything else is a problem."""
+        raw = mapping.get(key)
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or not all(isinstance(v, str | int | float) for v in raw.values()):
+            self.fail(mapping.key_lines.get(key, mapping.line), path, "expected a mapping of names to text")
+            return {}
+        return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in raw.items()}
+
+    def period_floor(self, line: int | None, path: str, seconds: float) -> bool:
+        """Whether ``seconds`` can be an SLO period: under an hour, burn-rate windows (a twelfth,
+        a seventy-second of it...) would be seconds long; such a period is almost always a month
+        written ``1m`` (minutes), so it is refused rather than alerted on."""
+        if seconds >= MIN_PERIOD_S:
+            return True
+        self.fail(line, path, f"an SLO period of {seconds:g} s is under the 1h minimum: 'm' is minutes "
+                  "(write a month as 30d or 4w, or 1M on a calendar window)")
+        return False
