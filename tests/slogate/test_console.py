@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from slogate import console
-from slogate.slo.evaluation import Evaluation, ObjectiveResult
+from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
 
 P95 = ObjectiveResult(name="p95", kind="latency", endpoint=None, gating=True, verdict="pass",
                       reason="p95 95ms <= 250ms", unit="s", threshold=0.25, measured=0.095,
@@ -22,8 +22,8 @@ RATE = ObjectiveResult(name="rate", kind="throughput", endpoint=None, gating=Tru
                        samples=10, required_samples=1)
 
 
-def evaluation(*objectives: ObjectiveResult, verdict: str = "pass") -> Evaluation:
-    return Evaluation(service="shop", spec_source="spec.yaml", run_id="r1", verdict=verdict,  # type: ignore[arg-type]
+def evaluation(*objectives: ObjectiveResult, verdict: Verdict = "pass") -> Evaluation:
+    return Evaluation(service="shop", spec_source="spec.yaml", run_id="r1", verdict=verdict,
                       reasons=("a reason",), objectives=objectives, evaluated_at=0.0,
                       window_start_s=0.0, window_end_s=10.0)
 
