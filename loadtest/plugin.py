@@ -1,5 +1,6 @@
-"""slogate inside Locust: command-line options, the recorder's listeners, worker→master merging,
-checkpoints of the run bundle, and the verdict as the process exit code.
+"""slogate inside Locust: wires Locust's events to the run's recorder, its workers' roster
+(``workers``), the validity checks (``validity``), the bundle's checkpoints (``checkpoints``) and
+the verdict (``verdict``), which becomes the process exit code. The options are ``options``'.
 
 Importing this module from a locustfile is enough: it registers on Locust's global events, and
 the work for each run happens in a :class:`SlogateSession` bound to that run's Environment, so a
@@ -10,9 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,60 +27,38 @@ from locust.runners import (
 )
 
 from slogate.loadtest import open_model, tracing
+from slogate.loadtest.checkpoints import (
+    RunFacts,
+    checkpoint_forever,
+    git_revision,
+    load_model,
+    slogate_version,
+    write_checkpoint,
+)
 from slogate.loadtest.counters import counters_of
 from slogate.loadtest.exporter import LiveState, LoadTestCollector, serve
-from slogate.loadtest.options import DEFAULT_OUT, add_options
+from slogate.loadtest.options import DEFAULT_OUT, SlogateOptions, add_options
 from slogate.loadtest.recorder import RunRecorder
 from slogate.loadtest.shapes import ShapeError, ShapePlan, parse_shape
+from slogate.loadtest.validity import RunValidity, generator_saturated, not_started, ran_planned_time
+from slogate.loadtest.verdict import deliver_verdict
 from slogate.loadtest.workers import WorkerRoster, mark_final
-from slogate.slo.bundle import (
-    EVALUATION_FILE,
-    RUN_FILE,
-    check_writable,
-    new_run_id,
-    write_evaluation,
-    write_run,
-)
-from slogate.slo.evaluator import evaluate
+from slogate.slo.bundle import check_writable, new_run_id
+from slogate.slo.run import RunResult
 from slogate.slo.spec import Spec
-from slogate.slo.specfile.load import SpecError, load_spec
+from slogate.slo.specfile.load import load_spec
+from slogate.slo.specfile.problems import SpecError
 
 logger = logging.getLogger("slogate")
 
-CHECKPOINT_EVERY_S = 5.0
-"""How often the bundle's run.json is rewritten while the run goes on (an interrupted run keeps it)."""
 PROGRESS_EVERY_S = 5.0
-CPU_SATURATED_PERCENT = 90.0
 REPORT_KEY = "slogate"
 FINAL_REPORTS_WAIT_S = 3.0
 """How long a quitting master waits for its workers' last reports beyond --stop-timeout (they come
 in milliseconds once the users have stopped)."""
-MAX_DROPPED_SHARE = 0.01
-"""Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
 _STATUS_TEXT = {code: str(code) for code in range(100, 600)}
-PLANNED_TIME_SLACK_S = 0.5
-"""A run that stopped more than this before its planned time (-t) is incomplete, never a pass.
-Locust starts its run-time timer with the test, so a whole run is within a few ms of -t."""
 POOL_USERS_OPTION = "slogate_pool_users"
 """Set by the master so each worker knows its share of an open-model rate (its users / all users)."""
-
-
-def git_revision() -> str | None:
-    try:
-        completed = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    revision = completed.stdout.strip()
-    return revision if completed.returncode == 0 and revision else None
-
-
-def slogate_version() -> str:
-    try:
-        return metadata.version("slogate")
-    except metadata.PackageNotFoundError:
-        return "unknown"
 
 
 events.init_command_line_parser.add_listener(add_options)
@@ -93,24 +70,22 @@ def _on_init(environment: Environment, **_: Any) -> None:
 
 
 class SlogateSession:
-    """One run's recording, wired to one Locust Environment (the composition root of a run)."""
+    """One run's recording, wired to one Locust Environment: Locust's events call the recorder,
+    the workers' roster, the validity checks, the checkpoints and the verdict."""
 
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
-        options = environment.parsed_options
-        self.slice_s = float(getattr(options, "slogate_slice", 1.0) or 1.0)
-        api_key = getattr(options, "slogate_api_key", None)
-        self.recorder = RunRecorder(slice_s=self.slice_s, secrets=(api_key,) if api_key else ())
+        self.options = options = SlogateOptions.read(environment.parsed_options)
+        secrets = (options.api_key,) if options.api_key else ()
+        self.recorder = RunRecorder(slice_s=options.slice, secrets=secrets)
         # The scenario's totals (tokens, cache results), merged from every worker, go into run.json.
         self.counters = counters_of(environment)
-        self.run_id = getattr(options, "slogate_run_id", None) or new_run_id()
-        out = getattr(options, "slogate_out", None)
-        self.bundle = Path(out) if out else Path(DEFAULT_OUT) / self.run_id
-        spec_path = getattr(options, "slogate_spec", None)
+        self.run_id = options.run_id or new_run_id()
+        self.bundle = Path(options.out) if options.out else Path(DEFAULT_OUT) / self.run_id
         self.spec: Spec | None = None
-        if spec_path:
+        if options.spec:
             try:
-                self.spec = load_spec(spec_path)
+                self.spec = load_spec(options.spec)
             except SpecError as exc:
                 logger.error("slogate: %s", exc)
                 raise SystemExit(2) from None
@@ -118,37 +93,28 @@ class SlogateSession:
         self.ended_at: float | None = None
         self.revision = git_revision()
         self._greenlets: list[gevent.Greenlet] = []
-        self.accepted: dict[str, str] = {}
-        self.accept_saturated = bool(getattr(options, "slogate_accept_saturated", False))
+        self.validity = RunValidity(self.recorder, accept_saturated=options.accept_saturated)
         self.workers = WorkerRoster(self.recorder)
         self._finals_collected: gevent.event.Event | None = None
         self.shape_description: dict[str, Any] | None = None
-        self.schedule = self._arrival_schedule(options)
+        self.schedule = self._arrival_schedule()
         self.dispatcher: open_model.ArrivalDispatcher | None = None
-        if not getattr(options, "slogate_no_traceparent", False):
+        if not options.no_traceparent:
             tracing.enable()
-        otlp = getattr(options, "slogate_otlp_endpoint", None)
-        if otlp:
+        if options.otlp_endpoint:
             try:
-                tracing.configure_otlp(otlp)
+                tracing.configure_otlp(options.otlp_endpoint)
             except ImportError:
                 logger.error("slogate: --slogate-otlp-endpoint needs opentelemetry-exporter-otlp-proto-http "
                              "(pip install opentelemetry-exporter-otlp-proto-http)")
                 raise SystemExit(2) from None
 
-    def _arrival_schedule(self, options: Any) -> open_model.ArrivalSchedule | None:
-        rate = getattr(options, "slogate_rate", None)
-        if rate is None:
+    def _arrival_schedule(self) -> open_model.ArrivalSchedule | None:
+        options = self.options
+        if options.rate is None:
             return None
-        rate_to = getattr(options, "slogate_rate_to", None)
-        ramp = getattr(options, "slogate_rate_ramp", None)
-        if ramp is None:
-            ramp = float(getattr(options, "run_time", None) or 0)
-        try:
-            return open_model.ArrivalSchedule(float(rate), rate_to, float(ramp))
-        except ValueError as exc:
-            logger.error("slogate: --slogate-rate: %s", exc)
-            raise SystemExit(2) from None
+        ramp = options.rate_ramp if options.rate_ramp is not None else float(options.run_time_s or 0)
+        return open_model.ArrivalSchedule(options.rate, options.rate_to, ramp)
 
     @property
     def is_worker(self) -> bool:
@@ -169,14 +135,15 @@ class SlogateSession:
             hooks.test_stop.add_listener(self.on_test_stop)
             return
         self._install_shape()
-        options = self.environment.parsed_options
         try:
             check_writable(self.bundle)
         except OSError as exc:
             logger.error("slogate: cannot write results to %s: %s", self.bundle, exc.strerror or exc)
             raise SystemExit(2) from None
-        if self.is_master and options is not None:
-            setattr(options, POOL_USERS_OPTION, getattr(options, "num_users", None) or 1)
+        parsed = self.environment.parsed_options
+        if self.is_master and parsed is not None:
+            # Sent to the workers with the master's options at each spawn.
+            setattr(parsed, POOL_USERS_OPTION, self.options.users or 1)
         if isinstance(self.environment.runner, MasterRunner):
             self._quit_after_final_reports(self.environment.runner)
         if not self.is_master:
@@ -186,26 +153,23 @@ class SlogateSession:
         hooks.test_stop.add_listener(self.on_test_stop)
         hooks.cpu_warning.add_listener(self.on_cpu_warning)
         hooks.quitting.add_listener(self.on_quitting)
-        port = getattr(options, "slogate_metrics_port", None)
-        if port is not None:
-            self._serve_metrics(port, getattr(options, "slogate_metrics_host", "127.0.0.1"))
+        if self.options.metrics_port is not None:
+            self._serve_metrics(self.options.metrics_port, self.options.metrics_host)
 
     def _install_shape(self) -> None:
-        options = self.environment.parsed_options
-        text = getattr(options, "slogate_shape", None)
-        if not text:
+        options = self.options
+        if not options.shape:
             return
         if self.schedule is not None:
             logger.error("slogate: --slogate-shape is for the closed model; the open model ramps with "
                          "--slogate-rate-to")
             raise SystemExit(2)
         try:
-            plan = parse_shape(text, users=int(getattr(options, "num_users", None) or 1),
-                               duration_s=getattr(options, "run_time", None))
+            plan = parse_shape(options.shape, users=int(options.users or 1), duration_s=options.run_time_s)
         except ShapeError as exc:
             logger.error("slogate: --slogate-shape: %s", exc)
             raise SystemExit(2) from None
-        shape = PlannedShape(plan, float(getattr(options, "spawn_rate", None) or 1.0))
+        shape = PlannedShape(plan, float(options.spawn_rate or 1.0))
         shape.runner = self.environment.runner
         self.environment.shape_class = shape
         self.shape_description = plan.describe()
@@ -213,13 +177,14 @@ class SlogateSession:
     def _install_open_model(self) -> None:
         if self.schedule is None:
             return
-        options = self.environment.parsed_options
-        runner = self.environment.runner
+        environment = self.environment
+        runner = environment.runner
 
         def share() -> float:
             if not self.is_worker or runner is None:
                 return 1.0
-            pool = getattr(options, POOL_USERS_OPTION, None) or runner.user_count or 1
+            # Read when asked: the master's value arrives with its spawn message.
+            pool = getattr(environment.parsed_options, POOL_USERS_OPTION, None) or runner.user_count or 1
             return min(1.0, runner.user_count / float(pool))
 
         self.dispatcher = open_model.ArrivalDispatcher(
@@ -227,10 +192,10 @@ class SlogateSession:
             share=share,
             on_late=lambda intended: self.recorder.dispatched(intended, late=True),
             on_dropped=lambda intended: self.recorder.dispatched(intended, dropped=True),
-            max_lag_s=float(getattr(options, "slogate_max_lag", open_model.DEFAULT_MAX_LAG_S)),
+            max_lag_s=self.options.max_lag,
         )
-        open_model.install(self.environment.user_classes, self.dispatcher)
-        self.environment.events.test_start.add_listener(lambda **_: self._start_dispatcher())
+        open_model.install(environment.user_classes, self.dispatcher)
+        environment.events.test_start.add_listener(lambda **_: self._start_dispatcher())
 
     def _start_dispatcher(self) -> None:
         if self.dispatcher is not None:
@@ -238,14 +203,12 @@ class SlogateSession:
 
     def _serve_metrics(self, port: int, host: str) -> None:
         runner = self.environment.runner
-        options = self.environment.parsed_options
 
         def target_users() -> int | None:
             shape = self.environment.shape_class
             if isinstance(shape, PlannedShape) and self.started_at is not None:
                 return shape.plan.users_at(time.time() - self.started_at) or 0
-            wanted = getattr(options, "num_users", None)
-            return int(wanted) if wanted else None
+            return int(self.options.users) if self.options.users else None
 
         live = LiveState(
             users=lambda: runner.user_count if runner is not None else 0,
@@ -322,8 +285,8 @@ class SlogateSession:
     def on_test_start(self, **_: Any) -> None:
         if self.started_at is None:
             self.started_at = time.time()
-            self._greenlets.append(gevent.spawn(self._sample_forever))
-            self._greenlets.append(gevent.spawn(self._checkpoint_forever))
+            self._greenlets += [gevent.spawn(self._sample_forever),
+                                gevent.spawn(checkpoint_forever, self.recorder, self.bundle, self.run_facts)]
             logger.info("slogate: recording run %s into %s", self.run_id, self.bundle)
 
     def on_test_stop(self, **_: Any) -> None:
@@ -337,7 +300,7 @@ class SlogateSession:
             self.ended_at = time.time()
 
     def on_cpu_warning(self, cpu_usage: float, **_: Any) -> None:
-        self._flag_saturated(cpu_usage)
+        self.validity.flag(generator_saturated(cpu_usage))
 
     def on_quitting(self, environment: Environment, **_: Any) -> None:
         runner = environment.runner
@@ -352,99 +315,43 @@ class SlogateSession:
             # Quitting before the test started (every worker quit or went missing first): a gate
             # must still say so, never leave Locust's exit code (0 without failures) as the verdict.
             self.started_at = self.ended_at = time.time()
-            self.recorder.flag("not_started", "the load test never started: no request was sent")
+            self.validity.flag(not_started())
         if self.is_master and getattr(runner, "worker_cpu_warning_emitted", False):
-            self._flag_saturated(None)
-        self._check_peak_cpu()
-        self._check_users_reached()
-        self._check_rate_held()
-        run = self.write_checkpoint(complete=not interrupted and self._ran_planned_time())
+            self.validity.flag(generator_saturated(None))
+        elapsed = (self.ended_at or time.time()) - self.started_at
+        self.validity.check_end(
+            wanted_users=self.options.users, shaped=environment.shape_class is not None,
+            schedule=self.schedule, elapsed_s=elapsed, max_lag_s=self.options.max_lag,
+        )
+        run = self.write_checkpoint(complete=not interrupted and ran_planned_time(self.options.run_time_s,
+                                                                                 elapsed))
         if self.spec is not None:
-            evaluation = evaluate(self.spec, run)
-            write_evaluation(self.bundle / EVALUATION_FILE, evaluation)
-            logger.info("slogate: verdict %s (%s)", evaluation.verdict, "; ".join(evaluation.reasons))
-            environment.process_exit_code = int(evaluation.exit_code)
+            environment.process_exit_code = int(deliver_verdict(self.spec, run, self.bundle).exit_code)
 
-    # -- the work ------------------------------------------------------------------------
+    # -- the run's facts and the master's workers ----------------------------------------
 
-    def write_checkpoint(self, *, complete: bool) -> Any:
+    def run_facts(self) -> RunFacts:
+        """What run.json says about the run as of now (ended now, if it has not ended yet)."""
         assert self.started_at is not None
-        ended = self.ended_at or time.time()
-        options = self.environment.parsed_options
-        run = self.recorder.result(
+        shape_class = self.environment.shape_class
+        return RunFacts(
             run_id=self.run_id,
             target=self.environment.host or "",
-            scenario=os.path.basename(str(getattr(options, "locustfile", "") or "")),
-            load_model=self._load_model(),
+            scenario=os.path.basename(self.options.locustfile),
+            load_model=load_model(
+                self.options, self.schedule, shape=self.shape_description,
+                shape_class=type(shape_class).__name__ if shape_class is not None else None,
+                accepted=self.validity.accepted,
+            ),
             started_at=self.started_at,
-            ended_at=ended,
-            complete=complete,
+            ended_at=self.ended_at or time.time(),
             git_revision=self.revision,
             slogate_version=slogate_version(),
             counters=self.counters.totals,
         )
-        write_run(self.bundle / RUN_FILE, run)
-        return run
 
-    def _load_model(self) -> dict[str, Any]:
-        options = self.environment.parsed_options
-        model: dict[str, Any] = {"model": "closed" if self.schedule is None else "open"}
-        for key in ("num_users", "spawn_rate", "run_time", "processes"):
-            value = getattr(options, key, None)
-            if value is not None:
-                model[{"num_users": "users", "run_time": "run_time_s"}.get(key, key)] = value
-        if self.schedule is not None:
-            model |= self.schedule.describe()
-            model["max_lag_s"] = getattr(options, "slogate_max_lag", open_model.DEFAULT_MAX_LAG_S)
-        if self.shape_description is not None:
-            model |= self.shape_description
-        elif self.environment.shape_class is not None:
-            model["shape"] = type(self.environment.shape_class).__name__
-        if self.accepted:
-            model["accepted"] = dict(self.accepted)
-        return model
-
-    def _ran_planned_time(self) -> bool:
-        planned = getattr(self.environment.parsed_options, "run_time", None)
-        if not planned or self.started_at is None:
-            return True
-        elapsed = (self.ended_at or time.time()) - self.started_at
-        return elapsed >= float(planned) - PLANNED_TIME_SLACK_S
-
-    def _flag_saturated(self, cpu_usage: float | None, where: str = "") -> None:
-        at = f" at {cpu_usage:.0f}%" if cpu_usage is not None else ""
-        message = (
-            f"load generator{where} CPU{at} over {CPU_SATURATED_PERCENT:.0f}%: measured latency "
-            "includes the generator's own queueing; add processes or lower the load"
-        )
-        if self.accept_saturated:
-            # Recorded in the bundle's load model, but not a validity flag: the user accepted it.
-            self.accepted.setdefault(
-                "generator_saturated", message + " (accepted with --slogate-accept-saturated)"
-            )
-        else:
-            self.recorder.flag("generator_saturated", message)
-
-    def _check_peak_cpu(self) -> None:
-        # Locust warns from its own 5 s average; the per-process peaks sampled here are the floor too.
-        for worker in self.recorder.workers.values():
-            if worker.max_cpu_percent is not None and worker.max_cpu_percent >= CPU_SATURATED_PERCENT:
-                self._flag_saturated(worker.max_cpu_percent, f" {worker.worker_id}")
-
-    def _check_rate_held(self) -> None:
-        if self.schedule is None or self.started_at is None:
-            return
-        elapsed = (self.ended_at or time.time()) - self.started_at
-        expected = self.schedule.arrivals_until(elapsed)
-        dropped = sum(d.dropped for d in self.recorder.dispatch.values())
-        late = sum(d.late for d in self.recorder.dispatch.values())
-        if expected > 0 and dropped > MAX_DROPPED_SHARE * expected:
-            self.recorder.flag(
-                "rate_not_held",
-                f"open model: {dropped} of {expected:.0f} arrivals could not be sent (no free user "
-                f"within {getattr(self.environment.parsed_options, 'slogate_max_lag', '?')} s; "
-                f"{late} more were late): raise -u (the user pool) or add processes",
-            )
+    def write_checkpoint(self, *, complete: bool) -> RunResult:
+        return write_checkpoint(self.recorder, self.bundle, self.run_facts(), complete=complete)
 
     def _quit_after_final_reports(self, runner: MasterRunner) -> None:
         """Make the master's quit collect every worker's final report first.
@@ -498,17 +405,6 @@ class SlogateSession:
     def _watch_workers(self, runner: MasterRunner) -> None:
         self.workers.watch(runner, running=self.started_at is not None and self.ended_at is None)
 
-    def _check_users_reached(self) -> None:
-        wanted = getattr(self.environment.parsed_options, "num_users", None)
-        if not wanted or self.environment.shape_class is not None:
-            return
-        reached = max((s.users for s in self.recorder.samples.values()), default=0)
-        if reached < int(wanted):
-            self.recorder.flag(
-                "users_not_reached",
-                f"only {reached} of {wanted} users ran: raise the spawn rate or the duration",
-            )
-
     def _sample_forever(self) -> None:
         runner = self.environment.runner
         next_progress = time.time() + PROGRESS_EVERY_S
@@ -525,7 +421,7 @@ class SlogateSession:
             if now >= next_progress:
                 next_progress += PROGRESS_EVERY_S
                 self._log_progress(now, runner.user_count, cpu)
-            gevent.sleep(min(1.0, self.slice_s))
+            gevent.sleep(min(1.0, self.options.slice))
 
     def _log_progress(self, now: float, users: int, cpu: float) -> None:
         # Locust's own stats are only shown for progress; verdicts come from the recorder.
@@ -536,16 +432,6 @@ class SlogateSession:
             elapsed, users, total.num_requests, total.num_failures,
             total.current_rps, cpu,
         )
-
-    def _checkpoint_forever(self) -> None:
-        while True:
-            gevent.sleep(CHECKPOINT_EVERY_S)
-            # Slices older than a few seconds are closed (workers report every 3 s): pack them.
-            self.recorder.compact(time.time() - 2 * CHECKPOINT_EVERY_S)
-            try:
-                self.write_checkpoint(complete=False)
-            except OSError as exc:
-                logger.error("slogate: cannot write %s: %s", self.bundle / RUN_FILE, exc)
 
 
 # Locust's side of a shape lives here, so loadtest.shapes stays free of Locust (and of gevent's

@@ -20,12 +20,14 @@ from pathlib import Path
 from types import FrameType
 
 from slogate import arguments, loadtest
+from slogate.loadtest.options import OPTIONS
 from slogate.loadtest.traffic import split_keys
 from slogate.slo.redact import redact
 
 DEFAULT_SCENARIO = Path(loadtest.__file__).parent / "reference_mix.py"
 LOCUST_LOG = "locust.log"
 STOP_GRACE_S = 15.0
+HARNESS_OPTIONS = tuple(option for option in OPTIONS if option.on_harness)
 
 
 @dataclass(frozen=True)
@@ -41,38 +43,30 @@ class LoadSettings:
 
 
 def add_harness_arguments(parser: argparse.ArgumentParser) -> None:
-    """The load-model, distribution and observability options of `slogate run` and `slogate demo`."""
+    """The load-model, distribution and observability options of `slogate run` and `slogate demo`:
+    Locust's ``--processes``, and slogate's Locust options under their short names (``--rate`` is
+    ``--slogate-rate``: same parser, help and default, from ``loadtest.options``)."""
     group = parser.add_argument_group("load model and harness")
     group.add_argument("--processes", type=arguments.processes, default=None, metavar="N",
                        help="Locust worker processes on this machine (-1: one per CPU); merged losslessly")
-    group.add_argument("--shape", default=None, metavar="SHAPE",
-                       help="closed-model shape: ramp | steps | spike | soak, with parameters as "
-                            "NAME:key=value,... e.g. steps:steps=5, spike:base=20%%,at=50%%,length=10%%")
-    group.add_argument("--rate", type=arguments.positive_float, default=None, metavar="PER_S",
-                       help="open model: arrivals per second, whatever the responses take "
-                            "(--users is then the pool that sends them)")
-    group.add_argument("--rate-to", type=arguments.positive_float, default=None, metavar="PER_S",
-                       help="open model: ramp the arrival rate linearly to this over --rate-ramp")
-    group.add_argument("--rate-ramp", type=arguments.positive_float, default=None, metavar="SECONDS",
-                       help="open model: length of the rate ramp (default: the whole run)")
-    group.add_argument("--accept-saturated", action="store_true",
-                       help="record a saturated load generator in the bundle without invalidating the run")
-    group.add_argument("--metrics-port", type=arguments.port, default=None, metavar="PORT",
-                       help="serve the running test's Prometheus metrics on 127.0.0.1:PORT")
-    group.add_argument("--otlp-endpoint", type=arguments.http_url, default=None, metavar="URL",
-                       help="export a client span per request to this OTLP/HTTP endpoint (off by default)")
+    for option in HARNESS_OPTIONS:
+        if option.is_switch:
+            group.add_argument(option.harness_flag, action="store_true", help=option.help)
+        else:
+            # No default here: an option not given is left to Locust's side, which has the default.
+            group.add_argument(option.harness_flag, type=option.argparse_type(), default=None,
+                               metavar=option.metavar, help=option.help)
 
 
 def harness_locust_args(args: argparse.Namespace) -> tuple[str, ...]:
     """The Locust command-line arguments for the options of :func:`add_harness_arguments`."""
-    pairs = (
-        ("--processes", args.processes), ("--slogate-shape", args.shape), ("--slogate-rate", args.rate),
-        ("--slogate-rate-to", args.rate_to), ("--slogate-rate-ramp", args.rate_ramp),
-        ("--slogate-metrics-port", args.metrics_port), ("--slogate-otlp-endpoint", args.otlp_endpoint),
-    )
-    extra = [item for flag, value in pairs if value is not None for item in (flag, f"{value}")]
-    if args.accept_saturated:
-        extra.append("--slogate-accept-saturated")
+    extra = ["--processes", f"{args.processes}"] if args.processes is not None else []
+    for option in HARNESS_OPTIONS:
+        value = getattr(args, option.name)
+        if option.is_switch and value:
+            extra.append(option.locust_flag)
+        elif not option.is_switch and value is not None:
+            extra += [option.locust_flag, f"{value}"]
     return tuple(extra)
 
 
