@@ -2,23 +2,21 @@
 
 Kinds: ``SLO`` (inline ``indicator`` or ``indicatorRef``), ``SLI``, ``DataSource`` (type
 Prometheus), ``AlertPolicy`` and ``AlertCondition`` (burn-rate conditions, see
-``specfile.openslo_policy``: ``slogate alerts`` builds its multi-window alerts from them),
-``Service`` (its name). Indicators are Prometheus queries over
-the metric contract (``slo.contract``), recognised by shape, so a load run can be judged by the
-same objective Prometheus watches in production:
+``specfile.openslo_policy``: ``slogate alerts`` builds its multi-window alerts from them; policies
+inline in an SLO too), ``AlertNotificationTarget`` (routing: Alertmanager's business, accepted and
+not used), ``Service`` (its name). Indicators (``specfile.openslo_indicator``) keep the user's
+Prometheus queries, metric names and matchers as written.
 
-- ``ratioMetric`` with ``good`` = ``…_bucket{le="T"}`` and ``total`` = ``…_count``: share of
-  requests under T (latency, budget form);
-- ``ratioMetric`` whose ``bad`` (or ``good``) selects error (or non-error) status codes:
-  error ratio (or availability);
-- ``thresholdMetric`` = ``histogram_quantile(Q, …)`` with ``op: lte``/``lt`` and ``value`` in
-  seconds: the Q-quantile latency at most ``value``.
+Budgeting, with OpenSLO's meaning: ``Occurrences`` counts good events over the window: a ratio's
+share must reach ``target``; a ``thresholdMetric``'s data points (one per range of its query, else
+per minute) must meet ``op value`` in a ``target`` share of them. ``Timeslices`` judges every
+``timeSliceWindow``: a slice is good when its ratio reaches ``timeSliceTarget`` (a threshold's
+quantile meets ``op value``), and ``target`` of the slices must be good.
 
-``budgetingMethod`` ``Occurrences`` judges the whole run; ``Timeslices`` judges every
-``timeSliceWindow`` and requires ``timeSliceTarget`` of them to be good. Route and method come from
-the queries' ``http_route`` / ``http_request_method`` matchers. Anything else (another data source
-type, ``RatioTimeslices``, a query of unknown shape, calendar windows in months) is an error that
-names the file, line and field.
+Time windows: rolling in minutes, hours, days or weeks (at least an hour: ``1m`` is a minute, not a
+month); calendar-aligned (``isRolling: false`` or ``calendar``) for one day, week or month.
+Anything else (another data source type, ``RatioTimeslices``, ``raw`` ratios, a query of unknown
+shape, quarters and years) is an error that names the file, line and field.
 """
 
 from __future__ import annotations
@@ -30,25 +28,35 @@ from typing import Any
 
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.spec import (
+    CALENDAR_PERIOD_S,
     DEFAULT_PERIOD_S,
-    AvailabilityObjective,
-    ErrorRatioObjective,
+    Calendar,
     LatencyObjective,
     Objective,
     Spec,
 )
+from slogate.slo.specfile.openslo_indicator import query_of, range_s, ratio_objective, threshold_objective
 from slogate.slo.specfile.openslo_policy import document_name, parse_alert_policies
 from slogate.slo.specfile.problems import Checker, SpecError
 from slogate.slo.specfile.source import YamlMapping, line_of
 from slogate.slo.units import parse_ratio, positive_duration, shown
 
 API_VERSION = "openslo/v1"
-SUPPORTED_KINDS = ("SLO", "SLI", "DataSource", "AlertPolicy", "AlertCondition", "Service")
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|w)\s*$")
+SUPPORTED_KINDS = ("SLO", "SLI", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget",
+                   "Service")
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|h|d|w|M|Q|Y)\s*$")
 _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_QUANTILE = re.compile(r"histogram_quantile\s*\(\s*([0-9.]+)\s*,", re.S)
-_FLOAT_MAX = 1.7976931348623157e308
-_LE = re.compile(r'\ble\s*=\s*"([^"]+)"')
+_CALENDARS: dict[str, Calendar] = {"1d": "day", "1w": "week", "1M": "month"}
+DATA_POINT_S = 60.0
+"""The spacing of a thresholdMetric's data points when its query has no range of its own."""
+
+
+@dataclass(frozen=True)
+class _Window:
+    """An SLO's time window: its length, and the calendar unit when it is calendar-aligned."""
+
+    period_s: float
+    calendar: Calendar | None = None
 
 
 @dataclass
@@ -78,7 +86,8 @@ def parse_openslo(
 
     objectives: list[Objective] = []
     services: set[str] = set()
-    period = DEFAULT_PERIOD_S
+    window = _Window(DEFAULT_PERIOD_S)
+    latency_windows: set[_Window] = set()
     objectives_of_policy: dict[str, list[str]] = {}
     for index, slo in found.slos:
         where = f"document[{index}].spec"
@@ -88,25 +97,29 @@ def parse_openslo(
             continue
         if isinstance(spec.get("service"), str):
             services.add(spec["service"])
-        period = _period(check, spec, where) or period
+        window = _window(check, spec, where) or window
         slo_objectives = _objectives(check, found, document_name(slo), spec, where, contract)
         for objective in slo_objectives:
             # The SLO's time window is its error budget's period (latency objectives use the spec's).
-            objectives.append(objective if isinstance(objective, LatencyObjective)
-                              else replace(objective, period_s=period))
-        for ref in _policy_refs(check, spec, where):
-            if ref not in found.policies:
-                check.fail(line_of(spec, "alertPolicies"), f"{where}.alertPolicies",
-                           f"no AlertPolicy named {shown(ref)} in this file")
+            if isinstance(objective, LatencyObjective):
+                latency_windows.add(window)
+                objectives.append(objective)
+            else:
+                objectives.append(replace(objective, period_s=window.period_s, calendar=window.calendar))
+        for ref in _policy_refs(check, found, spec, where):
             objectives_of_policy.setdefault(ref, []).extend(o.name for o in slo_objectives)
+    if len(latency_windows) > 1:
+        check.fail(None, "spec.timeWindow", "latency SLOs with different time windows in one file are "
+                   "not supported yet: give each window its own file")
+    window = next(iter(latency_windows), window)
     policies = parse_alert_policies(check, found.policies, found.conditions, objectives_of_policy)
     if len(services) > 1:
         check.fail(None, "spec.service", f"one file judges one service; found {sorted(services)}")
     if check.problems:
         raise SpecError(check.problems)
     service = next(iter(services), None) or (found.services[0] if found.services else "openslo")
-    return Spec(service=service, objectives=tuple(objectives), source=source, period_s=period,
-                alert_policies=policies,
+    return Spec(service=service, objectives=tuple(objectives), source=source, period_s=window.period_s,
+                calendar=window.calendar, alert_policies=policies,
                 labels={"format": API_VERSION, **({"alert_policies": ",".join(sorted(found.policies))}
                                                    if found.policies else {})})
 
@@ -143,7 +156,7 @@ def _sort_documents(check: Checker, objects: list[Any]) -> _Documents:
             found.conditions[name] = document
         elif kind == "Service":
             found.services.append(name)
-        else:
+        elif kind == "SLO":
             found.slos.append((index, document))
     return found
 
@@ -156,7 +169,7 @@ def _check_source(check: Checker, document: YamlMapping, where: str) -> None:
         check.fail(line, f"{where}.type", f"unsupported data source type {shown(kind)}; only Prometheus")
 
 
-def _period(check: Checker, spec: YamlMapping, where: str) -> float | None:
+def _window(check: Checker, spec: YamlMapping, where: str) -> _Window | None:
     windows = spec.get("timeWindow")
     if windows is None:
         return None
@@ -164,33 +177,59 @@ def _period(check: Checker, spec: YamlMapping, where: str) -> float | None:
         check.fail(line_of(spec, "timeWindow"), f"{where}.timeWindow", "expected a list of one window")
         return None
     window = windows[0]
+    path, line = f"{where}.timeWindow[0]", line_of(window, "duration")
+    rolling = window.get("isRolling", "calendar" not in window)
+    if not isinstance(rolling, bool):
+        check.fail(line_of(window, "isRolling"), f"{path}.isRolling", "expected true or false")
+        return None
     duration = window.get("duration")
+    if not rolling:
+        calendar = _CALENDARS.get(duration.strip()) if isinstance(duration, str) else None
+        if calendar is None:
+            check.fail(line, f"{path}.duration",
+                       f"unsupported calendar window {shown(duration)}: supported are 1d, 1w and 1M "
+                       "(a calendar day, week or month)")
+            return None
+        return _Window(CALENDAR_PERIOD_S[calendar], calendar)
     match = _DURATION.match(duration) if isinstance(duration, str) else None
-    if not match:
-        check.fail(line_of(window, "duration"), f"{where}.timeWindow[0].duration",
-                   f"unsupported duration {shown(duration)}: use minutes, hours, days or weeks (28d, 4w); "
-                   "months, quarters and years are not supported")
+    if not match or match.group(2) in "MQY":
+        check.fail(line, f"{path}.duration",
+                   f"unsupported duration {shown(duration)} for a rolling window: use minutes, hours, days "
+                   "or weeks (28d, 4w); months, quarters and years have no fixed length (a calendar month "
+                   "is isRolling: false with 1M)")
         return None
     seconds = float(match.group(1)) * _SECONDS[match.group(2)]  # float: int() refuses 4,300+ digits
     if not math.isfinite(seconds):
-        check.fail(line_of(window, "duration"), f"{where}.timeWindow[0].duration",
-                   f"duration {shown(duration)} is too long")
+        check.fail(line, f"{path}.duration", f"duration {shown(duration)} is too long")
         return None
-    return seconds
+    return _Window(seconds) if check.period_floor(line, f"{path}.duration", seconds) else None
 
 
-def _policy_refs(check: Checker, spec: YamlMapping, where: str) -> list[str]:
+def _policy_refs(check: Checker, found: _Documents, spec: YamlMapping, where: str) -> list[str]:
+    """The names of an SLO's alert policies; inline ones join the file's policies."""
     refs: list[str] = []
     raw = spec.get("alertPolicies") or []
+    path = f"{where}.alertPolicies"
     if not isinstance(raw, list):
-        check.fail(line_of(spec, "alertPolicies"), f"{where}.alertPolicies",
-                   "expected a list of AlertPolicy names or {alertPolicyRef: name}")
+        check.fail(line_of(spec, "alertPolicies"), path,
+                   "expected a list of AlertPolicy names, {alertPolicyRef: name} or inline AlertPolicy")
         return refs
-    for item in raw:
-        if isinstance(item, str):
-            refs.append(item)
-        elif isinstance(item, dict) and isinstance(item.get("alertPolicyRef"), str):
-            refs.append(item["alertPolicyRef"])
+    for index, item in enumerate(raw):
+        ref = item.get("alertPolicyRef") if isinstance(item, dict) else item
+        if isinstance(item, YamlMapping) and ref is None and item.get("kind") == "AlertPolicy":
+            ref = document_name(item)
+            if not ref:
+                check.fail(item.line, f"{path}[{index}].metadata.name", "missing")
+                continue
+            found.policies[ref] = item
+        if not isinstance(ref, str):
+            check.fail(line_of(spec, "alertPolicies"), f"{path}[{index}]",
+                       "expected an AlertPolicy name, {alertPolicyRef: name} or an inline kind: AlertPolicy")
+        elif ref not in found.policies:
+            check.fail(line_of(spec, "alertPolicies"), path,
+                       f"no AlertPolicy named {shown(ref)} in this file")
+        else:
+            refs.append(ref)
     return refs
 
 
@@ -223,7 +262,8 @@ def _objectives(
         return []
     raw = spec.get("objectives")
     if not isinstance(raw, list) or not raw:
-        check.fail(line_of(spec, "objectives"), f"{where}.objectives", "expected a non-empty list")
+        hint = " (the field is objectives, not objective)" if "objective" in spec else ""
+        check.fail(line_of(spec, "objectives"), f"{where}.objectives", f"expected a non-empty list{hint}")
         return []
     if indicator is None:
         return []
@@ -236,15 +276,52 @@ def _objectives(
         label = next((v for v in (item.get("displayName"), item.get("name")) if isinstance(v, str) and v),
                      None)
         objective_name = name if len(raw) == 1 else f"{name}-{label or index}"
-        common: dict[str, Any] = {"name": objective_name}
-        if method == "Timeslices":
-            common["window_s"] = _timeslice(check, item, path)
-            common["window_target"] = _ratio(check, item, "timeSliceTarget", path)
-        target = _target(check, item, path)
-        objective = _from_indicator(check, indicator, item, target, common, path, contract)
+        objective = _objective(check, indicator, item, method == "Timeslices", objective_name, path, contract)
         if objective is not None:
             result.append(objective)
     return result
+
+
+def _objective(
+    check: Checker, indicator: YamlMapping, item: YamlMapping, timeslices: bool, name: str, path: str,
+    contract: MetricContract,
+) -> Objective | None:
+    """One OpenSLO objective: with Timeslices, ``timeSliceTarget`` judges each slice and ``target``
+    is the share of good slices; with Occurrences, ``target`` is the share of good events (of good
+    data points for a thresholdMetric)."""
+    target = _target(check, item, path)
+    common: dict[str, Any] = {"name": name}
+    slice_target: float | None = None
+    if timeslices:
+        common["window_s"] = _timeslice(check, item, path)
+        slice_target = _ratio(check, item, "timeSliceTarget", path)
+        common["window_target"] = target
+    if "ratioMetric" in indicator:
+        ratio = indicator["ratioMetric"]
+        if not isinstance(ratio, YamlMapping):
+            check.fail(line_of(indicator, "ratioMetric"), "indicator.ratioMetric", "expected a mapping")
+            return None
+        if timeslices and (target is None or common["window_s"] is None):
+            return None
+        return ratio_objective(check, ratio, slice_target if timeslices else target, common, contract)
+    if "thresholdMetric" in indicator:
+        if timeslices and slice_target is not None and slice_target < 1.0:
+            check.fail(line_of(item, "timeSliceTarget"), f"{path}.timeSliceTarget",
+                       "a thresholdMetric slice is judged on its one quantile (good when it meets op "
+                       "value); a timeSliceTarget below 1 (a share of a slice's data points) is not "
+                       "supported: use 1")
+            return None
+        if not timeslices:
+            query = query_of(indicator["thresholdMetric"]) or ""
+            common["window_s"] = range_s(query) or DATA_POINT_S
+            common["window_target"] = target
+        if target is None or common.get("window_s") is None:
+            return None
+        return threshold_objective(check, indicator, item, path, common, contract)
+    check.fail(indicator.line, "indicator.spec",
+               "unsupported indicator: expected ratioMetric or thresholdMetric (rawMetric and composite "
+               "SLOs are not supported)")
+    return None
 
 
 def _target(check: Checker, item: YamlMapping, path: str) -> float | None:
@@ -274,99 +351,3 @@ def _timeslice(check: Checker, item: YamlMapping, path: str) -> float | None:
         return None
     return check.convert(item, "timeSliceWindow", f"{path}.timeSliceWindow",  # type: ignore[no-any-return]
                          positive_duration)
-
-
-def _query(metric: Any) -> str | None:
-    """The Prometheus query of an OpenSLO metric ({metricSource: {type, spec: {query}}})."""
-    source = metric.get("metricSource") if isinstance(metric, dict) else None
-    spec = source.get("spec") if isinstance(source, dict) else None
-    query = spec.get("query") if isinstance(spec, dict) else None
-    return query if isinstance(query, str) else None
-
-
-def _from_indicator(
-    check: Checker, indicator: YamlMapping, item: YamlMapping, target: float | None,
-    common: dict[str, Any], path: str, contract: MetricContract,
-) -> Objective | None:
-    if "ratioMetric" in indicator:
-        ratio = indicator["ratioMetric"]
-        if not isinstance(ratio, YamlMapping):
-            check.fail(line_of(indicator, "ratioMetric"), "indicator.ratioMetric", "expected a mapping")
-            return None
-        _check_source_type(check, ratio, ("good", "bad", "total"))
-        good, bad, total = (_query(ratio.get(k)) for k in ("good", "bad", "total"))
-        if total is None or (good is None) == (bad is None):
-            check.fail(ratio.line, "indicator.ratioMetric",
-                       "expected total and either good or bad, each with metricSource.spec.query")
-            return None
-        endpoint = _endpoint(good or bad or "", contract)
-        if target is None:
-            return None
-        bucket = _LE.search(good or "") if good and "_bucket" in good else None
-        if bucket is not None:
-            threshold = _seconds(bucket.group(1))
-            if threshold is None:
-                check.fail(ratio.line, "indicator.ratioMetric.good", f"cannot read le={bucket.group(1)!r}")
-                return None
-            return LatencyObjective(percentile=target * 100.0, threshold_s=threshold, form="budget",
-                                    endpoint=endpoint, **common)
-        if bad is not None and contract.status_label in bad:
-            return ErrorRatioObjective(max_ratio=1.0 - target, endpoint=endpoint, **common)
-        if good is not None and contract.status_label in good:
-            return AvailabilityObjective(target=target, endpoint=endpoint, **common)
-        check.fail(ratio.line, "indicator.ratioMetric",
-                   f"unrecognised queries: expected good = {contract.request_duration}_bucket{{le=…}} "
-                   f"over total = …_count, or a {contract.status_label} matcher in bad or good")
-        return None
-    if "thresholdMetric" in indicator:
-        query = _query(indicator["thresholdMetric"])
-        quantile = _QUANTILE.search(query or "")
-        if quantile is None:
-            check.fail(line_of(indicator, "thresholdMetric"), "indicator.thresholdMetric",
-                       "expected a Prometheus query histogram_quantile(Q, …) over the request duration")
-            return None
-        op, value = item.get("op"), item.get("value")
-        # <= float max: also refuses inf, NaN and an integer too big for float() (OverflowError).
-        if op not in ("lte", "lt") or isinstance(value, bool) or not isinstance(value, int | float) \
-                or not 0 < value <= _FLOAT_MAX:
-            check.fail(line_of(item, "op"), f"{path}.op",
-                       "expected op lte (or lt) and a positive value in seconds for a latency threshold")
-            return None
-        q = _seconds(quantile.group(1)) or math.nan  # '1.2.3' matches [0-9.]+ but is no number
-        if not 0.0 < q < 1.0:
-            check.fail(line_of(indicator, "thresholdMetric"), "indicator.thresholdMetric",
-                       f"expected a quantile in (0, 1), got {shown(quantile.group(1))}")
-            return None
-        return LatencyObjective(percentile=q * 100.0, threshold_s=float(value),
-                                endpoint=_endpoint(query or "", contract), **common)
-    check.fail(indicator.line, "indicator.spec",
-               "unsupported indicator: expected ratioMetric or thresholdMetric")
-    return None
-
-
-def _check_source_type(check: Checker, ratio: YamlMapping, keys: tuple[str, ...]) -> None:
-    for key in keys:
-        metric = ratio.get(key)
-        source = metric.get("metricSource") if isinstance(metric, dict) else None
-        kind = source.get("type") if isinstance(source, dict) else None
-        if kind not in (None, "Prometheus"):
-            check.fail(line_of(ratio, key), f"indicator.ratioMetric.{key}.metricSource.type",
-                       f"unsupported metric source {shown(kind)}; only Prometheus")
-
-
-def _endpoint(query: str, contract: MetricContract) -> str | None:
-    route = re.search(rf'\b{re.escape(contract.route_label)}\s*=\s*"([^"]+)"', query)
-    method = re.search(rf'\b{re.escape(contract.method_label)}\s*=\s*"([^"]+)"', query)
-    if route is None:
-        return None
-    return f"{method.group(1)} {route.group(1)}" if method else route.group(1)
-
-
-def _seconds(text: str) -> float | None:
-    """A positive, finite number from a query's text (le="0.25", a quantile), else None."""
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if 0 < value < math.inf else None
-

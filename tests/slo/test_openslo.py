@@ -64,7 +64,7 @@ def test_a_minimal_slo_loads() -> None:
 
 
 @pytest.mark.parametrize("change, expected", [
-    (("kind: SLO", "kind: AlertNotificationTarget"),
+    (("kind: SLO", "kind: ServiceLevelObjective"),
      "slo.yaml:2: document[0].kind: unsupported OpenSLO kind"),
     (("openslo/v1", "openslo/v2alpha"), "slo.yaml:1: document[0].apiVersion: unsupported 'openslo/v2alpha'"),
     (("Occurrences", "RatioTimeslices"), "slo.yaml:6: document[0].spec.budgetingMethod: unsupported"),
