@@ -130,20 +130,22 @@ def _ms(value_us: float | None) -> float:
     return math.nan if value_us is None else value_us / 1000.0
 
 
-def export_bundle(bundle: Path, out: Path | str, fmt: ExportFormat) -> list[Path]:
+def export_bundle(bundle: Path, out: Path | str | None, fmt: ExportFormat) -> list[Path]:
     """Write the run of ``bundle`` (a bundle folder or its run.json) as ``fmt`` to ``out``;
     returns the files written.
 
     ``out`` is the file (csv, parquet) or the prefix of the two files (locust, as Locust's
     ``--csv PREFIX``); an existing folder, or a path ending in a separator, is a folder to write
-    into, the files named after the run id. Raises BundleError for an unreadable bundle and
-    ExportError when parquet's engine (pyarrow) is not installed.
+    into, the files named after the run id; None is the bundle's folder. Raises BundleError for an
+    unreadable bundle and ExportError when parquet's engine (pyarrow) is not installed.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     if fmt == "parquet":
         _require_pyarrow()
     run = read_run(bundle)
+    if out is None:
+        out = bundle if bundle.is_dir() else bundle.parent
     into_folder = str(out).endswith(("/", os.sep)) or Path(out).is_dir()
     base = Path(out) / file_stem(run.run_id) if into_folder else Path(out)
     if fmt == "locust":

@@ -169,6 +169,8 @@ def test_parquet_without_pyarrow_names_the_extra_and_writes_nothing(
 def test_a_folder_as_out_gets_files_named_after_the_run(bundle: Path, tmp_path: Path) -> None:
     run_id = known_run().run_id
     assert export_bundle(bundle, tmp_path, "csv") == [tmp_path / f"{run_id}.csv"]
+    assert export_bundle(bundle, None, "csv") == [bundle / f"{run_id}.csv"]
+    assert export_bundle(bundle / "run.json", None, "csv") == [bundle / f"{run_id}.csv"]
     new_folder = f"{tmp_path}/exports/"
     assert export_bundle(bundle, new_folder, "locust") == [
         tmp_path / "exports" / f"{run_id}_stats.csv", tmp_path / "exports" / f"{run_id}_stats_history.csv"
