@@ -32,6 +32,7 @@ import argparse
 import random
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from locust import FastHttpUser, events
@@ -100,6 +101,26 @@ def counter_name(prefix: str, value: str) -> str:
 def _lengths_option(options: Any, name: str, default: TokenLengths | None) -> TokenLengths | None:
     value = getattr(options, name, default)
     return parse_lengths(str(value)) if isinstance(value, (int, str)) else value
+
+
+def _events_as_they_come(response: Any) -> Iterator[bytes]:
+    """A stream's body, one event (or line) at a time, each as soon as it is whole.
+
+    geventhttpclient's own response: its ``readline`` takes the separator (the compatibility
+    wrapper's waits for CRLF). Events end in a blank line: LF LF, or CRLF CRLF when the stream's
+    first line ends in CRLF. What is left when the body ends (no final blank line) comes last.
+    """
+    raw = response._response
+    first = raw.readline(b"\n")
+    if not first:
+        yield raw.read()
+        return
+    yield first
+    separator = b"\r\n\r\n" if first.endswith(b"\r\n") else b"\n\n"
+    while piece := raw.readline(separator):
+        yield piece
+    if rest := raw.read():
+        yield rest
 
 
 class MessageCaller:
@@ -178,15 +199,12 @@ class MessageCaller:
     def _read_stream(self, response: Any, started: float) -> StreamTimings | None:
         """Parse a stream line by line as it arrives; set the total time; its timings when whole."""
         parser = LlmStreamParser(self.api, started)
-        # geventhttpclient's own response: its readline takes the separator (SSE lines end in \n;
-        # the compatibility wrapper's readline waits for \r\n).
-        raw = response._response
         length = 0
         failure: Exception | None = None
         try:
-            while line := raw.readline(b"\n"):
-                length += len(line)
-                parser.feed(line, time.perf_counter())
+            for piece in _events_as_they_come(response):
+                length += len(piece)
+                parser.feed(piece, time.perf_counter())
         except Exception as exc:  # a transport error mid-body: reported under its own type
             failure = exc
         meta = response.request_meta

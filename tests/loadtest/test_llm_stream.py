@@ -198,3 +198,18 @@ def test_token_lengths() -> None:
     for bad in ("0", "uniform:5,2", "lognormal:100", "pareto:1,2", "many"):
         with pytest.raises(ValueError, match=f"bad token lengths {bad!r}"):
             parse_lengths(bad)
+
+
+def test_layouts_off_the_fast_path_read_the_same() -> None:
+    # A text ending in an escaped quote holds '""'; spaced JSON; content and finish in one chunk.
+    quoted = delta("text_delta", "text", 'say "hi"')
+    assert b'""' in quoted
+    t = run(ANTHROPIC, [(0.01, OPENING), (0.02, quoted), (0.03, delta("text_delta", "text", "x")),
+                        (0.04, closing(2))])
+    assert t.content_chunks == 2 and t.ttft_s == pytest.approx(0.02)
+    spaced = json.dumps({"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]},
+                        separators=(", ", ": "))
+    last = json.dumps({"choices": [{"index": 0, "delta": {"content": "b"}, "finish_reason": "length"}]})
+    t = run(OPENAI, [(0.1, f"data: {spaced}\n\n".encode()), (0.2, f"data: {last}\n\n".encode()),
+                     (0.3, b"data: [DONE]\n\n")])
+    assert t.itl_s == pytest.approx((0.1,)) and t.stop_reason == "length" and t.complete

@@ -84,16 +84,18 @@ def test_streams_are_paced_prefill_first_token_then_tokens(make_target: MakeTarg
     assert t.ttfb_s is not None and t.ttft_s is not None and t.tpot_s is not None
     assert 0.045 <= t.ttfb_s < 0.12  # the opening comes after the prefill, before any token
     assert 0.195 <= t.ttft_s < 0.28
-    assert 0.008 <= t.tpot_s < 0.016 and len(t.itl_s) == t.output_tokens - 1
+    assert 0.006 <= t.tpot_s < 0.016 and len(t.itl_s) == t.output_tokens - 1
 
 
 def test_multi_token_chunks_keep_the_token_rate(make_target: MakeTarget) -> None:
     target = make_target(token_interval_s=0.01, tokens_per_chunk=(3, 3))
     t, _ = streamed(target.proxy_url + "/v1/messages", {**MESSAGES, "stream": True}, ANTHROPIC)
     assert t.complete and t.content_chunks == -(-t.output_tokens // 3)
-    # A chunk is sent when its last token is ready: chunk gaps are 3 intervals, TPOT stays near one.
-    assert min(t.itl_s[:-1]) >= 0.025
-    assert t.tpot_s is not None and 0.008 <= t.tpot_s < 0.016
+    # A chunk is sent when its last token is ready: chunk gaps are 3 intervals (on average: the
+    # upstream keeps to its schedule, a late chunk is followed by a short gap), TPOT stays near one.
+    full_gaps = t.itl_s[:-1]  # the last chunk may hold fewer tokens
+    assert sum(full_gaps) / len(full_gaps) >= 0.025
+    assert t.tpot_s is not None and 0.006 <= t.tpot_s < 0.016
 
 
 @pytest.mark.parametrize(("api", "error_type"), [(ANTHROPIC, "overloaded_error"), (OPENAI, "server_error")])
