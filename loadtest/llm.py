@@ -56,11 +56,14 @@ PROMPTS = (
 _COUNTER_PART = re.compile(r"[^a-z0-9]+")
 
 
-def _lengths(text: str) -> TokenLengths:
+def _lengths(text: str) -> str:
+    """Checks a length distribution and keeps it as text: Locust's master sends its parsed options
+    to every worker with msgpack, which carries plain values only (an object stops the workers)."""
     try:
-        return parse_lengths(text)
+        parse_lengths(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 @events.init_command_line_parser.add_listener
@@ -72,7 +75,7 @@ def _add_options(parser: Any, **_: Any) -> None:
     group.add_argument("--llm-model", metavar="NAME", default=DEFAULT_MODEL,
                        env_var="SLOGATE_LLM_MODEL", help=f"model asked for (default {DEFAULT_MODEL})")
     group.add_argument("--llm-max-tokens", metavar="LENGTHS", type=_lengths,
-                       default=parse_lengths(DEFAULT_MAX_TOKENS), env_var="SLOGATE_LLM_MAX_TOKENS",
+                       default=DEFAULT_MAX_TOKENS, env_var="SLOGATE_LLM_MAX_TOKENS",
                        help=f"max_tokens of each call: {LENGTH_HELP} (default {DEFAULT_MAX_TOKENS})")
     group.add_argument("--llm-prompt-tokens", metavar="LENGTHS", type=_lengths, default=None,
                        env_var="SLOGATE_LLM_PROMPT_TOKENS",

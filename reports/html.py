@@ -141,7 +141,7 @@ def render_html(
 @functools.cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+        loader=jinja2.PackageLoader("slogate.reports", "templates"),
         autoescape=True,  # every template, whatever its file name
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
