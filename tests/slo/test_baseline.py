@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks.baseline_false_alarms import MODELS, simulated_run
+from benchmarks.baseline_false_alarms import SPEC as SIMULATED_SPEC
 from slogate.cli import main
 from slogate.slo.baseline import compare
 from slogate.slo.bundle import write_json
@@ -35,11 +39,17 @@ def test_significant_regressions_fail_and_name_the_test() -> None:
     result = judged(content_run(10, 200, 30), content_run(10, 100, 5))
     assert result["verdict"] == "fail"
     p95, errors = result["p95"], result["errors"]
-    assert p95.regression is True and p95.test == "Mann-Whitney U"  # type: ignore[attr-defined]
+    assert p95.regression is True and p95.test == "block bootstrap"  # type: ignore[attr-defined]
     assert p95.p_value < 0.05 and p95.baseline is not None  # type: ignore[attr-defined]
-    assert "regression" in p95.reason  # type: ignore[attr-defined]
+    # p95 from 100ms to 200ms: +100%, and every slice says so (no spread between them).
+    assert abs(p95.baseline_effect - 1.0) < 0.02 and p95.baseline_effect_low > 0  # type: ignore[attr-defined]
+    assert p95.baseline_effect_confidence == 0.9  # type: ignore[attr-defined]
+    assert "regression" in p95.reason and "p95 +99.4% (90% interval" in p95.reason  # type: ignore[attr-defined]
+    assert "Mann-Whitney U, not decisive" in p95.reason  # type: ignore[attr-defined]
     assert errors.regression is True and errors.test == "two-proportion z-test"  # type: ignore[attr-defined]
     assert errors.baseline is not None and abs(errors.baseline - 50 / 10050) < 1e-9  # type: ignore[attr-defined]
+    # 300 of 10300 failed against 50 of 10050: about 5.9 times the ratio.
+    assert abs(errors.baseline_effect - (300 / 10300) / (50 / 10050) + 1) < 1e-9  # type: ignore[attr-defined]
 
 
 def test_no_regression_when_the_same_or_within_tolerance() -> None:
@@ -47,6 +57,29 @@ def test_no_regression_when_the_same_or_within_tolerance() -> None:
     assert result["verdict"] == "pass"
     assert result["p95"].regression is False  # type: ignore[attr-defined]
     assert "no regression" in result["errors"].reason  # type: ignore[attr-defined]
+
+
+def simulated_regressions(pairs: int, model: int, p99_factor: float, seed: int) -> int:
+    """How many of ``pairs`` of 2-minute runs ``compare`` flags as a p99 regression."""
+    rng = np.random.default_rng(seed)
+    flagged = 0
+    for _ in range(pairs):
+        baseline = simulated_run(120, MODELS[model], rng)
+        candidate = simulated_run(120, MODELS[model], rng, p99_factor=p99_factor)
+        compared = compare(evaluate(SIMULATED_SPEC, candidate), SIMULATED_SPEC, candidate, baseline)
+        flagged += bool(next(o for o in compared.objectives if o.name == "p99").regression)
+    return flagged
+
+
+def test_a_tail_only_regression_is_flagged() -> None:
+    # The median and the p95 stay put; the p99 is 1.5 times the baseline's.
+    assert simulated_regressions(5, model=0, p99_factor=1.5, seed=7) == 5
+
+
+def test_the_same_process_with_episodes_is_rarely_flagged() -> None:
+    # ~3 s episodes at 3 times the latency, 5% of the time: the p99 of two runs differs by chance
+    # far more than independent samples suggest (Mann-Whitney flagged about a third of such pairs).
+    assert simulated_regressions(40, model=1, p99_factor=1.0, seed=8) <= 4
 
 
 def test_a_baseline_without_the_endpoint_is_inconclusive() -> None:
