@@ -72,6 +72,14 @@ class ObjectiveResult:
     """The verdict's own statistic: z of the measured ratio against the allowed one (ratios)."""
     regression: bool | None = None
     """Baseline comparison: worse by more than the tolerance and significantly so (None: no baseline)."""
+    baseline_effect: float | None = None
+    """Baseline comparison: the relative change of the percentile, or of the bad-event ratio, from the
+    baseline (candidate / baseline - 1; positive is worse). None without one, or when it is infinite."""
+    baseline_effect_low: float | None = None
+    baseline_effect_high: float | None = None
+    baseline_effect_confidence: float | None = None
+    """Of (baseline_effect_low, baseline_effect_high): 1 - 2 alpha, so the low end is the one-sided
+    bound the regression rule reads."""
     window_s: float | None = None
     windows_total: int | None = None
     windows_failed: int | None = None
