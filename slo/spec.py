@@ -25,6 +25,9 @@ on at least as many requests as a 99.9% target needs (3 / 0.001), so a handful o
 is never a pass."""
 
 
+Family = Literal["none", "holm"]
+"""How the failures of many gating objectives are controlled together (``Spec.family``)."""
+
 Calendar = Literal["day", "week", "month"]
 """A calendar-aligned SLO period (OpenSLO ``isRolling: false``): budgets restart at each one."""
 
@@ -59,6 +62,8 @@ class LatencyObjective:
     window_s: float | None = None
     window_target: float = 1.0
     """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    min_duration_s: float | None = None
+    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
     description: str = ""
     sli: QuerySli | None = None
     """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
@@ -100,6 +105,8 @@ class ErrorRatioObjective:
     window_s: float | None = None
     window_target: float = 1.0
     """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    min_duration_s: float | None = None
+    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
     description: str = ""
     sli: QuerySli | None = None
     """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
@@ -135,6 +142,8 @@ class AvailabilityObjective:
     window_s: float | None = None
     window_target: float = 1.0
     """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    min_duration_s: float | None = None
+    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
     description: str = ""
     sli: QuerySli | None = None
     """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
@@ -172,6 +181,8 @@ class ThroughputObjective:
     window_s: float | None = None
     window_target: float = 1.0
     """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    min_duration_s: float | None = None
+    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
     description: str = ""
 
     @property
@@ -232,6 +243,11 @@ class Spec:
     """Throughput floors: judged like the others, but with no error budget to alert on."""
     alert_policies: tuple[AlertPolicy, ...] = ()
     """Burn-rate alert policies of some objectives; the others get the default tiers."""
+    min_duration_s: float = 0.0
+    """The judged seconds (after the warm-up) a run needs before any verdict of it means something."""
+    family: Family = "none"
+    """'holm': Holm's step-down over the gating objectives' failures (family-wise error <= 2.5%);
+    'none': each objective at its own level (false-fail chance about 1 - (1 - 0.025)^k for k)."""
     source_text: str | None = field(default=None, compare=False, repr=False)
     """The text the spec was read from (for the report); None for a spec built in code."""
 

@@ -22,9 +22,10 @@ from slogate.slo.specfile.problems import Checker, SpecError, SpecProblem
 from slogate.slo.specfile.source import YamlMapping, YamlSequence
 from slogate.slo.units import parse_duration, parse_ratio, positive_duration, shown
 
-TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objectives", "confidence"}
+TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objectives", "confidence",
+              "min_duration", "family"}
 COMMON_FIELDS = {"name", "kind", "endpoint", "min_samples", "gating", "description", "window",
-                 "window_target"}
+                 "window_target", "min_duration"}
 KIND_FIELDS = {
     "latency": {"percentile", "threshold", "target"},
     "ttfb": {"percentile", "threshold", "target"},
@@ -68,6 +69,13 @@ def parse_native(documents: list[Any], source: str) -> Spec:
     confidence = DEFAULT_CONFIDENCE
     if "confidence" in document:
         confidence = check.convert(document, "confidence", "confidence", _confidence) or confidence
+    min_duration = 0.0
+    if "min_duration" in document:
+        min_duration = check.convert(document, "min_duration", "min_duration", parse_duration) or 0.0
+    family = document.get("family", "none")
+    if family not in ("none", "holm"):
+        check.fail(document.key_lines["family"], "family", "expected none or holm")
+        family = "none"
     labels = document.get("labels", {})
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         check.fail(document.key_lines.get("labels"), "labels", "expected a mapping of strings")
@@ -88,6 +96,8 @@ def parse_native(documents: list[Any], source: str) -> Spec:
         period_s=period,
         labels={str(k): str(v) for k, v in labels.items()},
         confidence=confidence,
+        min_duration_s=min_duration,
+        family=family,
     )
 
 
@@ -175,6 +185,9 @@ def _common_fields(check: Checker, item: YamlMapping, path: str) -> dict[str, An
         if "window" not in item:
             check.fail(item.key_lines["window_target"], f"{path}.window_target", "needs window")
         window_target = check.convert(item, "window_target", f"{path}.window_target", parse_ratio) or 1.0
+    min_duration = None
+    if "min_duration" in item:
+        min_duration = check.convert(item, "min_duration", f"{path}.min_duration", parse_duration)
     return {
         "name": str(name).strip() if isinstance(name, str) else "",
         "endpoint": endpoint.strip() if isinstance(endpoint, str) else None,
@@ -182,6 +195,7 @@ def _common_fields(check: Checker, item: YamlMapping, path: str) -> dict[str, An
         "gating": gating,
         "window_s": window,
         "window_target": window_target,
+        "min_duration_s": min_duration,
         "description": description if isinstance(description, str) else "",
     }
 

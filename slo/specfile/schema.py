@@ -26,6 +26,10 @@ _FIELDS: dict[str, dict[str, Any]] = {
     "period": {**_DURATION, "description": "SLO period that budgets and burn rates refer to (30d)"},
     "warmup": {**_DURATION, "description": "start of the run excluded from every verdict"},
     "confidence": {**_RATIO, "description": "two-sided confidence of every interval (95%)"},
+    "min_duration": {**_DURATION, "description": "judged time (after warmup) a run needs before "
+                                                 "a verdict; shorter runs are inconclusive"},
+    "family": {"enum": ["none", "holm"], "description": "holm: Holm's correction over the gating "
+                                                        "objectives' failures (default none)"},
     "labels": {"type": "object", "additionalProperties": {"type": "string"}},
     "name": {"type": "string", "minLength": 1},
     "kind": {"type": "string"},
