@@ -9,8 +9,10 @@ Endpoints are named by route (``POST /v1/messages``, ``GET /content/{id}``,
 ``GET /health/ready``), not by URL, so objectives can select them. Content ids follow a Zipf-like
 popularity over ``SLOGATE_CONTENT_KEYS`` keys (default 200), so a cache in front of the upstream
 sees a realistic mix of hits and misses (one endpoint for both here; ``loadtest/caching_proxy.py``
-records them apart). Messages are plain calls with one API key per user and 429 handling
-(``loadtest/llm.py``; its options apply); ``loadtest/llm_proxy.py`` adds streaming.
+records them apart). Messages are plain calls with one API key per user (``loadtest/llm.py``; its
+options apply); ``loadtest/llm_proxy.py`` adds streaming. As in the other scenarios, a 429 is rate
+limited (counted apart from errors, its ``Retry-After`` waited), and a failure is named by its status
+(``HTTP 503``), never by the URL.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from locust import FastHttpUser, between, task
 import slogate.loadtest.plugin  # noqa: F401  (registers slogate's options and recorder)
 from slogate.loadtest.llm import PROMPTS, MessageCaller
 from slogate.loadtest.traffic import ZipfKeys
+from slogate.loadtest.users import fail_by_status, honour_retry_after, mark_rate_limited
 
 CONTENT_KEYS = ZipfKeys(int(os.environ.get("SLOGATE_CONTENT_KEYS", "200")), exponent=1.1)
 
@@ -41,8 +44,18 @@ class ProxyUser(FastHttpUser):
 
     @task(6)
     def read_content(self) -> None:
-        self.client.get(f"/content/{CONTENT_KEYS.draw()}", name="/content/{id}")
+        self.get(f"/content/{CONTENT_KEYS.draw()}", "/content/{id}")
 
     @task(1)
     def probe_ready(self) -> None:
-        self.client.get("/health/ready", name="/health/ready")
+        self.get("/health/ready", "/health/ready")
+
+    def get(self, path: str, route: str) -> None:
+        wait_s = None
+        with self.client.get(path, name=route, catch_response=True) as response:
+            # Anything else stands as Locust judged it (a refused connection stays its error).
+            if response.status_code == 429:
+                wait_s = mark_rate_limited(response)
+            elif response.status_code >= 400:
+                fail_by_status(response)
+        honour_retry_after(self, wait_s)

@@ -1,5 +1,5 @@
 """Traffic helpers of the scenarios, free of Locust (importable anywhere): Zipf-like key
-popularity, per-user API keys, ``Retry-After`` values and ``X-Cache`` results."""
+popularity, per-user API keys and ``Retry-After`` values (cache statuses: loadtest.cache_status)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ import email.utils
 import itertools
 import math
 import random
-import re
 import secrets
 import time
-
-_RESULT = re.compile(r"[a-z0-9_-]{1,24}")
 
 
 class ZipfKeys:
@@ -72,9 +69,3 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
         seconds = when.timestamp() - (time.time() if now is None else now)
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
-
-
-def cache_result(x_cache: str | None) -> str:
-    """The endpoint suffix of an ``X-Cache`` value: its first word, lower-cased; ``none`` if absent."""
-    word = (x_cache or "").strip().split(" ", 1)[0].split(",", 1)[0].lower()
-    return word if _RESULT.fullmatch(word) else "none"

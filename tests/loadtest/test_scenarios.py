@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from slogate.loadtest.traffic import ZipfKeys, api_key_for, cache_result, retry_after_seconds, split_keys
+from slogate.loadtest.cache_status import (
+    cache_outcome,
+    cache_status_word,
+    parse_cache_headers,
+)
+from slogate.loadtest.traffic import ZipfKeys, api_key_for, retry_after_seconds, split_keys
 from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFB_SUFFIX, TTFT_SUFFIX, RunResult
 from slogate.target import FaultConfig, ReferenceTarget
 from slogate.target.faults import ConstantLatency
@@ -46,7 +51,8 @@ def test_llm_scenario_records_first_token_pacing_tokens_and_rate_limits_apart(tm
     target = ReferenceTarget(rate_limit=RateLimit(2.0, 2), token_interval_s=0.005, first_token_s=0.06)
     with target:
         run, output = run_locust("llm_proxy.py", target.proxy_url, tmp_path / "llm",
-                                 "--llm-stream-ratio", "0.5", "--llm-api-keys", ",".join(KEYS))
+                                 "--llm-stream-ratio", "0.5", "--llm-api-keys", ",".join(KEYS),
+                                 "--health-interval", "1")
     route = "POST /v1/messages"
     derived = {route + suffix for suffix in (TTFB_SUFFIX, TTFT_SUFFIX, ITL_SUFFIX, TPOT_SUFFIX)}
     assert set(run.endpoints) == {route, *derived, "GET /health/live", "GET /health/ready", "GET /metrics"}
@@ -119,9 +125,11 @@ def test_caching_scenario_records_hits_misses_304s_and_purges(tmp_path: Path) ->
         run, output = run_locust("caching_proxy.py", target.proxy_url, tmp_path / "cache",
                                  "--cache-keys", "40", "--cache-conditional-ratio", "0.3",
                                  "--cache-purge-ratio", "0.05")
+    # Probes are off by default: only the content and its purges.
     assert {"GET /content/{id}:hit", "GET /content/{id}:miss",
             "PURGE /content/{id}"} <= set(run.endpoints)
-    assert all("{id}" in name for name in run.endpoints if "/content/" in name)  # no raw URLs
+    assert all("/content/" in name for name in run.endpoints)
+    assert all("{id}" in name for name in run.endpoints)  # no raw URLs
     hit, _ = run.merged("GET /content/{id}:hit")
     miss, _ = run.merged("GET /content/{id}:miss")
     purge, _ = run.merged("PURGE /content/{id}")
@@ -132,6 +140,21 @@ def test_caching_scenario_records_hits_misses_304s_and_purges(tmp_path: Path) ->
     assert purge.ok.count > 0 and purge.failures == 0
     assert sum(s.failures for s in run.slices) == 0
     assert f"cache_hit={hit.ok.count}" in output and f"cache_miss={miss.ok.count}" in output
+    assert run.counters["cache_status_hit"] == hit.ok.count
+
+
+@pytest.mark.slow
+def test_caching_scenario_reads_the_cache_header_it_is_told_and_purges_only_when_asked(
+    tmp_path: Path,
+) -> None:
+    # The reference target answers X-Cache; told to read another header, every answer is :none.
+    with ReferenceTarget() as target:
+        run, output = run_locust("caching_proxy.py", target.proxy_url, tmp_path / "cache",
+                                 "--cache-keys", "20", "--cache-header", "X-Cache-Status",
+                                 "--cache-path", "/content/item-{id}")
+    assert set(run.endpoints) == {"GET /content/item-{id}:none"}
+    assert run.counters["cache_none"] > 0 and "cache_hit" not in run.counters
+    assert "cache_status_" not in output
 
 
 def test_zipf_keys_favour_the_first_keys() -> None:
@@ -156,14 +179,25 @@ def test_api_keys_are_distinct_per_user_or_taken_in_turn() -> None:
     assert split_keys(None) == []
 
 
-def test_retry_after_values_and_cache_results() -> None:
+def test_retry_after_values() -> None:
     assert retry_after_seconds("2") == 2.0
     assert retry_after_seconds("0.5") == 0.5
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
     for unusable in (None, "", "soon", "inf"):
         assert retry_after_seconds(unusable) is None
-    assert [cache_result(v) for v in ("HIT", "MISS", "BYPASS", "hit from cloudfront")] == [
-        "hit", "miss", "bypass", "hit",
-    ]
-    assert [cache_result(v) for v in (None, "", "<script>")] == ["none", "none", "none"]
+
+
+def test_cache_status_words_from_the_first_configured_header_grouped_by_origin_wait() -> None:
+    names = parse_cache_headers(" X-Cache , X-Cache-Status,")
+    assert names == ("X-Cache", "X-Cache-Status")
+    with pytest.raises(ValueError, match="at least one header"):
+        parse_cache_headers(" , ")
+    words = [cache_status_word(headers, names) for headers in (
+        {"X-Cache-Status": "HIT"}, {"X-Cache": "Miss from cloudfront", "X-Cache-Status": "HIT"},
+        {"X-Cache": "MISS, HIT"}, {"X-Cache-Status": "<script>"}, {"Other": "HIT"}, {}, None)]
+    assert words == ["hit", "miss", "miss", "none", "none", "none", "none"]
+    # nginx's $upstream_cache_status, by what the client waited for.
+    nginx = ["HIT", "STALE", "UPDATING", "MISS", "EXPIRED", "REVALIDATED", "BYPASS", "huh"]
+    assert [cache_outcome(word.lower()) for word in nginx] == [
+        "hit", "hit", "hit", "miss", "miss", "miss", "bypass", "none"]
