@@ -6,7 +6,7 @@ values; the judging rules (``slo.judge``) read only these, never a run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from slogate.slo.histogram import LatencyHistogram
@@ -27,10 +27,30 @@ class Counts:
     latency: LatencyHistogram | None = None
     """The latencies of the events (µs), where the source has them; a percentile is judged on
     them. None from a source that only counts (Prometheus)."""
+    straddling: int = 0
+    """Latency: events in the histogram bucket holding the threshold, so on either side of it
+    (``bad`` counts only those surely over it: the buckets whose lower bound is at or above it)."""
+    slices: tuple[Counts, ...] = ()
+    """The same counts per slice of the run, in time order (without latencies): how much they vary
+    between slices measures how much independent information the total holds. Empty from a source
+    without slices (Prometheus): its events are judged as independent."""
 
     @property
     def good(self) -> int:
         return self.total - self.bad
+
+    @property
+    def possibly_bad(self) -> int:
+        """The bad events and those that may be (the threshold's bucket)."""
+        return self.bad + self.straddling
+
+    @classmethod
+    def added(cls, parts: Iterable[Counts], seconds: float) -> Counts:
+        """The sum of several sources' counts over the same ``seconds`` (no latencies, no slices)."""
+        total = bad = straddling = 0
+        for part in parts:
+            total, bad, straddling = total + part.total, bad + part.bad, straddling + part.straddling
+        return cls(total=total, bad=bad, seconds=seconds, straddling=straddling)
 
 
 def bad_events(

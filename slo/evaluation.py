@@ -86,6 +86,20 @@ class ObjectiveResult:
     windows_undecided: int | None = None
     window_burn_rates: tuple[float | None, ...] = ()
     """Windowed objectives: the burn rate of each full window, in time order."""
+    # What the verdict covered (None from a source without slices, where it is not measured).
+    judged_s: float | None = None
+    slices_judged: int | None = None
+    """Slices of the run with events of this objective."""
+    effective_samples: float | None = None
+    """n / between_slice_variation: the independent samples the events are worth."""
+    between_slice_variation: float | None = None
+    """phi >= 1: the batch-means variance over the one of independent events (1: no more than that)."""
+    regime_change: bool | None = None
+    """The run's two halves differ beyond their intervals (a change of behaviour mid-run)."""
+    fail_p_value: float | None = None
+    """One-sided p-value of 'the objective is met' (what a family-wise correction reads)."""
+    coverage: str = ""
+    """What the verdict covered and what it cannot rule out, in a sentence."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping
 
 from slogate.slo.counts import Counts, bad_events
 from slogate.slo.evaluation import Evaluation, ObjectiveResult
-from slogate.slo.judge import judge, judge_windows, overall
+from slogate.slo.judge import (
+    family_adjusted,
+    judge,
+    judge_windows,
+    overall,
+    run_doubt,
+    window_fail_confidence,
+)
 from slogate.slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
 from slogate.slo.spec import (
     AnyObjective,
@@ -31,7 +38,7 @@ def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluat
     judged = list(run.slices_from(window_start))
     whole = _merge_by_endpoint(judged)
     context = _Context(spec, judged, whole, window_start, window_end - window_start, run.endpoints)
-    results = tuple(_judge(objective, context) for objective in spec.all_objectives)
+    results = family_adjusted([_judge(objective, context) for objective in spec.all_objectives], spec)
     verdict, reasons = overall(results, doubts(run))
     return Evaluation(
         service=spec.service,
@@ -58,24 +65,36 @@ def doubts(run: RunResult) -> list[str]:
 
 
 def judged_counts(spec: Spec, run: RunResult) -> dict[str, Counts]:
-    """Each objective's counts (by name) over the requests after the warm-up, merged over the run."""
-    whole = _merge_by_endpoint(run.slices_from(spec.warmup_s))
+    """Each objective's counts (by name) over the requests after the warm-up, merged over the run,
+    with the counts of each judged slice."""
+    judged = list(run.slices_from(spec.warmup_s))
+    whole = _merge_by_endpoint(judged)
     seconds = max(0.0, run.duration_s - spec.warmup_s)
-    return {o.name: counts(o, select(o, whole)[0], seconds) for o in spec.all_objectives}
+    return {o.name: dataclasses.replace(counts(o, select(o, whole)[0], seconds),
+                                        slices=tuple(slice_counts(o, s) for s in judged))
+            for o in spec.all_objectives}
 
 
 def counts(objective: AnyObjective, window: EndpointWindow, seconds: float) -> Counts:
-    """What ``objective`` is judged on in ``window``, ``seconds`` long."""
+    """What ``objective`` is judged on in ``window``, ``seconds`` long (without per-slice detail)."""
     if isinstance(objective, LatencyObjective):
         histogram = window.ok
-        samples = histogram.count
-        fast = histogram.count_at_or_below(objective.threshold_s * 1e6) if samples else 0
-        return Counts(total=samples, bad=samples - fast, seconds=seconds, latency=histogram)
+        # From bucket bounds: the threshold's own bucket is neither under nor over it.
+        _, straddling, over = histogram.split_at(objective.threshold_s * 1e6)
+        return Counts(total=histogram.count, bad=over, seconds=seconds, latency=histogram,
+                      straddling=straddling)
     if isinstance(objective, ThroughputObjective):
         # Every request counts towards throughput, the rate-limited ones included.
         return Counts(total=window.requests + window.rate_limited, bad=0, seconds=seconds)
     return Counts(total=window.requests, bad=bad_events(objective, window.statuses, window.failures),
                   seconds=seconds)
+
+
+def slice_counts(objective: AnyObjective, time_slice: TimeSlice) -> Counts:
+    """What ``objective`` is judged on in one slice (no latencies: the totals are what varies)."""
+    return Counts.added((counts(objective, window, time_slice.duration_s)
+                         for name, window in time_slice.endpoints.items() if selects(objective, name)),
+                        time_slice.duration_s)
 
 
 def _merge_by_endpoint(slices: Iterable[TimeSlice]) -> dict[str, EndpointWindow]:
@@ -112,18 +131,21 @@ class _Context:
     from_s: float
     seconds: float
     known: list[str]
-    _windows: dict[float, list[dict[str, EndpointWindow]]] = dataclasses.field(default_factory=dict)
+    _windows: dict[float, list[tuple[list[int], dict[str, EndpointWindow]]]] = dataclasses.field(
+        default_factory=dict)
 
-    def windows(self, length_s: float) -> list[dict[str, EndpointWindow]]:
-        """Full windows of ``length_s`` from the judged start, each merged by endpoint (cached)."""
+    def windows(self, length_s: float) -> list[tuple[list[int], dict[str, EndpointWindow]]]:
+        """Full windows of ``length_s`` from the judged start: the indices of their slices, and the
+        slices merged by endpoint (cached)."""
         if length_s not in self._windows:
             count = int(self.seconds / length_s + 1e-9)
-            groups: list[list[TimeSlice]] = [[] for _ in range(count)]
-            for time_slice in self.slices:
+            groups: list[list[int]] = [[] for _ in range(count)]
+            for position, time_slice in enumerate(self.slices):
                 index = int((time_slice.start_s - self.from_s) / length_s + 1e-9)
                 if 0 <= index < count:
-                    groups[index].append(time_slice)
-            self._windows[length_s] = [_merge_by_endpoint(group) for group in groups]
+                    groups[index].append(position)
+            self._windows[length_s] = [
+                (group, _merge_by_endpoint(self.slices[i] for i in group)) for group in groups]
         return self._windows[length_s]
 
 
@@ -142,11 +164,19 @@ def _judge(objective: AnyObjective, context: _Context) -> ObjectiveResult:
         empty = judge(objective, counts(objective, EndpointWindow(), seconds), spec)
         return dataclasses.replace(empty, verdict="inconclusive", reason=missing)
     window, matched = select(objective, context.whole)
-    result = judge(objective, counts(objective, window, seconds), spec)
-    result = dataclasses.replace(result, matched_endpoints=tuple(matched))
+    per_slice = tuple(slice_counts(objective, s) for s in context.slices)
+    whole = dataclasses.replace(counts(objective, window, seconds), slices=per_slice)
+    result = dataclasses.replace(judge(objective, whole, spec), matched_endpoints=tuple(matched))
     if objective.window_s is None:
         return result
     length = objective.window_s
-    per_window = [judge(objective, counts(objective, select(objective, by_endpoint)[0], length), spec)
-                  for by_endpoint in context.windows(length)]
-    return judge_windows(objective, result, per_window, from_s=context.from_s, seconds=seconds)
+    windows = context.windows(length)
+    # Each window fails only at alpha / m, and takes the run's variation between slices.
+    strict = window_fail_confidence(spec, len(windows))
+    per_window = [
+        judge(objective, dataclasses.replace(counts(objective, select(objective, by_endpoint)[0], length),
+                                             slices=tuple(per_slice[i] for i in group)),
+              spec, fail_confidence=strict, run=whole)
+        for group, by_endpoint in windows]
+    return judge_windows(objective, result, per_window, from_s=context.from_s, seconds=seconds,
+                         doubt=run_doubt(objective, whole, spec))

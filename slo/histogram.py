@@ -286,6 +286,50 @@ class LatencyHistogram:
         limit = math.ceil(math.log(value_us) / self._log_gamma)
         return self.zero_count + sum(c for i, c in self._bucket_counts().items() if i <= limit)
 
+    def bucket_bounds_at(self, q: float) -> tuple[float, float]:
+        """The bounds (lower, upper] in µs of the bucket holding the nearest-rank ``q`` quantile,
+        within the exact extremes: every value of that rank lies between them."""
+        if not 0.0 < q <= 1.0:
+            raise ValueError(f"quantile must be in (0, 1], got {q!r}")
+        if self.count == 0:
+            raise ValueError("an empty histogram has no buckets")
+        rank = max(1, math.ceil(q * self.count - 1e-9))
+        if self.zero_count >= rank:
+            return 0.0, min(1.0, self.max)
+        indices, counts = self._bucket_arrays()
+        position = int(np.searchsorted(np.cumsum(counts), rank - self.zero_count))
+        index = int(indices[min(position, len(indices) - 1)])
+        lower, upper = self._bucket_edges(index)
+        return max(lower, self.min), min(upper, self.max)
+
+    def split_at(self, value_us: float) -> tuple[int, int, int]:
+        """(surely at or below, in the bucket holding ``value_us`` and so on either side, surely
+        above): counted from bucket bounds, never from representative values."""
+        if self.count == 0:
+            return 0, 0, 0
+        if self.max <= value_us:
+            return self.count, 0, 0
+        if self.min > value_us:
+            return 0, 0, self.count
+        if value_us < 1.0:
+            return 0, self.zero_count, self.count - self.zero_count
+        indices, counts = self._bucket_arrays()
+        holding = math.ceil(math.log(value_us) / self._log_gamma)
+        below = self.zero_count + int(counts[indices < holding].sum())
+        straddling = int(counts[indices == holding].sum())
+        if math.isclose(self._bucket_edges(holding)[1], value_us, rel_tol=1e-12):
+            below, straddling = below + straddling, 0  # the value is the bucket's upper bound
+        return below, straddling, self.count - below - straddling
+
+    def bucket_of(self, value_us: float) -> tuple[float, float]:
+        """The bounds (lower, upper] in µs of the bucket a value of ``value_us`` would land in."""
+        if value_us < 1.0:
+            return 0.0, 1.0
+        return self._bucket_edges(math.ceil(math.log(value_us) / self._log_gamma))
+
+    def _bucket_edges(self, index: int) -> tuple[float, float]:
+        return math.exp((index - 1) * self._log_gamma), math.exp(index * self._log_gamma)
+
     @property
     def mean(self) -> float | None:
         return self.sum / self.count if self.count else None

@@ -1,13 +1,18 @@
 """The statistics behind a verdict: intervals that know their uncertainty, and the tests of a baseline.
 
-Pure standard library (``statistics.NormalDist``); numpy only merges histograms (slo.histogram).
+Pure standard library (``statistics.NormalDist``, ``math.lgamma``); numpy only merges histograms.
 
-- Ratios (error ratio, availability, the share of requests under a latency threshold) get a
-  Wilson score interval, which stays sane at 0 and at n events where the normal one collapses.
-- A percentile gets the distribution-free order-statistic interval: the q-quantile lies between
-  the order statistics of ranks ``n * L`` and ``n * U``, where (L, U) is the binomial interval of q
-  with n trials, whatever the latency distribution. Read from the histogram, each bound is also
-  within the histogram's relative accuracy.
+- Ratios (error ratio, availability, the share of requests over a latency threshold) get a Wilson
+  score interval, which stays sane at 0 and at n events where the normal one collapses; with few
+  events (fewer than ``EXACT_BELOW`` on either side) the exact Clopper-Pearson interval, from the
+  binomial distribution computed exactly (the regularized incomplete beta function, in log space).
+- Requests of one run are not independent: slow episodes cover consecutive slices. ``dispersion``
+  measures it by batch means (about 20 batches of consecutive slices): the inflation of the
+  variance over the binomial one (phi) divides n into the effective sample size n / phi, and the
+  interval then uses Student's t with B - 1 degrees of freedom (its variance was estimated).
+- A percentile's interval is distribution-free: the q-quantile lies between the order statistics of
+  ranks ``n * L`` and ``n * U``, (L, U) the binomial interval of q, read from the histogram at the
+  lower bound of the low bucket and the upper bound of the high one (never inside the rounding).
 - Baselines: a two-proportion z-test for ratios, a Mann-Whitney U test (normal approximation
   with tie correction) over two histograms for latency.
 """
@@ -24,6 +29,15 @@ from slogate.slo.spec import DEFAULT_CONFIDENCE
 
 _NORMAL = NormalDist()
 
+EXACT_BELOW = 50
+"""Fewer events than this on either side of a share: the exact binomial interval, not Wilson's."""
+
+BATCHES = 20
+"""Batches of consecutive slices the between-slice variance is estimated from (fewer slices: one each)."""
+
+POWER = 0.8
+"""``more_samples_needed`` is sized so a fresh run of that size decides with this probability."""
+
 
 def z_value(confidence: float) -> float:
     """The two-sided normal quantile for ``confidence`` (0.95 -> 1.96)."""
@@ -32,29 +46,249 @@ def z_value(confidence: float) -> float:
     return _NORMAL.inv_cdf(0.5 + confidence / 2.0)
 
 
-def wilson_interval(events: int, trials: int, confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float]:
-    """The Wilson score interval of a proportion ``events / trials``; (0, 1) with no trials."""
+def critical_value(confidence: float, dof: int | None = None) -> float:
+    """The two-sided quantile: normal, or Student's t with ``dof`` degrees of freedom."""
+    z = z_value(confidence)
+    if dof is None:
+        return z
+    if dof < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {dof!r}")
+    # Bisection on the exact two-sided t mass: it is increasing in t, and t >= z.
+    low, high = z, z
+    while _t_mass(high, dof) < confidence:
+        high *= 2.0
+    for _ in range(100):
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if _t_mass(middle, dof) < confidence else (low, middle)
+    return high
+
+
+def t_cdf(t: float, dof: int | None) -> float:
+    """P(T <= t) for Student's t with ``dof`` degrees of freedom (None: the normal)."""
+    if dof is None:
+        return _NORMAL.cdf(t)
+    mass = _t_mass(abs(t), dof)
+    return 0.5 + mass / 2.0 if t >= 0 else 0.5 - mass / 2.0
+
+
+def _t_mass(t: float, dof: int) -> float:
+    """P(|T| <= t), the closed form for whole degrees of freedom (Abramowitz & Stegun 26.7.3-4)."""
+    theta = math.atan(t / math.sqrt(dof))
+    cos2 = math.cos(theta) ** 2
+    if dof % 2:
+        series, term = 0.0, math.cos(theta)
+        for k in range(1, (dof - 1) // 2 + 1):
+            series += term
+            term *= cos2 * (2 * k) / (2 * k + 1)
+        return (2.0 / math.pi) * (theta + math.sin(theta) * series) if dof > 1 else 2.0 * theta / math.pi
+    series, term = 0.0, 1.0
+    for k in range(1, dof // 2 + 1):
+        series += term
+        term *= cos2 * (2 * k - 1) / (2 * k)
+    return math.sin(theta) * series
+
+
+# -- shares ----------------------------------------------------------------------------------------
+
+
+def wilson_interval(events: float, trials: float, confidence: float = DEFAULT_CONFIDENCE, *,
+                    critical: float | None = None) -> tuple[float, float]:
+    """The Wilson score interval of a proportion ``events / trials``; (0, 1) with no trials.
+
+    ``critical`` replaces the normal quantile (Student's t, when the variance was estimated)."""
     if trials <= 0:
         return 0.0, 1.0
-    z = z_value(confidence)
+    z = z_value(confidence) if critical is None else critical
     p = events / trials
     denominator = 1.0 + z * z / trials
     centre = (p + z * z / (2.0 * trials)) / denominator
-    half = z * math.sqrt(p * (1.0 - p) / trials + z * z / (4.0 * trials * trials)) / denominator
+    half = z * math.sqrt(max(0.0, p * (1.0 - p)) / trials + z * z / (4.0 * trials * trials)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def samples_to_separate(observed: float, limit: float, confidence: float = DEFAULT_CONFIDENCE) -> int | None:
-    """How many events would make an interval around ``observed`` exclude ``limit``, approximately.
+def share_interval(events: float, trials: float, critical: float) -> tuple[float, float]:
+    """The interval of a share at a two-sided ``critical`` value: exact (Clopper-Pearson) when
+    fewer than ``EXACT_BELOW`` events are on either side, Wilson otherwise. ``events`` and
+    ``trials`` may be effective (fractional) counts."""
+    if trials <= 0:
+        return 0.0, 1.0
+    if min(events, trials - events) >= EXACT_BELOW:
+        return wilson_interval(events, trials, critical=critical)
+    tail = 1.0 - _NORMAL.cdf(critical)
+    low = 0.0 if events <= 0 else beta_quantile(tail, events, trials - events + 1.0)
+    high = 1.0 if events >= trials else beta_quantile(1.0 - tail, events + 1.0, trials - events)
+    return low, high
 
-    Uses the normal half-width ``z * sqrt(p (1 - p) / n)`` at the limit; None when the observed
-    proportion sits exactly on the limit (no sample count decides it).
+
+def excess_p_value(events: float, trials: float, limit: float, dof: int | None) -> float:
+    """One-sided p-value of 'the true share is at most ``limit``' given ``events`` of ``trials``:
+    the score test Wilson's interval inverts, or the exact binomial tail with few events, on the
+    t scale when ``dof`` is given. Small: the share is beyond the limit."""
+    if trials <= 0 or limit >= 1.0:
+        return 1.0
+    if limit <= 0.0:
+        return 0.0 if events > 0 else 1.0
+    if min(events, trials - events) >= EXACT_BELOW:
+        z = (events / trials - limit) / math.sqrt(limit * (1.0 - limit) / trials)
+    else:
+        tail = 1.0 if events <= 0 else regularized_beta(limit, events, trials - events + 1.0)
+        if tail <= 0.0:
+            return 0.0
+        z = _NORMAL.inv_cdf(min(1.0 - 1e-16, max(1e-300, 1.0 - tail)))
+    return 1.0 - t_cdf(z, dof)
+
+
+def regularized_beta(x: float, a: float, b: float) -> float:
+    """I_x(a, b), the regularized incomplete beta function (so the binomial and Clopper-Pearson
+    exactly: P(Bin(n, p) >= k) = I_p(k, n - k + 1)), by its continued fraction in log space."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x)
+                 + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _beta_fraction(x, a, b) / a
+    return 1.0 - math.exp(log_front) * _beta_fraction(1.0 - x, b, a) / b
+
+
+def _beta_fraction(x: float, a: float, b: float) -> float:
+    """The continued fraction of I_x(a, b) by the modified Lentz method (Numerical Recipes 6.4)."""
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    result = d
+    for m in range(1, 100_000):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1.0) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1.0))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            result *= d * c
+        if abs(d * c - 1.0) < 1e-13:
+            break
+    return result
+
+
+def beta_quantile(probability: float, a: float, b: float) -> float:
+    """The x with I_x(a, b) = ``probability`` (bisection: I is increasing in x)."""
+    low, high = 0.0, 1.0
+    for _ in range(60):
+        middle = (low + high) / 2.0
+        low, high = (middle, high) if regularized_beta(middle, a, b) < probability else (low, middle)
+    return (low + high) / 2.0
+
+
+def samples_to_separate(observed: float, limit: float, confidence: float = DEFAULT_CONFIDENCE, *,
+                        inflation: float = 1.0, power: float = POWER) -> int | None:
+    """How many requests a fresh run needs to decide ``observed`` against ``limit`` with ``power``.
+
+    (z_(1-a/2) + z_power)^2 * phi * p(1 - p) / gap^2, p the observed share (the limit's when the
+    observed is 0 or 1, where p(1 - p) vanishes); None only when the share sits exactly on the limit.
     """
     gap = abs(observed - limit)
     if gap <= 1e-12:
         return None
-    variance = max(limit * (1.0 - limit), 1.0 / 1e9)
-    return math.ceil(z_value(confidence) ** 2 * variance / (gap * gap))
+    p = observed if 0.0 < observed < 1.0 else limit
+    variance = max(p * (1.0 - p), 1e-9)
+    z = z_value(confidence) + _NORMAL.inv_cdf(power)
+    return math.ceil(z * z * inflation * variance / (gap * gap))
+
+
+# -- correlation between slices --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dispersion:
+    """How much independent information a run's total holds, from the variation between slices.
+
+    ``inflation`` (phi >= 1) is the batch-means variance of the share (or rate) over the binomial
+    (Poisson) one: slices that vary more than independent requests would. ``effective`` is n / phi.
+    ``dof`` is B - 1 when phi > 1 (its variance was estimated from B batches), else None (normal).
+    """
+
+    samples: float
+    effective: float
+    inflation: float
+    batches: int
+    dof: int | None
+    change: RegimeChange | None = None
+
+
+@dataclass(frozen=True)
+class RegimeChange:
+    """The first and second halves of a run differ beyond their batch-means intervals."""
+
+    first: float
+    second: float
+
+
+INDEPENDENT = Dispersion(samples=0.0, effective=0.0, inflation=1.0, batches=0, dof=None)
+
+
+def batches(weights: Sequence[float], amounts: Sequence[float], count: int = BATCHES
+            ) -> list[tuple[float, float]]:
+    """(weight, amount) of ``count`` batches of consecutive slices with weight (all of them, one
+    each, when fewer); slices without weight (no request of the objective) are skipped."""
+    kept = [(w, a) for w, a in zip(weights, amounts, strict=True) if w > 0]
+    size = min(count, len(kept))
+    grouped: list[tuple[float, float]] = []
+    for b in range(size):
+        part = kept[b * len(kept) // size:(b + 1) * len(kept) // size]
+        grouped.append((sum(w for w, _ in part), sum(a for _, a in part)))
+    return grouped
+
+
+def ratio_variance(groups: Sequence[tuple[float, float]]) -> float | None:
+    """Batch-means variance of the ratio estimator sum(amount) / sum(weight):
+    sum_b (w_b / w_mean)^2 (r_b - r)^2 / (B (B - 1)); None with fewer than two batches."""
+    count = len(groups)
+    total = sum(w for w, _ in groups)
+    if count < 2 or total <= 0:
+        return None
+    ratio = sum(a for _, a in groups) / total
+    mean = total / count
+    spread = sum((w / mean) ** 2 * (a / w - ratio) ** 2 for w, a in groups)
+    return spread / (count * (count - 1))
+
+
+def dispersion(weights: Sequence[float], amounts: Sequence[float], independent_variance: float,
+               critical: float) -> Dispersion:
+    """phi, n_eff and the degrees of freedom of a ratio sum(amount) / sum(weight) whose variance
+    would be ``independent_variance`` if every request were independent (p(1 - p) / n for a share,
+    n / seconds^2 for a rate); ``critical`` tests the halves for a regime change."""
+    groups = batches(weights, amounts)
+    samples = float(sum(weights))
+    observed = ratio_variance(groups)
+    if observed is None or independent_variance <= 0.0:
+        return Dispersion(samples, samples, 1.0, len(groups), None)
+    inflation = max(1.0, observed / independent_variance)
+    dof = len(groups) - 1 if inflation > 1.0 else None
+    return Dispersion(samples, samples / inflation, inflation, len(groups), dof,
+                      _regime_change(groups, independent_variance * samples, critical))
+
+
+def _regime_change(groups: Sequence[tuple[float, float]], unit_variance: float, critical: float
+                   ) -> RegimeChange | None:
+    """The halves' ratios when they differ by more than ``critical`` of their combined standard
+    error (each half's batch-means variance, never below the independent one)."""
+    half = len(groups) // 2
+    if half < 2:
+        return None
+    parts = (groups[:half], groups[half:])
+    ratios, variances = [], []
+    for part in parts:
+        weight = sum(w for w, _ in part)
+        ratios.append(sum(a for _, a in part) / weight)
+        variances.append(max(ratio_variance(part) or 0.0, unit_variance / weight))
+    difference = abs(ratios[1] - ratios[0])
+    if difference <= critical * math.sqrt(variances[0] + variances[1]):
+        return None
+    return RegimeChange(ratios[0], ratios[1])
+
+
+# -- percentiles -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -68,26 +302,27 @@ class QuantileInterval:
 
 
 def quantile_interval(
-    histogram: LatencyHistogram, q: float, confidence: float = DEFAULT_CONFIDENCE
+    histogram: LatencyHistogram, q: float, confidence: float = DEFAULT_CONFIDENCE, *,
+    effective: float | None = None, critical: float | None = None,
 ) -> QuantileInterval | None:
-    """The order-statistic interval of the ``q`` quantile (0 < q < 1); None for an empty histogram."""
+    """The order-statistic interval of the ``q`` quantile (0 < q < 1); None for an empty histogram.
+
+    The ranks come from the interval of the share q at ``effective`` samples (n by default;
+    exact with few samples beyond the quantile) at ``critical`` (normal by default); the bounds are
+    read at the lower edge of the low rank's bucket and the upper edge of the high rank's.
+    """
     n = histogram.count
     estimate = histogram.quantile(q)
     if n == 0 or estimate is None:
         return None
-    low_p, high_p = wilson_interval_around(q, n, confidence)
+    trials = float(n) if effective is None else max(1.0, min(float(n), effective))
+    low_p, high_p = share_interval(q * trials, trials,
+                                   z_value(confidence) if critical is None else critical)
     low_rank = math.floor(low_p * n)
     high_rank = math.ceil(high_p * n) + 1
-    low = histogram.quantile(low_rank / n) if low_rank >= 1 else histogram.min
-    high = histogram.quantile(high_rank / n) if high_rank <= n else None
-    return QuantileInterval(estimate, low if low is not None else 0.0, high)
-
-
-def wilson_interval_around(q: float, n: int, confidence: float) -> tuple[float, float]:
-    """The binomial interval of the share of n samples at or below the true q-quantile."""
-    z = z_value(confidence)
-    half = z * math.sqrt(q * (1.0 - q) / n)
-    return max(0.0, q - half), min(1.0, q + half)
+    low = histogram.bucket_bounds_at(low_rank / n)[0] if low_rank >= 1 else histogram.min
+    high = histogram.bucket_bounds_at(high_rank / n)[1] if high_rank <= n else None
+    return QuantileInterval(estimate, low, high)
 
 
 @dataclass(frozen=True)
