@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from slogate.loadtest import open_model
-from slogate.slo.units import parse_port, parse_positive
+from slogate.slo.units import parse_port, parse_positive, positive_duration
 
 DEFAULT_OUT = "out/runs"
 LOCUST_GROUP = ("slogate", "Record the run and gate it on an SLO spec")
@@ -29,10 +29,16 @@ def parse_http_url(text: str) -> str:
 
 
 def parse_seconds(text: str) -> float:
+    """A positive duration: a number of seconds ('10', as Locust's --run-time) or with a unit ('10s')."""
     try:
         return parse_positive(text)
     except ValueError:
-        raise ValueError(f"expected a positive number of seconds, got {text!r}") from None
+        pass
+    try:
+        return positive_duration(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a positive number of seconds, got {text!r} (or a duration "
+                         "with a unit: 10s, 5m, 250ms)") from None
 
 
 @dataclass(frozen=True)

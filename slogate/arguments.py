@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlparse
 
-from slogate.slo.units import parse_duration, parse_port, parse_positive, parse_ratio
+from slogate import catalog
+from slogate.loadtest.options import parse_seconds
+from slogate.slo.units import parse_port, parse_positive, parse_ratio
 
 _Value = TypeVar("_Value")
 
@@ -26,12 +28,14 @@ def argtype(parse: Callable[[str], _Value], name: str) -> Callable[[str], _Value
     return convert
 
 
-def duration(text: str) -> float:
-    """A positive duration with a unit ('30s', '5m')."""
-    seconds = argtype(parse_duration, "duration")(text)
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive duration, got {text!r}")
-    return seconds
+duration = argtype(parse_seconds, "duration")
+"""A positive duration: '30s', '5m', or a number of seconds ('30'), as Locust's --run-time."""
+
+spec = argtype(catalog.spec_path, "spec")
+"""A spec file, or a packaged preset: 'preset:web-api' (or 'web-api' when no such file exists)."""
+
+scenario = argtype(catalog.scenario_path, "scenario")
+"""A locustfile, or a packaged scenario's name: 'mix', 'llm', 'caching'."""
 
 
 def _ratio_value(text: str) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from slogate import arguments as arg
+from slogate import catalog
 from slogate.slo.evaluation import ExitCode
 
 if TYPE_CHECKING:
@@ -35,9 +37,13 @@ class UsageError(Exception):
     """Bad input found before any work started (exit 2)."""
 
 
+PASSTHROUGH_COMMANDS = ("run", "demo")
+"""The commands that hand what follows ``--`` to Locust (the scenario's own options)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, sys.argv[1:] if argv is None else argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return ExitCode.BAD_INPUT
@@ -57,6 +63,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in refusal:
             console.say(line)
         return ExitCode.BAD_INPUT
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """slogate's options before ``--``; what follows it (``scenario_args``) goes to Locust as given.
+    An option no command knows is refused naming it (usage error, exit 2), with a hint to put a
+    scenario's options after ``--``."""
+    given = list(argv)
+    cut = given.index("--") if "--" in given else len(given)
+    args, unknown = parser.parse_known_args(given[:cut])
+    args.scenario_args = tuple(given[cut + 1:])
+    command = getattr(args, "command", None)
+    usage = _command_parser(parser, command) if command else parser
+    passes_through = command in PASSTHROUGH_COMMANDS
+    if unknown:
+        hint = (f"; options of the scenario (Locust's) go after `--`: slogate {command} ... -- "
+                f"{' '.join(unknown)}" if passes_through and unknown[0].startswith("-") else "")
+        usage.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+    if args.scenario_args and not passes_through:
+        usage.error(f"options after `--` go to Locust, which only {' and '.join(PASSTHROUGH_COMMANDS)} "
+                    f"start: {' '.join(args.scenario_args)}")
+    return args
+
+
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    found: argparse.ArgumentParser = commands.choices[command]
+    return found
 
 
 def _refusal(exc: Exception) -> list[str]:
@@ -92,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="start the reference target, load test it, gate, report")
     demo.add_argument("--duration", type=arg.duration, default=30.0, help="load duration (default 30s)")
     demo.add_argument("--users", type=arg.positive_int, default=20, help="concurrent users (default 20)")
-    demo.add_argument("--spawn-rate", type=arg.positive_float, default=20.0, help="users started per second")
-    demo.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec (default: the demo's)")
+    demo.add_argument("--spawn-rate", type=arg.positive_float, default=20.0,
+                      help="users started per second (default 20)")
+    demo.add_argument("--spec", type=arg.spec, default=EXAMPLE_SPEC,
+                      help="SLO spec file or preset:NAME (default: the demo's own spec)")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default ./out)")
     demo.add_argument("--latency", default=DEMO_LATENCY,
                       help="upstream latency distribution (default %(default)s; see `target --help`)")
@@ -105,13 +140,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="load test a URL with a scenario and gate it on a spec")
     run.add_argument("--host", required=True, help="base URL of the proxy, e.g. http://127.0.0.1:8080")
-    run.add_argument("--spec", type=Path, required=True, help="SLO spec file (YAML)")
-    run.add_argument("--users", type=arg.positive_int, default=10, help="concurrent users (closed model)")
-    run.add_argument("--spawn-rate", type=arg.positive_float, default=10.0, help="users started per second")
-    run.add_argument("--duration", type=arg.duration, default=30.0, help="load duration, e.g. 30s, 5m")
-    run.add_argument("--scenario", type=Path, default=None, help="locustfile (default: reference mix)")
+    run.add_argument("--spec", type=arg.spec, required=True,
+                     help="SLO spec file (YAML), or a packaged preset: preset:NAME (`slogate presets`)")
+    run.add_argument("--users", type=arg.positive_int, default=10,
+                     help="concurrent users (closed model) (default 10)")
+    run.add_argument("--spawn-rate", type=arg.positive_float, default=10.0,
+                     help="users started per second (default 10)")
+    run.add_argument("--duration", type=arg.duration, default=30.0,
+                     help="load duration, e.g. 30s, 5m; a bare number is seconds (default 30s)")
+    run.add_argument("--scenario", type=arg.scenario, default=None,
+                     help="locustfile, or a packaged scenario: mix, llm, caching (default mix); its "
+                          "own options go after `--`: slogate run ... -- --cache-keys 5000")
     run.add_argument("--slice", type=arg.duration, default=1.0, help="time slice width (default 1s)")
     run.add_argument("--out", type=Path, default=None, help="bundle folder (default out/runs/<run-id>)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the run bundle already in --out (refused otherwise)")
     run.add_argument("--run-id", default=None, help="run id (default: time and a random suffix)")
     run.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
     add_harness_arguments(run)
@@ -120,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate = commands.add_parser("gate", help="judge a run bundle (or a Prometheus window) against a spec")
     gate.add_argument("bundle", type=Path, nargs="?", default=None,
                       help="run bundle folder (or its run.json); may be omitted with --prometheus")
-    gate.add_argument("--spec", type=Path, required=True, help="SLO spec file (YAML)")
+    gate.add_argument("--spec", type=arg.spec, required=True, help="SLO spec file (YAML) or preset:NAME")
     gate.add_argument("--out", type=Path, default=None, help="write reports here (default: the bundle)")
     gate.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
     gate.add_argument("--baseline", type=Path, default=None, metavar="OLD_BUNDLE",
@@ -144,9 +187,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="an earlier run bundle to compare with in report.html")
     report.set_defaults(handler=_cmd_report)
 
+    export = commands.add_parser("export", help="write a bundle as CSV, Parquet or Locust's CSV files")
+    export.add_argument("bundle", type=Path, help="run bundle folder (or its run.json)")
+    export.add_argument("--format", choices=("csv", "parquet", "locust"), default="csv",
+                        help="csv or parquet: one row per time slice and endpoint (counts, statuses, "
+                             "p50..p99.9 in ms); locust: <prefix>_stats.csv and _stats_history.csv "
+                             "as Locust's --csv writes them (default csv)")
+    # A string, not a Path: a trailing '/' says a folder (Path drops it).
+    export.add_argument("--out", default=None,
+                        help="file (csv, parquet) or prefix (locust); an existing folder or one "
+                             "ending in / gets files named after the run (default: the bundle)")
+    export.set_defaults(handler=_cmd_export)
+
     dash = commands.add_parser("dashboards", help="write Grafana dashboards (JSON) for a spec")
-    dash.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec file (YAML)")
-    dash.add_argument("--out", type=Path, default=DEFAULT_OUT / "dashboards", help="output folder")
+    dash.add_argument("--spec", type=arg.spec, required=True, help="SLO spec file (YAML) or preset:NAME")
+    dash.add_argument("--out", type=Path, default=DEFAULT_OUT / "dashboards",
+                      help="output folder (default out/dashboards)")
     dash.add_argument("--contract", type=Path, default=None,
                       help="YAML file of metric-name overrides (MetricContract fields; 'loadtest:')")
     dash.add_argument("--grafana-url", default=None,
@@ -155,35 +211,55 @@ def build_parser() -> argparse.ArgumentParser:
     dash.set_defaults(handler=_cmd_dashboards)
 
     rules = commands.add_parser("alerts", help="write Prometheus recording and alert rules for a spec")
-    rules.add_argument("--spec", type=Path, default=EXAMPLE_SPEC, help="SLO spec file (YAML)")
-    rules.add_argument("--out", type=Path, default=None,
-                       help="rule file (default out/rules/<service>.rules.yaml); its promtool "
-                            "tests (.rules.test.yaml) and Alertmanager inhibit rules (.inhibit.yaml) "
-                            "are written beside it")
+    rules.add_argument("--spec", type=arg.spec, required=True, help="SLO spec file (YAML) or preset:NAME")
+    # A string, not a Path: a trailing '/' says a folder (Path drops it).
+    rules.add_argument("--out", default=None,
+                       help="rule file, or a folder (an existing one, or ending in /) to write "
+                            "<service>.rules.yaml into (default out/rules/<service>.rules.yaml); its "
+                            "promtool tests (.rules.test.yaml) and Alertmanager inhibit rules "
+                            "(.inhibit.yaml) are written beside it")
     rules.add_argument("--contract", type=Path, default=None,
                        help="YAML file of metric-name overrides (MetricContract fields)")
     rules.add_argument("--check-target", default=None, metavar="METRICS_URL",
                        help="check latency thresholds against the buckets this /metrics URL exports")
     rules.add_argument("--tiers", default="page,ticket",
                        help="burn-rate alert tiers to generate (default page,ticket)")
-    rules.add_argument("--page-severity", default="critical", help="severity of page alerts")
-    rules.add_argument("--ticket-severity", default="warning", help="severity of ticket alerts")
+    rules.add_argument("--page-severity", default="critical",
+                       help="severity of page alerts (default critical)")
+    rules.add_argument("--ticket-severity", default="warning",
+                       help="severity of ticket alerts (default warning)")
     rules.add_argument("--runbook-base", default=None,
                        help="URL of the runbooks (each alert links <base>#<alert name>)")
     rules.set_defaults(handler=_cmd_alerts)
 
     validate = commands.add_parser("validate", help="check SLO spec files (slogate YAML or OpenSLO)")
-    validate.add_argument("specs", type=Path, nargs="*", help="spec files")
+    validate.add_argument("specs", nargs="*", metavar="SPEC", help="spec files, or preset:NAME")
     validate.add_argument("--schema", action="store_true",
                           help="print the JSON Schema of the spec format and exit")
     validate.set_defaults(handler=_cmd_validate)
+
+    listing = commands.add_parser("presets", help="list the packaged SLO presets and scenarios")
+    listing.set_defaults(handler=_cmd_presets)
 
     from slogate.target.cli import add_target_arguments
 
     target = commands.add_parser("target", help="serve the reference target (proxy + upstream)")
     add_target_arguments(target)
     target.set_defaults(handler=_cmd_target)
+    for command in commands.choices.values():
+        command.formatter_class = DefaultsHelpFormatter
     return parser
+
+
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Every option's default in its help: as written there ('(default 30s)'), else appended."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if ("default" in text.lower() or action.default in (None, False, "", argparse.SUPPRESS)
+                or not action.option_strings):
+            return text
+        return f"{text} (default %(default)s)"
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -203,7 +279,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     failed = False
     for path in args.specs:
         try:
-            spec = _load_spec(path)
+            spec = _load_spec(catalog.spec_path(path))
+        except ValueError as exc:  # an unknown preset
+            failed = True
+            console.say(f"spec error: {exc}")
+            continue
         except SpecError as exc:
             failed = True
             for problem in exc.problems:
@@ -214,20 +294,29 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from slogate.locust_process import DEFAULT_SCENARIO, LoadSettings, harness_locust_args
-    from slogate.slo.bundle import new_run_id
+    from slogate.locust_process import LoadSettings, harness_locust_args
+    from slogate.reachability import TargetUnreachableError, check_listening
+    from slogate.slo.bundle import RUN_FILE, new_run_id
 
     spec = _load_spec(args.spec)
     _check_url(args.host)
-    scenario = args.scenario or DEFAULT_SCENARIO
-    if not Path(scenario).is_file():
-        raise UsageError(f"--scenario: no such file: {scenario}")
     run_id = args.run_id or new_run_id()
     bundle = args.out or DEFAULT_OUT / "runs" / run_id
+    if (bundle / RUN_FILE).exists() and not args.overwrite:
+        raise UsageError(f"{bundle} already holds a run bundle ({RUN_FILE}): give another --out, or "
+                         "--overwrite to replace it")
+    fresh = not bundle.exists()
     _check_writable(bundle)
+    try:
+        check_listening(args.host)
+    except TargetUnreachableError as exc:
+        if fresh:
+            bundle.rmdir()  # made empty by the check above: leave no bundle behind
+        raise UsageError(f"{exc}; no load was sent") from None
     settings = LoadSettings(host=args.host, users=args.users, spawn_rate=args.spawn_rate,
-                            duration_s=args.duration, scenario=Path(scenario), slice_s=args.slice,
-                            extra_args=harness_locust_args(args))
+                            duration_s=args.duration, scenario=args.scenario or catalog.DEFAULT_SCENARIO.path,
+                            slice_s=args.slice, extra_args=harness_locust_args(args),
+                            scenario_args=args.scenario_args)
     return _load_and_report(settings, spec, bundle, run_id, as_json=args.json)
 
 
@@ -340,7 +429,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
 
     spec = _load_spec(args.spec)
-    out = args.out or rules_path(spec, DEFAULT_OUT)
+    out = rules_path(spec, DEFAULT_OUT) if args.out is None else _rules_file(args.out, spec)
     try:
         contract = obs.load_contract_file(args.contract)[0] if args.contract else DEFAULT_CONTRACT
         windows = alerts.configure_tiers(
@@ -363,6 +452,37 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         raise UsageError(f"{spec.source}{where}: {exc}") from None
     for path in paths:
         print(path)
+    return ExitCode.PASS
+
+
+def _rules_file(out: str, spec: Spec) -> Path:
+    """``--out`` of alerts: the rule file, or a folder (existing, or ending in a separator) for it."""
+    from slogate.pipeline import rules_file_name
+
+    if out.endswith(("/", os.sep)) or Path(out).is_dir():
+        return Path(out) / rules_file_name(spec)
+    return Path(out)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from slogate.export import ExportError, export_bundle  # pandas: only when exporting
+
+    try:
+        written = export_bundle(args.bundle, args.out, args.format)
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(path)
+    return ExitCode.PASS
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from slogate import console
+
+    presets = [(name, _load_spec(catalog.preset_path(name)).description,
+                catalog.preset_scenario(name).name) for name in catalog.preset_names()]
+    scenarios = [(scenario.name, scenario.file, scenario.summary) for scenario in catalog.SCENARIOS]
+    print(console.catalog(presets, scenarios))
     return ExitCode.PASS
 
 
@@ -410,7 +530,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with ReferenceTarget(faults=faults) as target:
         console.say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
         settings = LoadSettings(host=target.proxy_url, users=args.users, spawn_rate=args.spawn_rate,
-                                duration_s=args.duration, extra_args=harness_locust_args(args))
+                                duration_s=args.duration, extra_args=harness_locust_args(args),
+                                scenario_args=args.scenario_args)
         code = _load_and_report(settings, spec, bundle, run_id, as_json=args.json,
                                 files=[args.out / "dashboards", args.out / "rules"])
     console.say("reference target stopped")

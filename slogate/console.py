@@ -79,3 +79,15 @@ def _document(evaluation: Evaluation, bundle: Path, files: Sequence[Path]) -> st
 
 def _measured(result: ObjectiveResult) -> str:
     return fmt.shown(result.measured, result.unit, missing=NO_VALUE)
+
+
+def catalog(presets: Sequence[tuple[str, str, str]], scenarios: Sequence[tuple[str, str, str]]) -> str:
+    """One line per preset (name, description, its scenario's name) and per scenario (name, file,
+    summary): what ``--spec preset:NAME`` and ``--scenario NAME`` take."""
+    width = max(len(name) for name, _, _ in [*presets, *scenarios])
+    lines = ["presets (--spec preset:NAME):"]
+    lines += [f"  {name:<{width}}  {description} [--scenario {scenario}]"
+              for name, description, scenario in presets]
+    lines.append("scenarios (--scenario NAME; Locust options of a scenario go after `--`):")
+    lines += [f"  {name:<{width}}  {summary} ({file})" for name, file, summary in scenarios]
+    return "\n".join(lines)

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from slogate import arguments, loadtest
+from slogate import arguments, catalog
 from slogate.loadtest.options import OPTIONS
 from slogate.loadtest.traffic import split_keys
 from slogate.slo.redact import redact
 
-DEFAULT_SCENARIO = Path(loadtest.__file__).parent / "reference_mix.py"
+DEFAULT_SCENARIO = catalog.DEFAULT_SCENARIO.path
 LOCUST_LOG = "locust.log"
 STOP_GRACE_S = 15.0
 HARNESS_OPTIONS = tuple(option for option in OPTIONS if option.on_harness)
@@ -40,6 +40,9 @@ class LoadSettings:
     slice_s: float = 1.0
     api_key: str | None = None
     extra_args: tuple[str, ...] = ()
+    """Locust arguments of slogate's own options (:func:`harness_locust_args`)."""
+    scenario_args: tuple[str, ...] = ()
+    """What the user gave after ``--``: the scenario's (and Locust's) options, passed as given, last."""
 
 
 def add_harness_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,7 +99,7 @@ def locust_command(settings: LoadSettings, bundle: Path, run_id: str) -> list[st
         # the same machine collides with: its workers are local, so loopback and a free port.
         port = str(_free_loopback_port())
         command += ["--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
-    return [*command, *settings.extra_args]
+    return [*command, *settings.extra_args, *settings.scenario_args]
 
 
 def _free_loopback_port() -> int:

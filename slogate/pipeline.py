@@ -141,4 +141,8 @@ def write_observability(spec: Spec, out: Path) -> list[Path]:
 
 def rules_path(spec: Spec, out: Path) -> Path:
     """Where the rule file of ``spec`` goes under an output folder."""
-    return out / "rules" / f"{file_stem(spec.service)}.rules.yaml"
+    return out / "rules" / rules_file_name(spec)
+
+
+def rules_file_name(spec: Spec) -> str:
+    return f"{file_stem(spec.service)}.rules.yaml"

@@ -13,6 +13,8 @@ from slogate import arguments
 
 @pytest.mark.parametrize(("parse", "text", "value"), [
     (arguments.duration, "250ms", 0.25),
+    (arguments.duration, "10", 10.0),  # seconds, as Locust's --run-time
+    (arguments.duration, "1.5m", 90.0),
     (arguments.ratio, "5%", 0.05),
     (arguments.ratio, "0.05", 0.05),
     (arguments.positive_int, "3", 3),
@@ -28,8 +30,9 @@ def test_good_values(parse: Callable[[str], Any], text: str, value: object) -> N
 
 
 @pytest.mark.parametrize(("parse", "text", "expected"), [
-    (arguments.duration, "10", "expected a duration with a unit"),
-    (arguments.duration, "0s", "expected a positive duration"),
+    (arguments.duration, "ten", "expected a positive number of seconds, got 'ten' (or a duration"),
+    (arguments.duration, "0s", "expected a positive number of seconds"),
+    (arguments.duration, "-5", "expected a positive number of seconds"),
     (arguments.positive_int, "0", "expected at least 1"),
     (arguments.positive_float, "nan", "expected a positive number"),
     (arguments.positive_float, "inf", "expected a positive number"),

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from slogate.cli import build_parser, main
+from slogate.cli import DefaultsHelpFormatter, build_parser, main
 
 HEAVY = ("numpy", "yaml", "pandas", "matplotlib")
 
@@ -58,3 +58,14 @@ def test_every_subcommand_prints_its_help(command: str, capsys: pytest.CaptureFi
     assert done.value.code == 0, err
     assert out.startswith(f"usage: slogate {command}")
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_default_is_in_the_help(command: str) -> None:
+    [commands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    parser = commands.choices[command]
+    formatter = parser._get_formatter()
+    assert isinstance(formatter, DefaultsHelpFormatter)
+    for action in parser._actions:
+        if action.option_strings and action.default not in (None, False, "", argparse.SUPPRESS):
+            assert "default" in (formatter._get_help_string(action) or ""), action.option_strings

@@ -17,7 +17,10 @@ from slogate.cli import main
 from slogate.pipeline import write_observability
 from slogate.slo.spec import Spec
 from slogate.target import ReferenceTarget
+from tests.conftest import REFERENCE_SPEC
 from tests.loadtest.harness_server import serving
+
+REFERENCE = ("--spec", str(REFERENCE_SPEC))
 
 OFF_BUCKET = """\
 service: shop
@@ -55,7 +58,7 @@ def test_dashboards_upload_with_the_token_never_printed(
     grafana: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GRAFANA_TOKEN", TOKEN)
-    code = main(["dashboards", "--out", str(tmp_path), "--grafana-url", grafana])
+    code = main(["dashboards", *REFERENCE, "--out", str(tmp_path), "--grafana-url", grafana])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert len(list(tmp_path.glob("*.json"))) == 3
@@ -70,7 +73,7 @@ def test_dashboards_upload_needs_the_token(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GRAFANA_TOKEN", raising=False)
-    code = main(["dashboards", "--out", str(tmp_path), "--grafana-url", "http://127.0.0.1:9"])
+    code = main(["dashboards", *REFERENCE, "--out", str(tmp_path), "--grafana-url", "http://127.0.0.1:9"])
     assert code == 2
     assert "GRAFANA_TOKEN" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.json"))
@@ -79,7 +82,7 @@ def test_dashboards_upload_needs_the_token(
 def test_contract_file_errors_name_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     contract = tmp_path / "contract.yaml"
     contract.write_text("request_durration: x\n", encoding="utf-8")
-    assert main(["dashboards", "--out", str(tmp_path), "--contract", str(contract)]) == 2
+    assert main(["dashboards", *REFERENCE, "--out", str(tmp_path), "--contract", str(contract)]) == 2
     err = capsys.readouterr().err
     assert f"{contract}: unknown metric contract field(s) request_durration" in err
 
@@ -89,7 +92,7 @@ def test_contract_file_renames_metrics(tmp_path: Path) -> None:
     contract.write_text("request_duration: nginx_http_seconds\nselector: 'job=\"edge\"'\n",
                         encoding="utf-8")
     rules = tmp_path / "edge.rules.yaml"
-    assert main(["alerts", "--out", str(rules), "--contract", str(contract)]) == 0
+    assert main(["alerts", *REFERENCE, "--out", str(rules), "--contract", str(contract)]) == 0
     text = rules.read_text(encoding="utf-8")
     assert 'nginx_http_seconds_count{job="edge"' in text and "http_server_request" not in text
 
@@ -102,8 +105,8 @@ def test_alerts_check_target_buckets(
     with ReferenceTarget() as target:
         requests.get(f"{target.proxy_url}/content/1", timeout=5)
         metrics = f"{target.proxy_url}/metrics"
-        good = main(["alerts", "--out", str(tmp_path / "ok.rules.yaml"), "--check-target", metrics,
-                     "--tiers", "page", "--page-severity", "warning"])
+        good = main(["alerts", *REFERENCE, "--out", str(tmp_path / "ok.rules.yaml"),
+                     "--check-target", metrics, "--tiers", "page", "--page-severity", "warning"])
         bad = main(["alerts", "--spec", str(spec), "--out", str(tmp_path / "bad.rules.yaml"),
                     "--check-target", metrics])
     out, err = capsys.readouterr()
@@ -121,7 +124,7 @@ def test_alerts_check_target_buckets(
 
 
 def test_alerts_unknown_tier_is_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["alerts", "--out", str(tmp_path / "x.rules.yaml"), "--tiers", "pager"]) == 2
+    assert main(["alerts", *REFERENCE, "--out", str(tmp_path / "x.rules.yaml"), "--tiers", "pager"]) == 2
     assert "unknown alert tier(s) pager" in capsys.readouterr().err
 
 
