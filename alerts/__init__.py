@@ -89,7 +89,7 @@ def write_alert_files(
     texts = {
         rules_path: render_rules(plan),
         tests_path: render_rule_tests(plan, rules_path, tests_path.parent),
-        inhibit_path: render_inhibit_rules(plan.windows),
+        inhibit_path: render_inhibit_rules(plan.windows, plan.burn_names, plan.tier_labels),
     }
     for path, text in texts.items():
         write_atomic(path, text)

@@ -17,9 +17,9 @@ def absent_rule(
     For a latency SLI the threshold's bucket itself is checked too, which catches a bucket boundary
     that the exporter does not have (or spells in a way the ``le`` pattern misses).
     """
-    exprs = [f"absent({sli.total_selector})"]
-    if sli.latency:
-        exprs.append(f"absent({sli.bad_selector})")
+    exprs = [f"absent({series})" for series in sli.presence]
+    check = ("that the proxy is scraped and exports the metric contract's names and buckets."
+             if sli.query is None else "that the series the SLO's own queries read are scraped.")
     return alerting_rule(
         SLI_METRICS_ABSENT,
         "\nor\n".join(exprs),
@@ -28,7 +28,6 @@ def absent_rule(
         {**spec_labels, "slo": sli.name},
         f"{sli.service}: the metrics of an SLO are missing.",
         f"Prometheus has had no series for the {sli.name} SLI for "
-        f"{promql.duration(absent_for_s)}, so its burn-rate alerts cannot fire. Check "
-        f"that the proxy is scraped and exports the metric contract's names and buckets.",
+        f"{promql.duration(absent_for_s)}, so its burn-rate alerts cannot fire. Check {check}",
         runbook_base,
     )

@@ -1,5 +1,11 @@
 """Burn-rate alerts: one alerting rule per window pair of an objective (``slo.burn``) that can
-fire, reading the SLI's recording rules over the pair's long and short window."""
+fire, reading the SLI's recording rules over the pair's long and short window.
+
+What the user said about an objective's alerts (``objective.alerting``: Sloth's and Pyrra's alert
+name, labels, annotations, severities and disabled tiers) is honoured: their name replaces
+slogate's, their labels and annotations are added over slogate's (a tier's over the objective's),
+and a label ``tier`` of theirs is kept as they wrote it, slogate's own tier then going in
+``slogate_tier`` (which the inhibit rules read too)."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from slogate.alerts.rulefmt import AlertingRule
 from slogate.alerts.sli import Sli
 from slogate.slo import promql
 from slogate.slo.burn import ActiveWindow, ObjectiveBurn
+from slogate.slo.sli import AlertOverrides, TierOverrides
 from slogate.slo.spec import LatencyObjective
 from slogate.slo.units import format_duration, format_ratio
 
@@ -35,23 +42,40 @@ def burn_alerts(
 ) -> tuple[BurnAlert, ...]:
     """The alerts of ``sli``'s window pairs that can fire (see ``ObjectiveBurn.problems`` for
     those that cannot), labelled with ``spec_labels`` (the spec's own, sorted) first."""
+    overrides = sli.objective.alerting or AlertOverrides()
     alerts = []
     for planned in burn.planned:
         active = burn.active_of(planned)
-        if active is not None:
-            rule = AlertingRule(
-                alert=alert_name(sli),
-                expr=_expr(sli, active),
-                for_s=planned.for_s,
-                labels=_labels(sli, active, spec_labels),
-                annotations=_annotations(sli, burn, active, runbook_base),
-            )
-            alerts.append(BurnAlert(sli, active, planned.for_s, rule))
+        tier = _tier(overrides, planned.window.tier)
+        if active is None or overrides.disabled or tier.disabled:
+            continue
+        rule = AlertingRule(
+            alert=alert_name(sli),
+            expr=_expr(sli, active),
+            for_s=planned.for_s,
+            labels=_labels(sli, active, spec_labels, overrides, tier),
+            annotations={**_annotations(sli, burn, active, runbook_base), **overrides.annotations,
+                         **tier.annotations},
+        )
+        alerts.append(BurnAlert(sli, active, planned.for_s, rule))
     return tuple(alerts)
 
 
 def alert_name(sli: Sli) -> str:
+    """The user's alert name for the objective, else slogate's for its kind."""
+    overrides = sli.objective.alerting
+    if overrides is not None and overrides.name:
+        return overrides.name
     return LATENCY_BUDGET_BURN if sli.latency else ERROR_BUDGET_BURN
+
+
+OWN_TIER_LABEL = "tier"
+MOVED_TIER_LABEL = "slogate_tier"
+"""Where slogate's tier goes when the user's labels have a ``tier`` of their own."""
+
+
+def _tier(overrides: AlertOverrides, tier: str) -> TierOverrides:
+    return overrides.page if tier == "page" else overrides.ticket
 
 
 def _expr(sli: Sli, active: ActiveWindow) -> str:
@@ -64,17 +88,28 @@ def _expr(sli: Sli, active: ActiveWindow) -> str:
     )
 
 
-def _labels(sli: Sli, active: ActiveWindow, spec_labels: dict[str, str]) -> dict[str, str]:
+def _labels(
+    sli: Sli, active: ActiveWindow, spec_labels: dict[str, str], overrides: AlertOverrides,
+    tier: TierOverrides,
+) -> dict[str, str]:
     window = active.window
-    return {
+    users = {**spec_labels, **overrides.labels, **tier.labels}
+    tier_label = MOVED_TIER_LABEL if OWN_TIER_LABEL in users else OWN_TIER_LABEL
+    labels = {
         **spec_labels,
         "severity": window.severity,
-        "tier": window.tier,
+        tier_label: window.tier,
         "slo": sli.name,
         "service": sli.service,
         "long_window": window.long,
         "short_window": window.short,
+        **{promql.label_name(k): v for k, v in {**overrides.labels, **tier.labels}.items()},
     }
+    if tier.severity:
+        labels["severity"] = tier.severity
+    if OWN_TIER_LABEL in users:
+        labels[OWN_TIER_LABEL] = users[OWN_TIER_LABEL]
+    return labels
 
 
 def _annotations(

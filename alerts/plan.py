@@ -8,8 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slogate.alerts.absent import absent_rule
-from slogate.alerts.burn_alerts import BurnAlert, burn_alerts
-from slogate.alerts.conventions import DEFAULT_RUNBOOK_BASE, service_labels, spec_labels
+from slogate.alerts.burn_alerts import MOVED_TIER_LABEL, BurnAlert, burn_alerts
+from slogate.alerts.conventions import (
+    DEFAULT_RUNBOOK_BASE,
+    ERROR_BUDGET_BURN,
+    LATENCY_BUDGET_BURN,
+    service_labels,
+    spec_labels,
+)
 from slogate.alerts.health import DEFAULT_HEALTH, HealthThresholds, health_rules, slow_request_bound
 from slogate.alerts.rulefmt import AlertingRule
 from slogate.alerts.sli import Sli, slis
@@ -62,6 +68,20 @@ class AlertPlan:
     def burns(self) -> tuple[BurnAlert, ...]:
         """Every burn-rate alert, objective by objective."""
         return tuple(alert for planned in self.slis for alert in planned.alerts)
+
+    @property
+    def burn_names(self) -> tuple[str, ...]:
+        """The burn-rate alerts' names: slogate's two, then the user's own in spec order."""
+        names = dict.fromkeys((ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN))
+        names.update(dict.fromkeys(burn.rule.alert for burn in self.burns))
+        return tuple(names)
+
+    @property
+    def tier_labels(self) -> tuple[str, ...]:
+        """The labels the burn alerts' tier is in: ``tier``, and ``slogate_tier`` where a user's
+        own ``tier`` label took its place."""
+        moved = any(MOVED_TIER_LABEL in burn.rule.labels for burn in self.burns)
+        return ("tier", MOVED_TIER_LABEL) if moved else ("tier",)
 
     @property
     def bucket_bounds(self) -> list[float]:

@@ -12,6 +12,12 @@ Synthetic series at a steady rate for every endpoint the spec names, in four sce
 The recorded SLIs are checked too (``promql_expr_test``), so a wrong recording rule shows as
 such rather than as a missing alert. Bucket series are written the way Python's
 prometheus_client writes them (``le="0.25"``, ``le="1.0"``), which the rules must match.
+
+Objectives whose SLI is the user's own PromQL (``objective.sli``) get scenarios of their own
+(``own-sli half-bad``, ``own-sli healthy``, ``own-sli all-slow``) fed with series of the user's own
+metrics and labels their matchers pick (``alerts.query_series``): the alert fires when the user's
+SLI burns. Those series never meet the contract's in one scenario, so neither side's expectations
+depend on the other's metric names.
 """
 
 from __future__ import annotations
@@ -40,9 +46,11 @@ from slogate.alerts.conventions import (
     VALUE_PERCENT,
 )
 from slogate.alerts.plan import AlertPlan, SliPlan
+from slogate.alerts.query_series import Group, Recipe, bad_ratios, recipe, series_for
 from slogate.alerts.rulefmt import AlertingRule
-from slogate.slo import promql
+from slogate.slo import promql, query_sli
 from slogate.slo.contract import MetricContract
+from slogate.slo.sli import EventQueries
 from slogate.slo.spec import Spec
 
 TestData = dict[str, Any]
@@ -151,6 +159,11 @@ def _series(metric: str, labels: dict[str, str], values: str) -> dict[str, str]:
     return {"series": f"{metric}{{{promql.matchers_of(labels)}}}", "values": values}
 
 
+def _events(metric: str, labels: dict[str, str], per_minute: float, counter: bool) -> dict[str, str]:
+    """A counter rising by ``per_minute`` a minute, or a gauge holding it (events per sample)."""
+    return _series(metric, labels, _counter(per_minute) if counter else _gauge(per_minute))
+
+
 def _counter(per_step: float) -> str:
     return f"0+{promql.number(per_step)}x{STEPS}"
 
@@ -187,14 +200,33 @@ def _traffic(
     return series
 
 
+def _fired(burn: BurnAlert, value: float, labels: dict[str, str] | None = None) -> TestData | None:
+    """The alert ``burn`` raises when its SLI's bad ratio is ``value`` (None if it stays quiet)."""
+    if value <= burn.active.threshold or burn.for_s > HELD_AT_EVAL_TIME_S:
+        return None
+    labels = {**(labels or {}), **burn.rule.labels}
+    annotations = {k: render_template(v, value, labels) for k, v in burn.rule.annotations.items()}
+    return {"exp_labels": labels, "exp_annotations": annotations}
+
+
 def _expected_burns(burns: Sequence[BurnAlert], latency: bool, value: float) -> list[TestData]:
-    expected = []
-    for burn in burns:
-        if (burn.sli.latency == latency and value > burn.active.threshold
-                and burn.for_s <= HELD_AT_EVAL_TIME_S):
-            annotations = {k: render_template(v, value) for k, v in burn.rule.annotations.items()}
-            expected.append({"exp_labels": dict(burn.rule.labels), "exp_annotations": annotations})
-    return expected
+    fired = (_fired(burn, value) for burn in burns if burn.sli.latency == latency)
+    return [alert for alert in fired if alert is not None]
+
+
+def _burn_tests(plan: AlertPlan, values: dict[bool, float]) -> list[TestData]:
+    """One alert test per burn-rate alert name of the contract's SLIs (slogate's two always), when
+    the value of every ratio SLI is ``values[False]`` and of every latency SLI ``values[True]``.
+    A name the user's own SLIs use too is left to their own scenarios."""
+    theirs = {b.rule.alert for b in plan.burns if b.sli.query is not None}
+    ours = {b.rule.alert for b in plan.burns if b.sli.query is None}
+    tests = []
+    for name in plan.burn_names:
+        if name in ours | {ERROR_BUDGET_BURN, LATENCY_BUDGET_BURN} and name not in theirs:
+            burns = [b for b in plan.burns if b.rule.alert == name]
+            tests.append(_alert_test(name, [alert for latency in (False, True) for alert in
+                                            _expected_burns(burns, latency, values[latency])]))
+    return tests
 
 
 def _expected_health(rule: AlertingRule, value: float, series_labels: dict[str, str]) -> list[TestData]:
@@ -218,6 +250,34 @@ def _sli_checks(slis: Sequence[SliPlan], values: dict[bool, float]) -> list[Test
             }],
         })
     return checks
+
+
+def _contract_slis(plan: AlertPlan) -> list[SliPlan]:
+    return [planned for planned in plan.slis if planned.sli.query is None]
+
+
+def _absent_test(plan: AlertPlan) -> list[TestData]:
+    """No SLI's metrics are absent while the contract's traffic flows: checked only for a spec
+    of contract SLIs (the user's own SLIs read other metrics, absent in these scenarios)."""
+    if len(_contract_slis(plan)) < len(plan.slis):
+        return []
+    return [_alert_test(SLI_METRICS_ABSENT, [])]
+
+
+def _absent_labels(planned: SliPlan) -> list[dict[str, str]]:
+    """The label sets ``absent(a) or absent(b)`` returns when nothing is there: those of each
+    selector's equality matchers, once each (none for an aggregation such as ``sum(…)``)."""
+    sli = planned.sli
+    if sli.query is None:
+        return [equality_labels(sli.total_selector)]
+    if not query_sli.selectors(sli.query):
+        return [{}]
+    found: list[dict[str, str]] = []
+    for selector in sli.presence:
+        labels = equality_labels(selector)
+        if labels not in found:
+            found.append(labels)
+    return found
 
 
 def _alert_test(name: str, expected: list[TestData]) -> TestData:
@@ -244,10 +304,9 @@ def _half_failing(plan: AlertPlan) -> TestData:
             *_traffic(plan.spec, contract, plan.bucket_bounds, failed_share=half, slow=False),
             rate_limited,
         ],
-        "promql_expr_test": _sli_checks(plan.slis, {False: half, True: 0.0}),
+        "promql_expr_test": _sli_checks(_contract_slis(plan), {False: half, True: 0.0}),
         "alert_rule_test": [
-            _alert_test(ERROR_BUDGET_BURN, _expected_burns(plan.burns, False, half)),
-            _alert_test(LATENCY_BUDGET_BURN, []),
+            *_burn_tests(plan, {False: half, True: 0.0}),
             _alert_test(
                 PROXY_SERVER_ERRORS,
                 _expected_health(server, half, {}) if half > health.server_error_ratio else [],
@@ -266,14 +325,13 @@ def _healthy(plan: AlertPlan) -> TestData:
         "interval": INTERVAL,
         "input_series": _traffic(plan.spec, plan.contract, plan.bucket_bounds, failed_share=0.0,
                                  slow=False),
-        "promql_expr_test": _sli_checks(plan.slis, {False: 0.0, True: 0.0}),
+        "promql_expr_test": _sli_checks(_contract_slis(plan), {False: 0.0, True: 0.0}),
         "alert_rule_test": [
-            _alert_test(ERROR_BUDGET_BURN, []),
-            _alert_test(LATENCY_BUDGET_BURN, []),
+            *_burn_tests(plan, {False: 0.0, True: 0.0}),
             _alert_test(PROXY_SERVER_ERRORS, []),
             _alert_test(PROXY_LATENCY_HIGH, []),
             _alert_test(PROXY_RATE_LIMITING_SPIKE, []),
-            _alert_test(SLI_METRICS_ABSENT, []),
+            *_absent_test(plan),
         ],
     }
 
@@ -285,13 +343,12 @@ def _all_slow(plan: AlertPlan) -> TestData:
         "interval": INTERVAL,
         "input_series": _traffic(plan.spec, plan.contract, plan.bucket_bounds, failed_share=0.0,
                                  slow=True),
-        "promql_expr_test": _sli_checks(plan.slis, {False: 0.0, True: 1.0}),
+        "promql_expr_test": _sli_checks(_contract_slis(plan), {False: 0.0, True: 1.0}),
         "alert_rule_test": [
-            _alert_test(ERROR_BUDGET_BURN, []),
-            _alert_test(LATENCY_BUDGET_BURN, _expected_burns(plan.burns, True, 1.0)),
+            *_burn_tests(plan, {False: 0.0, True: 1.0}),
             _alert_test(PROXY_LATENCY_HIGH, _expected_health(slow, 1.0, {})
                         if plan.options.health.slow_request_ratio < 1.0 else []),
-            _alert_test(SLI_METRICS_ABSENT, []),
+            *_absent_test(plan),
         ],
     }
 
@@ -303,9 +360,9 @@ def _proxy_trouble(plan: AlertPlan) -> TestData:
     open_state = health.breaker_open_state
     up_labels = {"job": "proxy", "instance": "127.0.0.1:8080", **base}
     absent = [
-        {"exp_labels": {**equality_labels(planned.sli.total_selector), **planned.absent.labels},
+        {"exp_labels": {**labels, **planned.absent.labels},
          "exp_annotations": dict(planned.absent.annotations)}
-        for planned in plan.slis
+        for planned in plan.slis for labels in _absent_labels(planned)
     ]
     return {
         "name": "proxy-trouble: 10% upstream errors, an open circuit breaker, the target "
@@ -332,12 +389,81 @@ def _proxy_trouble(plan: AlertPlan) -> TestData:
     }
 
 
+OWN_SCENARIOS = (
+    ("own-sli half-bad: half of the events of each SLO's own ratio SLI are bad, its latency SLIs fast",
+     {False: 0.5, True: 0.0}),
+    ("own-sli healthy: no bad event", {False: 0.0, True: 0.0}),
+    ("own-sli all-slow: every observation of each SLO's own latency SLI over its bucket",
+     {False: 0.0, True: 1.0}),
+)
+
+
+def own_recipes(plan: AlertPlan) -> tuple[dict[str, Recipe], dict[str, str]]:
+    """The synthesis recipe of each objective with its own SLI, and why the others have none."""
+    recipes: dict[str, Recipe] = {}
+    missing: dict[str, str] = {}
+    for planned in plan.slis:
+        if planned.sli.query is not None:
+            try:
+                recipes[planned.sli.name] = recipe(planned.sli.query)
+            except ValueError as exc:
+                missing[planned.sli.name] = str(exc)
+    return recipes, missing
+
+
+def _own_scenarios(plan: AlertPlan) -> list[TestData]:
+    """Scenarios over the series of the user's own SLIs (those that can be synthesised). What
+    each SLI records and which alerts fire is worked out over all the scenario's series (one SLI's
+    series may be another's too when they read one metric); an alert name that SLIs without
+    series here use too is not checked."""
+    recipes, _ = own_recipes(plan)
+    covered = [p for p in plan.slis if p.sli.name in recipes]
+    others = {b.rule.alert for b in plan.burns if b.sli.name not in recipes}
+    names = [n for n in plan.burn_names if n not in others
+             and any(b.rule.alert == n for b in plan.burns)]
+    scenarios = []
+    for title, values in OWN_SCENARIOS if covered else ():
+        series = [one for p in covered for one in series_for(
+            recipes[p.sli.name], values[p.sli.latency], PER_MINUTE)]
+        ratios = {p.sli.name: bad_ratios(recipes[p.sli.name], series,
+                                         fallback=not isinstance(p.sli.query, EventQueries))
+                  for p in covered}
+        alerts = [_alert_test(name, [fired for burn in plan.burns if burn.rule.alert == name
+                                     for group, ratio in ratios[burn.sli.name].items()
+                                     if (fired := _fired(burn, ratio, dict(group))) is not None])
+                  for name in names]
+        scenarios.append({
+            "name": title,
+            "interval": INTERVAL,
+            "input_series": [_events(one.metric, one.labels, one.per_minute, one.counter)
+                             for one in series],
+            "promql_expr_test": [_own_sli_check(p, ratios[p.sli.name]) for p in covered],
+            "alert_rule_test": alerts,
+        })
+    return scenarios
+
+
+def _own_sli_check(planned: SliPlan, ratios: dict[Group, float]) -> TestData:
+    window = min(planned.burn.record_windows_s)
+    name = planned.sli.record(window)
+    return {
+        "expr": planned.sli.recorded(window),
+        "eval_time": EVAL_TIME,
+        "exp_samples": [{"labels": f"{name}{{{promql.matchers_of({**dict(group), **planned.sli.labels})}}}",
+                         "value": ratio} for group, ratio in ratios.items()],
+    }
+
+
 def build_rule_tests(plan: AlertPlan, rule_file: str) -> TestData:
-    """The ``promtool test rules`` document for the rules of ``plan`` stored at ``rule_file``."""
+    """The ``promtool test rules`` document for the rules of ``plan`` stored at ``rule_file``.
+
+    A ValueError when the series of a user's SLI cannot be synthesised for its matchers (a regex
+    no value of which could be found)."""
     return {
         "rule_files": [rule_file],
         "evaluation_interval": EVALUATION_INTERVAL,
-        "tests": [_half_failing(plan), _healthy(plan), _all_slow(plan), _proxy_trouble(plan)],
+        "tests": [_half_failing(plan), _healthy(plan), _all_slow(plan), _proxy_trouble(plan),
+                  *_own_scenarios(plan)],
     }
 
 
@@ -349,4 +475,7 @@ def render_rule_tests(plan: AlertPlan, rules_path: Path, test_dir: Path) -> str:
         rule_file = str(rules_path.resolve())
     header = (f"promtool unit tests for the rules of {plan.spec.service}, generated by slogate "
               f"from {plan.spec.source}.\nRun: promtool test rules <this file>")
+    _, missing = own_recipes(plan)
+    for name, why in missing.items():
+        header += f"\nNo synthetic series for SLO {name!r} (its rules are checked by promtool only): {why}"
     return yamltext.dump(build_rule_tests(plan, rule_file), header)

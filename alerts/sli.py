@@ -13,6 +13,9 @@ series an objective selects, never an average of per-series ratios.
   objectives, and a fast 503 must not make latency look good. T must be a bucket boundary of the
   histogram, since a bucket is the only place Prometheus knows how many requests were under T.
 
+An objective whose SLI is given in the user's own PromQL (``objective.sli``: Sloth, Pyrra, OpenSLO
+imports) is recorded from those queries verbatim (``slo.query_sli``), never from the contract.
+
 The selectors, the ``le`` regular expression (exporters spell bounds differently) and the recorded
 names come from ``slo.promql``, which the dashboards read too.
 """
@@ -23,10 +26,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slogate.alerts.buckets import bucket_of, nearest_buckets
-from slogate.slo import promql
+from slogate.slo import promql, query_sli
 from slogate.slo.contract import LATENCY_BUCKETS_S, MetricContract
+from slogate.slo.sli import QuerySli
 from slogate.slo.spec import LatencyObjective, Objective, Spec
 from slogate.slo.units import format_duration
+
+ABSENT_WINDOW = "10m"
+"""The range an absent-metric check gives the user's event queries: two scrapes at least."""
 
 
 def bucket_bound(
@@ -53,6 +60,7 @@ class Sli:
 
     For a latency SLI ``bad_selector`` picks the requests at or under the threshold's bucket
     ``bucket_s`` (the good ones: Prometheus counts those), for a ratio SLI the failed ones.
+    ``query`` is the user's own SLI (``objective.sli``), then the selectors are unused.
     """
 
     objective: Objective
@@ -60,6 +68,7 @@ class Sli:
     bad_selector: str
     total_selector: str
     bucket_s: float | None = None
+    query: QuerySli | None = None
 
     @property
     def name(self) -> str:
@@ -67,7 +76,7 @@ class Sli:
 
     @property
     def latency(self) -> bool:
-        return self.bucket_s is not None
+        return isinstance(self.objective, LatencyObjective)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -81,9 +90,23 @@ class Sli:
         """The selector of the recorded series over ``window_s``."""
         return promql.recorded_sli(self.objective, self.service, window_s)
 
+    @property
+    def presence(self) -> tuple[str, ...]:
+        """What must have series for the SLI to exist (an absent-metric alert watches them): the
+        request counts, and for a latency SLI the threshold's bucket too. For the user's event or
+        ratio queries, the total query over ``ABSENT_WINDOW``."""
+        if self.query is not None:
+            named = query_sli.selectors(self.query)
+            if named:
+                return tuple(str(s) for s in named)
+            return (query_sli.total_expr(self.query, ABSENT_WINDOW),)
+        return (self.total_selector, self.bad_selector) if self.latency else (self.total_selector,)
+
     def expr(self, window_s: float) -> str:
         """The bad-event ratio over ``window_s`` (multi-line PromQL)."""
         w = promql.duration(window_s)
+        if self.query is not None:
+            return query_sli.bad_ratio(self.query, w)
         if self.latency:
             good = promql.sum_rate(self.bad_selector, w)
             total = promql.sum_rate(self.total_selector, w)
@@ -97,7 +120,15 @@ def sli_for(
     contract: MetricContract,
     buckets: Sequence[float] = LATENCY_BUCKETS_S,
 ) -> Sli:
-    """The SLI of one objective; ValueError for a latency threshold that is not a bucket."""
+    """The SLI of one objective; ValueError for a latency threshold that is not a bucket, and for
+    a user's SLI that is no ratio of events (a quantile threshold)."""
+    if objective.sli is not None:
+        try:
+            query = query_sli.ratio_sli(objective.sli)
+        except query_sli.UnsupportedSli as exc:
+            raise ValueError(f"objective {objective.name!r}: server-side SLI given as queries is "
+                             f"not supported by alerts yet: {exc}") from None
+        return Sli(objective, spec.service, "", "", query=query)
     if isinstance(objective, LatencyObjective):
         bound = bucket_bound(objective, buckets)
         succeeded = promql.latency_matchers(objective, contract)

@@ -83,7 +83,8 @@ def test_promtool_checks_the_rules_and_runs_their_tests(
     rules, tests, _ = write_alert_files(policy_spec, tmp_path / "shop.rules.yaml")
     assert "SUCCESS" in _run(promtool, "check", "rules", str(rules))
     cases = yaml.safe_load(tests.read_text(encoding="utf-8"))["tests"]
-    [half] = [c for c in cases if c["name"].startswith("half-failing")]
+    # The OpenSLO queries are the user's own SLIs: their scenarios feed the user's own series.
+    [half] = [c for c in cases if c["name"].startswith("own-sli half-bad")]
     [burn] = [t for t in half["alert_rule_test"] if t["alertname"] == ERROR_BUDGET_BURN]
     # The page (for: 2m) has fired by the evaluation time; the ticket (for: 2h) is still pending.
     assert [a["exp_labels"]["tier"] for a in burn["exp_alerts"]] == ["page"]
