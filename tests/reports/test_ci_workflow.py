@@ -3,10 +3,13 @@ summary, and fails on the gate; the copy in .github/workflows runs only when sta
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from slogate import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "github-actions" / "slogate.yml"
@@ -32,13 +35,31 @@ def test_the_repository_copy_only_runs_by_hand() -> None:
     for workflow in (example, copy):
         workflow.pop("on", None)
         workflow.pop(True, None)
+        # The copy installs the commit it runs on, the example a pinned tag.
+        workflow["jobs"]["slo-gate"]["env"].pop("SLOGATE_PACKAGE")
     assert example == copy
+
+
+def test_the_job_installs_slogate_not_the_proxy() -> None:
+    job = load(EXAMPLE)["jobs"]["slo-gate"]
+    # A pinned git reference of slogate itself: `pip install .` would install the user's repository.
+    assert re.fullmatch(r"slogate @ git\+https://github\.com/[^/]+/slogate@v\d+\.\d+\.\d+",
+                        job["env"]["SLOGATE_PACKAGE"])
+    install = next(step for step in job["steps"] if step.get("name") == "Install slogate")
+    assert install["run"] == 'python -m pip install "$SLOGATE_PACKAGE"'
+    # A spec and a scenario that exist once slogate is installed: packaged, by name.
+    assert job["env"]["SLOGATE_SPEC"].startswith("preset:")
+    assert catalog.spec_path(job["env"]["SLOGATE_SPEC"]).is_file()
+    assert catalog.scenario_path(job["env"]["SLOGATE_SCENARIO"]).is_file()
+    copy = load(IN_REPO)["jobs"]["slo-gate"]["env"]["SLOGATE_PACKAGE"]
+    assert copy == "slogate @ git+${{ github.server_url }}/${{ github.repository }}@${{ github.sha }}"
 
 
 def test_the_job_gates_summarises_and_uploads() -> None:
     steps = load(EXAMPLE)["jobs"]["slo-gate"]["steps"]
     scripts = "\n".join(step.get("run", "") for step in steps)
     assert "slogate run --host" in scripts and "--out \"$SLOGATE_OUT\"" in scripts
+    assert '--spec "$SLOGATE_SPEC" --scenario "$SLOGATE_SCENARIO"' in scripts
     assert 'cat "$SLOGATE_OUT/summary.md" >> "$GITHUB_STEP_SUMMARY"' in scripts
     upload = next(step for step in steps if str(step.get("uses", "")).startswith(
         "actions/upload-artifact@"))
