@@ -9,6 +9,8 @@ What the config does, as a production OpenResty/nginx cache would:
   sees them expire; ``proxy_cache_revalidate on`` then asks the origin with ``If-None-Match`` and a
   304 from it refreshes the entry (``REVALIDATED``). A client's own ``If-None-Match`` matching the
   cached ``ETag`` is answered 304 from the cache;
+* no ``proxy_cache_lock``: with it, requests that waited for another one's fetch of the same key
+  are answered ``HIT`` after waiting for the origin, which would put origin latency in the hits;
 * ``PURGE`` drops an entry when Debian's ``libnginx-mod-http-lua`` is installed: a few lines of
   Lua delete the entry's file (nginx names it by the MD5 of the cache key), 200 when something was
   cached, 404 otherwise; nginx takes the missing file for a miss. Without the module purging is off
@@ -82,7 +84,6 @@ http {{
             proxy_ignore_headers Cache-Control Expires;
             proxy_cache_valid 200 {valid_s}s;
             proxy_cache_revalidate on;
-            proxy_cache_lock on;
             add_header {header} $upstream_cache_status always;
 {purge}
         }}
