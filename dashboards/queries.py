@@ -8,8 +8,9 @@ alerts compare. The dashboards may not import ``alerts``; what both need is in `
 
 from __future__ import annotations
 
-from slogate.slo import promql
+from slogate.slo import promql, query_sli
 from slogate.slo.contract import LoadTestContract, MetricContract, ObservabilityLabels
+from slogate.slo.sli import HistogramLatency, QuantileThreshold
 from slogate.slo.spec import LatencyObjective, Objective
 
 RATE_INTERVAL = "$__rate_interval"
@@ -129,7 +130,16 @@ def llm_tokens_by_type(c: MetricContract) -> str:
 # --- SLOs -------------------------------------------------------------------------------------
 
 def objective_latency(objective: LatencyObjective, c: MetricContract) -> str:
-    """The objective's percentile of successful requests (as the run evaluator counts them)."""
+    """The objective's percentile of successful requests (as the run evaluator counts them); of
+    the user's own histogram, or their quantile query as written, when the SLI is theirs."""
+    if isinstance(objective.sli, QuantileThreshold):
+        return objective.sli.query
+    if objective.sli is not None:
+        sli = query_sli.ratio_sli(objective.sli)
+        if isinstance(sli, HistogramLatency):
+            by = ", ".join(("le", *sli.grouping))
+            return (f"histogram_quantile({promql.number(objective.percentile / 100.0)}, "
+                    f"sum by ({by}) (rate({sli.good.without('le')}[{RATE_INTERVAL}])))")
     bucket = f"{c.request_duration}_bucket"
     succeeded = promql.latency_matchers(objective, c)
     return (
@@ -139,7 +149,10 @@ def objective_latency(objective: LatencyObjective, c: MetricContract) -> str:
 
 
 def objective_error_ratio(objective: Objective, c: MetricContract) -> str:
-    """Failed requests over all requests the objective selects (0 when none failed)."""
+    """Failed requests over all requests the objective selects (0 when none failed); the user's
+    own SLI as written when it is theirs."""
+    if objective.sli is not None:
+        return query_sli.bad_ratio(objective.sli, RATE_INTERVAL)
     failed, total = promql.error_selectors(objective, c)
     return promql.error_ratio(failed, total, RATE_INTERVAL)
 

@@ -8,8 +8,9 @@ from grafanalib.core import Dashboard
 
 from slogate.dashboards import queries as q
 from slogate.dashboards.panels import Grid, dashboard, datasource_variable, stable_uid, stat, timeseries
-from slogate.slo import burn, promql
+from slogate.slo import burn, promql, query_sli
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.sli import HistogramLatency
 from slogate.slo.spec import AvailabilityObjective, LatencyObjective, Objective, Spec
 from slogate.slo.units import format_duration, format_ratio
 
@@ -29,16 +30,29 @@ def objective_goal(objective: Objective) -> str:
     return f"error ratio <= {format_ratio(objective.max_ratio)}"
 
 
+def _milliseconds(objective: LatencyObjective) -> bool:
+    """Whether the objective's own histogram counts milliseconds (its quantiles are then in ms)."""
+    try:
+        sli = query_sli.ratio_sli(objective.sli) if objective.sli is not None else None
+    except query_sli.UnsupportedSli:
+        return False
+    return isinstance(sli, HistogramLatency) and sli.unit == "ms"
+
+
 def _sli_panel(objective: Objective, c: MetricContract) -> object:
-    where = objective.endpoint or "all endpoints"
+    where = objective.endpoint or ("the series of the SLO's own queries" if objective.sli is not None
+                                   else "all endpoints")
     if isinstance(objective, LatencyObjective):
         label = f"p{objective.percentile:g}"
+        what = (f"The {label} of the SLO's own latency histogram (its series as written)"
+                if objective.sli is not None else f"The {label} latency of successful requests to "
+                f"{where} (failures are judged by the ratio objectives)")
+        unit, threshold = (("ms", objective.threshold_s * 1000.0) if _milliseconds(objective)
+                           else ("s", objective.threshold_s))
         return timeseries(
-            f"{objective.name}: SLI", f"The {label} latency of successful requests to {where} "
-            "(failures are judged by the ratio objectives), against the objective's "
-            f"{format_duration(objective.threshold_s)}.",
-            "s", [(q.objective_latency(objective, c), label),
-                  (q.constant(objective.threshold_s), "objective")],
+            f"{objective.name}: SLI",
+            f"{what}, against the objective's {format_duration(objective.threshold_s)}.",
+            unit, [(q.objective_latency(objective, c), label), (q.constant(threshold), "objective")],
         )
     if isinstance(objective, AvailabilityObjective):
         return timeseries(
