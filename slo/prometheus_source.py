@@ -10,6 +10,13 @@ window's length), so 'good' and 'total' never come from different instants. Coun
   under the threshold (which must be a bucket bound) and its Wilson interval decides, as for
   the budget form; ``histogram_quantile`` over the same buckets gives the percentile shown.
 
+An objective whose SLI is the user's own PromQL (``objective.sli``: Sloth, Pyrra, OpenSLO) is
+counted from those queries, never from the contract (``_OwnSli``): counters by ``increase()``
+(gauges of events by ``sum_over_time``), event queries with their ``{{.window}}`` set to the
+window (a ``rate()`` query's per-second value times the window's seconds), a histogram's bucket
+``le`` over its count. A precomputed ratio query gives no event counts to judge with confidence:
+its objective is inconclusive and says so, as is a quantile query that is not over a histogram.
+
 Server-side there is no time to first byte nor sub-bucket latency, and windows would need other
 evaluation times: ttfb and windowed objectives are inconclusive here, and say why. Unreachable
 Prometheus, a refused query or no series at all are errors, never a pass.
@@ -27,11 +34,20 @@ import urllib.parse
 import urllib.request
 from typing import Any, Protocol
 
+from slogate.slo import query_sli
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.counts import Counts, bad_events
 from slogate.slo.evaluation import Evaluation, ObjectiveResult
 from slogate.slo.judge import judge, judge_budget, judge_share, overall
-from slogate.slo.promql import duration, endpoint_matchers, label_name, selector, succeeded_matcher
+from slogate.slo.promql import (
+    duration,
+    endpoint_matchers,
+    label_name,
+    number,
+    selector,
+    succeeded_matcher,
+)
+from slogate.slo.sli import CounterRatio, ErrorRatioQuery, EventQueries, HistogramLatency, QuerySli, Selector
 from slogate.slo.spec import (
     AnyObjective,
     AvailabilityObjective,
@@ -122,8 +138,10 @@ def evaluate_prometheus(
     source = _Source(client, contract, end, end - start)
     results = tuple(_judge(objective, source, spec) for objective in spec.all_objectives)
     if all(r.samples == 0 for r in results):
+        what = (f"{contract.request_duration} samples" if any(o.sli is None for o in spec.objectives)
+                else "samples of the SLOs' own queries")
         raise PrometheusError(
-            f"Prometheus has no {contract.request_duration} samples in the window "
+            f"Prometheus has no {what} in the window "
             f"({format_duration(end - start)} to {end:.0f}): is it scraping the proxy?")
     verdict, reasons = overall(results)
     return Evaluation(service=spec.service, spec_source=spec.source,
@@ -217,8 +235,88 @@ def _whole(value: float) -> int:
     return max(0, round(value)) if math.isfinite(value) else 0
 
 
+@dataclasses.dataclass(frozen=True)
+class _OwnSli:
+    """The window's counts of an SLI given as the user's own queries."""
+
+    source: _Source
+
+    def counts(self, sli: QuerySli) -> Counts:
+        """Total and bad events of ``sli`` in the window; ValueError (``UnsupportedSli``) for an SLI
+        that gives no counts."""
+        sli = query_sli.ratio_sli(sli)
+        if isinstance(sli, ErrorRatioQuery):
+            raise query_sli.UnsupportedSli(
+                f"its SLI is a precomputed ratio ({sli.ratio}), which gives no event counts to "
+                "judge with confidence; write it as error and total event queries")
+        if isinstance(sli, EventQueries):
+            total = self._events(sli.total)
+            numerator = self._events(sli.bad if sli.bad is not None else sli.good or "")
+            bad = numerator if sli.bad is not None else total - numerator
+        elif isinstance(sli, CounterRatio):
+            total = self._increase(sli.total, sli.counter)
+            numerator = self._increase(sli.bad if sli.bad is not None else sli.good or sli.total, sli.counter)
+            bad = numerator if sli.bad is not None else total - numerator
+        elif isinstance(sli, HistogramLatency):
+            total = self._increase(sli.total, True)
+            bad = total - self._increase(sli.good, True)
+        else:  # ratio_sli leaves no quantile threshold
+            raise query_sli.UnsupportedSli("a quantile threshold gives no event counts")
+        return Counts(total=total, bad=min(total, max(0, bad)), seconds=self.source.seconds)
+
+    def quantile(self, objective: LatencyObjective) -> float | None:
+        """The objective's percentile of its own histogram, in seconds, where it has one."""
+        sli = query_sli.ratio_sli(objective.sli) if objective.sli is not None else None
+        if not isinstance(sli, HistogramLatency):
+            return None
+        rated = f"sum by (le) (increase({sli.good.without('le')}[{self.source.range}]))"
+        result = self.source.client.query(
+            f"histogram_quantile({number(objective.percentile / 100.0)}, {rated})", self.source.at)
+        value = _value(result[0]) if result else math.nan
+        if not math.isfinite(value):
+            return None
+        return value / 1000.0 if sli.unit == "ms" else value
+
+    def _one(self, expr: str) -> float:
+        answer = self.source.client.query(expr, self.source.at)
+        return sum(v for v in (_value(r) for r in answer) if math.isfinite(v))
+
+    def _increase(self, series: Selector, counter: bool) -> int:
+        function = "increase" if counter else "sum_over_time"
+        return _whole(self._one(f"sum({function}({series}[{self.source.range}]))"))
+
+    def _events(self, query: str) -> int:
+        value = self._one(query_sli.with_window(query, self.source.range))
+        # A rate is per second: the window's events are the rate times its seconds.
+        per_second = re.search(r"\b(rate|irate)\s*\(", query) is not None
+        return _whole(value * self.source.seconds if per_second else value)
+
+
+def _judge_own(objective: AnyObjective, source: _Source, spec: Spec) -> ObjectiveResult:
+    """An objective whose SLI is the user's own queries, judged from their counts."""
+    assert not isinstance(objective, ThroughputObjective) and objective.sli is not None
+    own = _OwnSli(source)
+    try:
+        counts = own.counts(objective.sli)
+    except query_sli.UnsupportedSli as exc:
+        result = judge(objective, Counts(total=0, bad=0, seconds=source.seconds), spec)
+        return dataclasses.replace(result, verdict="inconclusive", reason=(
+            f"server-side SLI given as queries is not supported by gate --prometheus yet: {exc}"))
+    result = judge_budget(objective, counts, spec) if isinstance(objective, LatencyObjective) \
+        else judge(objective, counts, spec)
+    if isinstance(objective, LatencyObjective) and objective.form == "percentile" and counts.total:
+        estimate = own.quantile(objective)
+        if estimate is not None:
+            result = dataclasses.replace(result, reason=(
+                f"p{objective.percentile:g} ≈ {format_duration(estimate)} (histogram_quantile); "
+                f"{result.reason}"))
+    return result
+
+
 def _judge(objective: AnyObjective, source: _Source, spec: Spec) -> ObjectiveResult:
-    if isinstance(objective, LatencyObjective):
+    if not isinstance(objective, ThroughputObjective) and objective.sli is not None:
+        result = _judge_own(objective, source, spec)
+    elif isinstance(objective, LatencyObjective):
         result = _judge_latency(objective, source, spec)
     else:
         result = judge(objective, source.request_counts(objective), spec)
