@@ -25,6 +25,7 @@ from slogate.slo.evaluation import ExitCode
 
 if TYPE_CHECKING:
     from slogate.locust_process import LoadSettings
+    from slogate.slo.contract import MetricContract
     from slogate.slo.spec import Spec
 
 DEFAULT_OUT = Path("out")
@@ -177,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="window start: Unix seconds, ISO 8601, 'now-15m'")
     gate.add_argument("--to", dest="to_time", metavar="T2", default=None,
                       help="window end (the one evaluation time of every query; default now)")
+    gate.add_argument("--contract", type=Path, default=None,
+                      help="with --prometheus: YAML file of metric-name overrides (MetricContract fields)")
     gate.set_defaults(handler=_cmd_gate)
 
     report = commands.add_parser("report", help="render a judged bundle's report again")
@@ -236,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("specs", nargs="*", metavar="SPEC", help="spec files, or preset:NAME")
     validate.add_argument("--schema", action="store_true",
                           help="print the JSON Schema of the spec format and exit")
+    validate.add_argument("--contract", type=Path, default=None,
+                          help="YAML file of metric-name overrides: also check that the rules of "
+                               "each spec can be written for it")
     validate.set_defaults(handler=_cmd_validate)
 
     listing = commands.add_parser("presets", help="list the packaged SLO presets and scenarios")
@@ -276,6 +282,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from slogate import console
     from slogate.slo.specfile.problems import SpecError
 
+    contract = _contract(args.contract)
     failed = False
     for path in args.specs:
         try:
@@ -289,6 +296,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 console.say(f"spec error: {problem}")
             continue
+        if contract is not None:
+            unwritable = _rule_problems(spec, contract)
+            for line in unwritable:
+                console.say(f"spec error: {path}: {line}")
+            if unwritable:
+                failed = True
+                continue
         print(f"{path}: ok ({spec.service}, {len(spec.all_objectives)} objectives)")
     return ExitCode.BAD_INPUT if failed else ExitCode.PASS
 
@@ -329,6 +343,8 @@ def _cmd_gate(args: argparse.Namespace) -> int:
         _check_writable(args.out)
     if args.prometheus is not None:
         return _gate_prometheus(args, spec)
+    if args.contract is not None:
+        raise UsageError("--contract names the proxy's metrics: it goes with --prometheus")
     if args.bundle is None:
         raise UsageError("gate: give a run bundle, or --prometheus URL --from T1 --to T2")
     if args.tolerance is not None and args.baseline is None:
@@ -353,9 +369,12 @@ def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
         raise UsageError(f"--from/--to: {exc}") from None
     if start is None and args.bundle is None:
         raise UsageError("--prometheus without a bundle needs --from (and --to, default now)")
+    from slogate.slo.contract import DEFAULT_CONTRACT
+
+    contract = _contract(args.contract) or DEFAULT_CONTRACT
     try:
         gated = pipeline.gate_prometheus(args.prometheus, spec, bundle=args.bundle, out=args.out,
-                                         start=start, end=end)
+                                         start=start, end=end, contract=contract)
     except PrometheusQueryError as exc:
         raise UsageError(str(exc)) from None
     except PrometheusError as exc:
@@ -559,6 +578,30 @@ def _load_and_report(
     if outcome.interrupted and judged.evaluation.exit_code == ExitCode.PASS:
         return ExitCode.INCONCLUSIVE  # unreachable in practice: an interrupted run is incomplete
     return judged.evaluation.exit_code
+
+
+def _contract(path: Path | None) -> MetricContract | None:
+    """The metric contract of a ``--contract`` file; None when none was given."""
+    if path is None:
+        return None
+    from slogate import observability as obs
+
+    try:
+        return obs.load_contract_file(path)[0]
+    except obs.ObservabilityError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _rule_problems(spec: Spec, contract: MetricContract) -> list[str]:
+    """Why the rules of ``spec`` cannot be written for ``contract`` (thresholds that are no bucket
+    bound, names Prometheus refuses, SLIs of the user's own not yet supported); none if they can."""
+    from slogate import alerts
+
+    try:
+        alerts.plan_alerts(spec, contract)
+    except ValueError as exc:
+        return str(exc).splitlines()
+    return []
 
 
 def _load_spec(path: Path) -> Spec:

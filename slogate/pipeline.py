@@ -14,6 +14,7 @@ from slogate import alerts, dashboards, reports
 from slogate.locust_process import LoadSettings, LocustOutcome, run_locust, tail
 from slogate.slo.baseline import DEFAULT_TOLERANCE, compare
 from slogate.slo.bundle import EVALUATION_FILE, RUN_FILE, BundleError, file_stem, read_run, write_evaluation
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.evaluation import VERDICT_EXIT_CODES, Evaluation, ExitCode, combined_verdict
 from slogate.slo.evaluator import evaluate
 from slogate.slo.prometheus_source import PrometheusClient, evaluate_prometheus
@@ -75,7 +76,7 @@ def judge(
 
 def gate_prometheus(
     url: str, spec: Spec, *, bundle: Path | None = None, out: Path | None = None,
-    start: float | None = None, end: float | None = None,
+    start: float | None = None, end: float | None = None, contract: MetricContract = DEFAULT_CONTRACT,
 ) -> ServerGate:
     """Judge ``spec`` from the Prometheus at ``url`` over ``server_window``; with a ``bundle``, judge
     its run too and render both sides into its reports (or ``out``). Without one, the server's
@@ -86,7 +87,7 @@ def gate_prometheus(
     """
     run = read_run(bundle) if bundle is not None else None
     window_start, window_end = server_window(spec, run, start, end)
-    server = evaluate_prometheus(spec, PrometheusClient(url), window_start, window_end)
+    server = evaluate_prometheus(spec, PrometheusClient(url), window_start, window_end, contract=contract)
     if bundle is None:
         if out is not None:
             write_evaluation(out / EVALUATION_FILE, server)
