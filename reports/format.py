@@ -1,7 +1,8 @@
 """Number and text formatting shared by every renderer, so all reports show the same figures.
 
-Durations go through ``slo.units.format_duration`` and ratios through ``format_ratio``. Every
-function returns plain text; escaping for HTML, Markdown or XML is the renderer's job.
+Every number goes through ``slo.units`` (durations, shares, percentage points, multiples: fixed
+significant digits, never an exponent). Every function returns plain text; escaping for HTML,
+Markdown or XML is the renderer's job.
 """
 
 from __future__ import annotations
@@ -15,8 +16,15 @@ from typing import Any
 from slogate.slo import validity
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, SideBySide
 from slogate.slo.redact import redact, strip_control
-from slogate.slo.run import TTFB_SUFFIX
-from slogate.slo.units import format_duration, format_ratio
+from slogate.slo.run import DERIVED_SUFFIXES
+from slogate.slo.units import (
+    format_duration,
+    format_multiple,
+    format_percent,
+    format_points,
+    format_ratio,
+    significant,
+)
 
 MISSING = "—"
 ERROR_MESSAGE_LIMIT = 300
@@ -76,7 +84,7 @@ def ratio(fraction: float | None) -> str:
 
 
 def rate(per_second: float) -> str:
-    return f"{per_second:.4g}/s"
+    return f"{significant(per_second)}/s"
 
 
 def timestamp(epoch_s: float) -> str:
@@ -125,12 +133,15 @@ def _lower_bound(result: ObjectiveResult) -> bool:
 def shown(value: float | None, unit: str, *, signed: bool = False, missing: str = MISSING) -> str:
     """A value with its unit, as every report and the console show it: '250ms', '0.2%', '12.5/s'.
 
-    ``signed`` prefixes '+' or '-' (a margin, a difference); ``missing`` stands for no value or
-    a non-finite one. ``unit`` is an ``ObjectiveResult.unit``; one this code does not know (from
-    a file written by another version) is shown as the number followed by the unit.
+    ``signed`` prefixes '+' or '-' (a margin, a difference); a signed ratio is a difference of two
+    shares, said in percentage points ('+0.15 pp'). ``missing`` stands for no value or a non-finite
+    one. ``unit`` is an ``ObjectiveResult.unit``; one this code does not know (from a file written
+    by another version) is shown as the number followed by the unit.
     """
     if value is None or not math.isfinite(value):
         return missing
+    if signed and unit == "ratio":
+        return format_points(value)
     sign = ("+" if value >= 0 else "-") if signed else ""
     size = abs(value) if signed else value
     if unit == "s":
@@ -139,7 +150,7 @@ def shown(value: float | None, unit: str, *, signed: bool = False, missing: str 
         return sign + ratio(size)
     if unit == "rps":
         return sign + rate(size)
-    return f"{sign}{size:.4g} {unit}"
+    return f"{sign}{significant(size)} {unit}"
 
 
 def measured(result: ObjectiveResult) -> str:
@@ -154,7 +165,7 @@ def threshold(result: ObjectiveResult) -> str:
 
 
 def margin(result: ObjectiveResult) -> str:
-    """Headroom ('+12ms') or overshoot ('-3ms'); the same for availability and its bad ratio."""
+    """Headroom ('+12ms') or overshoot ('-3ms'); shares in percentage points ('-0.15 pp')."""
     return shown(result.margin, result.unit, signed=True)
 
 
@@ -163,12 +174,44 @@ def difference(pair: SideBySide) -> str:
     return shown(pair.difference, pair.client.unit, signed=True)
 
 
+def endpoint_missing(result: ObjectiveResult) -> bool:
+    """Whether the objective names an endpoint the run does not have: no sample will ever come,
+    so no count of samples is 'needed'. (The evaluator says so in the reason and matches none.)"""
+    return (result.endpoint is not None and result.samples == 0 and not result.matched_endpoints
+            and result.reason.startswith("no endpoint"))
+
+
+def samples_needed(result: ObjectiveResult) -> int:
+    """Samples for a decided verdict: the spec's floor, or more where the interval needs more, so
+    '400 / 3,838' and '3,438 more needed' say the same thing."""
+    if result.more_samples_needed:
+        return result.samples + result.more_samples_needed
+    return result.required_samples
+
+
+def more_needed(result: ObjectiveResult) -> str | None:
+    """'3,438 more needed'; None when enough, or when none can come (:func:`samples` says why)."""
+    if endpoint_missing(result):
+        return None
+    more = samples_needed(result) - result.samples
+    return f"{count(more)} more needed" if more > 0 else None
+
+
 def samples(result: ObjectiveResult) -> str:
-    return f"{count(result.samples)} / {count(result.required_samples)}"
+    """'400 / 3,838': measured over needed; '0: endpoint not in the run' when it cannot come."""
+    if endpoint_missing(result):
+        return "0: endpoint not in the run"
+    return f"{count(result.samples)} / {count(samples_needed(result))}"
+
+
+def samples_with_need(result: ObjectiveResult) -> str:
+    """'400 / 3,838 (3,438 more needed)': :func:`samples` with what is still missing."""
+    more = more_needed(result)
+    return samples(result) + (f" ({more})" if more else "")
 
 
 def enough_samples(result: ObjectiveResult) -> bool:
-    return result.samples >= result.required_samples
+    return not endpoint_missing(result) and result.samples >= samples_needed(result)
 
 
 def burn_rate(result: ObjectiveResult) -> str:
@@ -176,7 +219,7 @@ def burn_rate(result: ObjectiveResult) -> str:
         return MISSING
     if math.isinf(result.burn_rate):
         return "∞"
-    return f"{result.burn_rate:.3g}x"
+    return format_multiple(max(0.0, result.burn_rate))
 
 
 def budget_consumed(result: ObjectiveResult) -> str:
@@ -184,7 +227,7 @@ def budget_consumed(result: ObjectiveResult) -> str:
         return MISSING
     if math.isinf(result.budget_consumed):
         return "∞"
-    return ratio(result.budget_consumed)
+    return format_percent(result.budget_consumed)  # a run can use more than the whole budget
 
 
 def confidence_interval(result: ObjectiveResult) -> str:
@@ -209,9 +252,14 @@ def baseline_value(result: ObjectiveResult) -> str:
     """'88ms (p=0.003, mann-whitney)': the baseline run's value and the test that compared them."""
     if result.baseline is None:
         return MISSING
-    extra = [f"p={result.p_value:.3g}"] if result.p_value is not None else []
+    extra = [p_value(result.p_value)] if result.p_value is not None else []
     extra += [result.test] if result.test else []
     return shown(result.baseline, result.unit) + (f" ({', '.join(extra)})" if extra else "")
+
+
+def p_value(value: float) -> str:
+    """'p=0.003', 'p < 0.001' (no exponent for the tiny p-values of large runs)."""
+    return "p < 0.001" if value < 0.001 else f"p={significant(value, 2)}"
 
 
 def windows(result: ObjectiveResult) -> str:
@@ -230,7 +278,7 @@ def test_statistic(result: ObjectiveResult) -> str:
     value = result.test_statistic
     if value is None or not math.isfinite(value):
         return MISSING
-    return f"z = {value:.3g}"
+    return f"z = {significant(value, 3)}"
 
 
 def regression(result: ObjectiveResult) -> str:
@@ -240,18 +288,39 @@ def regression(result: ObjectiveResult) -> str:
     return "regression" if result.regression else "no regression"
 
 
+def effective_samples(result: ObjectiveResult) -> str:
+    """'2,400 of 6,000 (slices vary 2.5× more than independent requests)': what the events are worth."""
+    if result.effective_samples is None or result.between_slice_variation is None:
+        return MISSING
+    phi = result.between_slice_variation
+    varied = (f"slices vary {significant(phi, 3)}× more than independent requests" if phi > 1.0
+              else "slices vary no more than independent requests")
+    return f"{count(round(result.effective_samples))} of {count(result.samples)} ({varied})"
+
+
 def statistics_details(result: ObjectiveResult) -> list[tuple[str, str]]:
-    """The windows, test statistic and regression of an objective, where it has them."""
+    """The windows, test statistic, effective samples, coverage and regression of an objective,
+    where it has them."""
     details = [("windows", windows(result)), ("test statistic", test_statistic(result)),
+               ("effective samples", effective_samples(result)),
+               ("covered", result.coverage or MISSING),
                ("baseline comparison", regression(result))]
     return [(label, value) for label, value in details if value != MISSING]
 
 
 def endpoint_name(name: str) -> str:
-    """An endpoint as a reader knows it: a streamed response's first-byte time said in words."""
-    if name.endswith(TTFB_SUFFIX):
-        return f"{name.removesuffix(TTFB_SUFFIX)} (time to first byte)"
+    """An endpoint as a reader knows it: a derived series of a stream (first token...) said in words."""
+    for suffix, words in DERIVED_SUFFIXES.items():
+        if name.endswith(suffix):
+            return f"{name.removesuffix(suffix)} ({words})"
     return name
+
+
+def similar_messages(other: int) -> str:
+    """' (and 12 similar messages)': what an error group's one shown message stands for."""
+    if other <= 0:
+        return ""
+    return f" (and {count(other)} similar message{'s' if other > 1 else ''})"
 
 
 def gating_met(evaluation: Evaluation) -> str:
@@ -274,15 +343,13 @@ def objective_details(result: ObjectiveResult) -> list[tuple[str, str]]:
         ("measured", measured(result)),
         ("threshold", threshold(result)),
         ("margin", margin(result)),
-        ("samples", f"{count(result.samples)} (required {count(result.required_samples)})"),
+        ("samples", samples_with_need(result)),
         ("burn rate", burn_rate(result)),
         ("budget consumed", budget_consumed(result)),
     ]
     optional = [
         ("confidence interval", confidence_interval(result)),
         ("budget exhausted in", time_to_exhaustion(result)),
-        ("more samples needed", None if result.more_samples_needed is None
-         else count(result.more_samples_needed)),
         ("baseline", baseline_value(result)),
         ("formula", one_line(result.formula) if result.formula else None),
     ]

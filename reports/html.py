@@ -51,6 +51,7 @@ class ObjectiveRow:
     confidence_interval: str
     exhaustion: str
     more_samples: str | None
+    """'3,438 more needed' (None when enough, or when the endpoint is not in the run)."""
     baseline: str
     formula: str
     verdict: str
@@ -245,7 +246,7 @@ def _objective_row(o: ObjectiveResult, evaluation: Evaluation, index: int) -> Ob
         budget=fmt.budget_consumed(o),
         confidence_interval=fmt.confidence_interval(o),
         exhaustion=fmt.time_to_exhaustion(o),
-        more_samples=None if not o.more_samples_needed else fmt.count(o.more_samples_needed),
+        more_samples=fmt.more_needed(o),
         baseline=fmt.baseline_value(o),
         formula=o.formula,
         verdict=o.verdict,

@@ -1,9 +1,13 @@
 """``summary.md``: a GitHub-flavoured summary that fits a CI step summary.
 
 The first line is the verdict (``**PASS**``, ``**FAIL**`` or ``**INCONCLUSIVE**``); then the
-reasons, validity problems (each explained), the objectives table, the endpoints, the most
-frequent errors, the slowest requests and the run facts. Every piece of run or spec text goes
-through :func:`escape`.
+reasons, validity problems (each explained), the objectives table, the endpoints, the run totals
+(cache hit ratio, LLM tokens), the most frequent errors, the slowest requests and the run facts.
+Every piece of run or spec text goes through :func:`escape`.
+
+The objectives table is what a reviewer reads at GitHub's width (about 1,000 px): the verdict
+first, then the objective, measured, threshold and margin. Intervals, samples, burn rate and
+budget are in report.html; the reasons are the bullets above the table, not a column.
 
 It must fit both a GitHub Actions job summary (1 MiB per step) and a pull-request comment
 (65,536 characters): tables stop at a fixed number of rows with a note saying how many were
@@ -16,6 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from slogate.reports import format as fmt
 from slogate.reports import series
+from slogate.reports.totals import run_totals
 from slogate.slo.evaluation import (
     VERDICT_EXIT_CODES,
     Evaluation,
@@ -70,6 +75,7 @@ def render_markdown(
     lines += _objectives_table(evaluation.objectives)
     lines += _server_side(evaluation, server)
     lines += _endpoints(run, evaluation)
+    lines += _totals(run)
     lines += _errors(run)
     lines += _slowest(run)
     lines += _facts(run, evaluation)
@@ -102,19 +108,18 @@ def _server_side(client: Evaluation, server: Evaluation | None) -> list[str]:
         return []
     rows = [
         [
-            escape(pair.client.name, 100),
-            escape(fmt.endpoint_label(pair.client), 100),
+            f"**{fmt.verdict_label(pair.client.verdict)}**",
+            f"**{fmt.verdict_label(pair.server.verdict)}**",
+            _objective(pair.client),
             escape(fmt.threshold(pair.client)),
             escape(fmt.measured(pair.client)),
             escape(fmt.measured(pair.server)),
             escape(fmt.difference(pair)),
-            f"**{fmt.verdict_label(pair.client.verdict)}**",
-            f"**{fmt.verdict_label(pair.server.verdict)}**",
         ]
         for pair in side_by_side(client, server)[:MAX_OBJECTIVES]
     ]
-    header = ["Objective", "Endpoint", "Threshold", "Client", "Server (Prometheus)", "Difference",
-              "Client verdict", "Server verdict"]
+    header = ["Client", "Server", "Objective", "Threshold", "Client measured", "Server measured",
+              "Difference"]
     return ["### Client side and server side", "", *_table(header, rows)]
 
 
@@ -127,25 +132,17 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 def _objectives_table(objectives: Sequence[ObjectiveResult]) -> list[str]:
     if not objectives:
         return ["No objectives were evaluated.", ""]
-    header = ["Objective", "Kind", "Endpoint", "Measured", "Threshold", "Margin",
-              "Confidence interval", "Samples", "Burn rate", "Budget used", "Verdict", "Reason"]
+    header = ["Verdict", "Objective", "Measured", "Threshold", "Margin"]
     # Failures first: in a cut table, what hurts must still show.
     order = {"fail": 0, "inconclusive": 1, "pass": 2}
     ranked = sorted(objectives, key=lambda o: (not o.gating, order.get(o.verdict, 1)))
     rows = [
         [
-            escape(o.name, 100),
-            escape(fmt.kind_label(o)),
-            escape(fmt.endpoint_label(o), 100),
-            escape(fmt.measured(o)),
+            f"**{fmt.verdict_label(o.verdict)}**" + ("" if o.gating else " (not gating)"),
+            _objective(o),
+            escape(fmt.measured(o)) if not fmt.endpoint_missing(o) else "endpoint not in the run",
             escape(fmt.threshold(o)),
             escape(fmt.margin(o)),
-            escape(fmt.confidence_interval(o)),
-            escape(fmt.samples(o)),
-            escape(fmt.burn_rate(o)),
-            escape(fmt.budget_consumed(o)),
-            f"**{fmt.verdict_label(o.verdict)}**" + ("" if o.gating else " (not gating)"),
-            escape(o.reason, CELL_LIMIT),
         ]
         for o in ranked[:MAX_OBJECTIVES]
     ]
@@ -156,6 +153,12 @@ def _objectives_table(objectives: Sequence[ObjectiveResult]) -> list[str]:
     ]
     return (_table(header, rows) + _more(len(objectives), MAX_OBJECTIVES, "objectives")
             + ([*notes, ""] if notes else []))
+
+
+def _objective(result: ObjectiveResult) -> str:
+    """'messages-p95 · latency p95 · POST /v1/messages': what is judged, in one wrapping cell."""
+    return " · ".join([escape(result.name, 100), escape(fmt.kind_label(result)),
+                       escape(fmt.endpoint_label(result), 100)])
 
 
 def _more(total: int, shown: int, what: str) -> list[str]:
@@ -206,12 +209,21 @@ def _validity(run: RunResult) -> list[str]:
     return ["**This run cannot be trusted**", "", *lines, ""]
 
 
-def _errors(run: RunResult) -> list[str]:
-    if not run.errors:
+def _totals(run: RunResult) -> list[str]:
+    totals = run_totals(run.counters)
+    if not totals:
         return []
-    groups = sorted(run.errors, key=lambda e: (-e.count, e.endpoint, e.kind, e.message))
+    lines = [f"- {escape(t.label)}: {escape(t.value, CELL_LIMIT)}" for t in totals]
+    return ["**Run totals**", "", *lines, ""]
+
+
+def _errors(run: RunResult) -> list[str]:
+    groups = series.error_groups(run)
+    if not groups:
+        return []
     rows = [
-        [escape(e.endpoint, 100), escape(e.kind, 100), escape(e.message, ERROR_MESSAGE_LIMIT),
+        [escape(fmt.endpoint_name(e.endpoint), 100), escape(e.kind, 100),
+         escape(e.message, ERROR_MESSAGE_LIMIT) + fmt.similar_messages(e.similar_messages),
          fmt.count(e.count)]
         for e in groups[:MAX_ERRORS]
     ]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slogate.slo.histogram import LatencyHistogram
 from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
+from slogate.slo.spec import endpoint_matches
 
 ALL_ENDPOINTS = "all endpoints"
 TIME_PERCENTILES: tuple[float, ...] = (50.0, 95.0, 99.0)
@@ -76,10 +78,18 @@ def windows(run: RunResult, from_s: float = 0.0) -> dict[str, EndpointWindow]:
     return merged
 
 
+def counts_as_request(name: str) -> bool:
+    """Whether an endpoint key is requests of its own: a derived series of a stream ('#ttfb',
+    '#ttft', '#itl', '#tpot') measures a request already counted under its route."""
+    return endpoint_matches(None, name)
+
+
 def total(per_endpoint: dict[str, EndpointWindow]) -> EndpointWindow:
+    """All endpoints' requests merged (derived series left out: they would count requests twice)."""
     merged = EndpointWindow()
-    for window in per_endpoint.values():
-        merged.merge(window)
+    for name, window in per_endpoint.items():
+        if counts_as_request(name):
+            merged.merge(window)
     return merged
 
 
@@ -124,7 +134,7 @@ def latency_over_time(
     for time_slice in coarsened(run.slices):
         histogram = LatencyHistogram()
         for name, window in time_slice.endpoints.items():
-            if endpoint is None or name == endpoint:
+            if name == endpoint or (endpoint is None and counts_as_request(name)):
                 histogram.merge(window.ok)
         times.append(time_slice.start_s + time_slice.duration_s / 2.0)
         for p in percentiles:
@@ -145,12 +155,13 @@ def throughput(run: RunResult) -> Throughput:
     limited: list[float] = []
     for time_slice in coarsened(run.slices):
         seconds = _seconds(time_slice)
+        counted = [w for name, w in time_slice.endpoints.items() if counts_as_request(name)]
         times.append(time_slice.start_s + time_slice.duration_s / 2.0)
-        requests.append(time_slice.requests / seconds)
-        failures.append(time_slice.failures / seconds)
+        requests.append(sum(w.requests for w in counted) / seconds)
+        failures.append(sum(w.failures for w in counted) / seconds)
         users.append(time_slice.users)
         target.append(time_slice.target_rate)
-        limited.append(sum(w.rate_limited for w in time_slice.endpoints.values()) / seconds)
+        limited.append(sum(w.rate_limited for w in counted) / seconds)
     return Throughput(tuple(times), tuple(requests), tuple(failures), tuple(users),
                       tuple(target), tuple(limited))
 
@@ -207,6 +218,38 @@ def errors_by_kind(run: RunResult, from_s: float = 0.0) -> list[tuple[str, int]]
         for kind, number in time_slice.errors.items():
             totals[kind] = totals.get(kind, 0) + number
     return sorted(((k, n) for k, n in totals.items() if n > 0), key=lambda kn: (-kn[1], kn[0]))
+
+
+@dataclass(frozen=True)
+class ErrorGroupRow:
+    """Failed requests of one route and kind whose messages differ only in their numbers."""
+
+    endpoint: str
+    kind: str
+    message: str
+    """The group's most frequent message."""
+    count: int
+    similar_messages: int
+    """Other messages in the group (the same words, other numbers: '/content/17', port 8443...)."""
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def error_groups(run: RunResult) -> list[ErrorGroupRow]:
+    """The run's errors per route (its endpoint keys) and kind, most frequent first: a message
+    naming the raw URL ('... for url: /content/17') would otherwise make one group per key."""
+    groups: dict[tuple[str, str, str], dict[str, int]] = {}
+    for error in run.errors:
+        key = (error.endpoint, error.kind, _NUMBERS.sub("#", error.message))
+        messages = groups.setdefault(key, {})
+        messages[error.message] = messages.get(error.message, 0) + error.count
+    rows = [
+        ErrorGroupRow(endpoint, kind, min(messages, key=lambda m: (-messages[m], m)),
+                      sum(messages.values()), len(messages) - 1)
+        for (endpoint, kind, _shape), messages in groups.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.count, r.endpoint, r.kind, r.message))
 
 
 def peak_generator_cpu(run: RunResult) -> float | None:

@@ -108,32 +108,102 @@ def parse_positive(value: str) -> float:
     return number
 
 
+SIGNIFICANT_DIGITS = 4
+"""Every duration and percentage a report, rule or message shows has this many significant digits."""
+SMALLEST_PERCENT = 0.0001
+"""Percentages are shown to at most four decimals: a smaller share than this is said as '< 0.0001%'
+(or '> 99.9999%' near all), never as a rounding to 0% or 100% nor with an exponent."""
+_PERCENT_DECIMALS = 4
+SECONDS_PER_YEAR = 365.0 * 86400.0
+_MAX_YEARS = 1000.0
+_DURATION_UNITS = ((1.0, 1e-3, "ms"), (120.0, 1.0, "s"), (7200.0, 60.0, "m"), (172800.0, 3600.0, "h"),
+                   (SECONDS_PER_YEAR, 86400.0, "d"))
+"""(below this many seconds, seconds per unit, unit)."""
+
+
+def significant(value: float, digits: int = SIGNIFICANT_DIGITS, *, max_decimals: int | None = None) -> str:
+    """``value`` (finite) to ``digits`` significant digits in plain decimals, never an exponent:
+    1234.5 -> '1235', 0.053712 -> '0.05371', 1e-7 with ``max_decimals=4`` -> '0'."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else str(value)
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    if max_decimals is not None:
+        decimals = min(decimals, max_decimals)
+    rounded = round(value, decimals)
+    if rounded != 0 and math.floor(math.log10(abs(rounded))) > math.floor(math.log10(abs(value))):
+        decimals = max(0, decimals - 1)  # 9.9996 rounds to 10.00: one digit fewer after the point
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def format_duration(seconds: float) -> str:
-    """A short human form: 850us, 12.5ms, 1.2s, 5m, 30d."""
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f}us"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.4g}ms"
-    if seconds < 120.0:
-        return f"{seconds:.4g}s"
-    if seconds < 7200.0:
-        return f"{seconds / 60:.4g}m"
-    if seconds < 172800.0:
-        return f"{seconds / 3600:.4g}h"
-    days = f"{seconds / 86400:.4g}"
-    # From 10,000 days on, .4g writes an exponent (1e+04d), which parse_duration does not read.
-    return f"{days if 'e' not in days else f'{seconds / 86400:.0f}'}d"
+    """A short human form with four significant digits: 850µs, 12.5ms, 1.2s, 5m, 30d, '5.1 years'.
+
+    Below a year the text reads back with ``parse_duration``; from a year on it is years to two
+    significant digits (three from 100), and '> 1,000 years' beyond: a budget that lasts that long
+    lasts forever for every practical purpose. Negative input is shown as zero.
+    """
+    seconds = max(0.0, seconds)
+    # The unit is chosen on the rounded value, so one that rounds up to the next unit is said in
+    # it (1s, not 1000ms); the digits come from the value itself (rounding twice would drift).
+    rounded = float(f"{seconds:.{SIGNIFICANT_DIGITS}g}")
+    if rounded < 1e-3:
+        return f"{significant(seconds * 1e6, max_decimals=3)}µs"
+    for below, size, unit in _DURATION_UNITS:
+        if rounded < below:
+            return f"{significant(seconds / size)}{unit}"
+    years = seconds / SECONDS_PER_YEAR
+    if years > _MAX_YEARS:
+        return f"> {_MAX_YEARS:,.0f} years"
+    shown = significant(years, 2 if years < 100 else 3)
+    return f"{shown} {'year' if shown == '1' else 'years'}"
+
+
+def format_percent(fraction: float) -> str:
+    """A non-negative share that may exceed the whole ('350%' of a budget): four significant digits,
+    at most four decimals, '< 0.0001%' for a tiny non-zero share, never an exponent."""
+    percent = max(0.0, fraction) * 100
+    if 0 < percent < SMALLEST_PERCENT / 2:
+        return f"< {SMALLEST_PERCENT:g}%"
+    return f"{significant(percent, max_decimals=_PERCENT_DECIMALS)}%"
 
 
 def format_ratio(fraction: float) -> str:
-    """'0.1%', '99.9%', '12.35%', '99.995%' (never '100%' for what is not all)."""
-    percent = fraction * 100
-    text = f"{percent:.4g}"
-    if text == "100" and fraction < 1.0:
-        # Near 100% the digits that matter are those of the complement: show two of them.
-        decimals = max(0, 1 - math.floor(math.log10(100 - percent)))
-        text = f"{percent:.{decimals}f}".rstrip("0").rstrip(".")
-    return f"{text}%"
+    """A fraction of a whole, as a percentage: '0.1%', '99.9%', '12.35%', '99.995%'.
+
+    Clamped to 0–100% (an interval's bound computed a hair beyond either end is shown at it).
+    Never '100%' for what is not all: near 100% the digits that matter are those of the complement,
+    two of them, down to '99.9999%'; beyond that '> 99.9999%'. Likewise never '0%' for what is not
+    nothing ('< 0.0001%').
+    """
+    fraction = min(1.0, max(0.0, fraction))
+    text = format_percent(fraction)
+    if fraction < 1.0 and text == "100%":
+        complement = (1.0 - fraction) * 100
+        if complement < SMALLEST_PERCENT:
+            return f"> {100 - SMALLEST_PERCENT:g}%"
+        decimals = min(_PERCENT_DECIMALS, max(0, 1 - math.floor(math.log10(complement))))
+        # Truncated, not rounded, so the shown value never reaches 100%.
+        kept = math.floor(fraction * 100 * 10**decimals) / 10**decimals
+        text = f"{kept:.{decimals}f}".rstrip("0").rstrip(".") + "%"
+    return text
+
+
+def format_points(difference: float) -> str:
+    """A difference of two fractions in percentage points, with its sign: '+0.15 pp', '-2 pp'.
+
+    Four significant digits, at most four decimals (a float's noise, such as 2e-17, reads '+0 pp')."""
+    points = significant(abs(difference) * 100, max_decimals=_PERCENT_DECIMALS)
+    sign = "-" if difference < 0 and points != "0" else "+"
+    return f"{sign}{points} pp"
+
+
+def format_multiple(factor: float) -> str:
+    """A rate against its allowed one ('14.4x', '0.054x', '1,200x'): two significant digits below 10,
+    three up to 1,000, whole numbers beyond; '0x' for none."""
+    if factor >= 1000:
+        return f"{factor:,.0f}x"
+    return f"{significant(factor, 2 if factor < 10 else 3, max_decimals=4)}x"
 
 
 def parse_time(value: str, now: float) -> float:

@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from html.parser import HTMLParser
 
+from markupsafe import escape
+
 from slogate.reports import format as fmt
 from slogate.reports import html as html_module
 from tests.reports.conftest import TRACE_ID, Judged, Rendered
@@ -160,7 +162,7 @@ def test_objectives_show_statistics_budget_and_reason(rich: Judged, rich_html: s
         assert fmt.confidence_interval(objective) in table or objective.ci_low is None
         assert fmt.time_to_exhaustion(objective) in table
         assert fmt.budget_consumed(objective) in table and fmt.burn_rate(objective) in table
-        assert fmt.safe_text(objective.reason).replace(">", "&gt;").replace("<", "&lt;") in table
+        assert str(escape(fmt.safe_text(objective.reason))) in table
     # The validity problems come before the objectives: trust is the first question.
     assert rich_html.index('id="validity"') < rich_html.index('id="objectives"')
 

@@ -38,15 +38,27 @@ def test_first_line_is_the_verdict(scenario: str, marker: str, request: pytest.F
     assert markdown.splitlines()[0].startswith(marker + " ")
 
 
-def test_objectives_table(failing: Judged, render: Callable[[Judged], Rendered]) -> None:
+def test_objectives_table_is_what_a_reviewer_reads(
+    failing: Judged, render: Callable[[Judged], Rendered]
+) -> None:
+    """Verdict first, then objective, measured, threshold and margin; the rest is in report.html."""
     markdown = render(failing).markdown
-    rows = table_rows(markdown, "| Objective")
+    rows = table_rows(markdown, "| Verdict")
+    assert rows[0] == "| Verdict | Objective | Measured | Threshold | Margin |"
     assert len(rows) == 2 + len(failing.evaluation.objectives)
-    assert "| messages-p95 | latency p95 | POST /v1/messages | 95.33ms | ≤ 80ms | -15.33ms |" \
-        in markdown
-    assert "**FAIL**" in rows[2]
-    assert "(not gating)" in rows[-1]
+    assert rows[2] == ("| **FAIL** | messages-p95 · latency p95 · POST /v1/messages | 95.33ms | ≤ 80ms "
+                       "| -15.33ms |")
+    assert rows[-1].startswith("| **INCONCLUSIVE** (not gating) | tail-p99.9 ")
+    assert "| **PASS** | error-ratio · error ratio · all endpoints | " in markdown
+    # A share's margin is in percentage points.
+    error_ratio = next(o for o in failing.evaluation.objectives if o.name == "error-ratio")
+    assert f"| {fmt.margin(error_ratio)} |" in markdown and fmt.margin(error_ratio).endswith(" pp")
+    # The reason is said once, as a bullet above the table, not again in a column.
+    p95 = next(o for o in failing.evaluation.objectives if o.name == "messages-p95")
     assert "- messages-p95: p95 95.33ms &gt; 80ms" in markdown
+    assert markdown.count(escape(p95.reason, markdown_module.CELL_LIMIT)) == 1
+    for elsewhere in (fmt.confidence_interval(p95), fmt.burn_rate(p95), fmt.samples(p95)):
+        assert escape(elsewhere) not in markdown, elsewhere
 
 
 def test_hostile_text_cannot_break_tables_or_inject_html(
@@ -57,7 +69,7 @@ def test_hostile_text_cannot_break_tables_or_inject_html(
     assert "&lt;script&gt;" in markdown and "a&amp;b" in markdown
     assert "\\`tick\\`" in markdown and "\\|" in markdown
     assert not any(ch in markdown for ch in "\x00\x07")
-    for header in ("| Objective", "| Endpoint"):
+    for header in ("| Verdict", "| Endpoint"):
         rows = table_rows(markdown, header)
         columns = len(UNESCAPED_PIPE.findall(rows[0]))
         assert all(len(UNESCAPED_PIPE.findall(row)) == columns for row in rows), rows
@@ -71,17 +83,14 @@ def test_escape() -> None:
 
 def test_rich_summary_explains_validity_and_lists_slowest(rich: Judged) -> None:
     markdown = render_markdown(rich.run, rich.evaluation)
-    first_table = markdown.index("| Objective")
+    first_table = markdown.index("| Verdict")
     trust = markdown.index("**This run cannot be trusted**")
     assert trust < first_table  # trust is said before the figures
     assert escape(fmt.VALIDITY_HELP["worker_lost"]) in markdown
     assert escape(fmt.GENERIC_VALIDITY_HELP) in markdown  # the code no renderer knows
     assert TRACE_ID in markdown and "POST /v1/messages (time to first byte)" in markdown
     assert "2 workers (1 lost)" in markdown
-    p95 = next(o for o in rich.evaluation.objectives if o.name == "messages-p95")
-    assert table_rows(markdown, "| Objective")[2].startswith("| messages-p95 |")  # failures first
-    if p95.ci_low is not None:
-        assert escape(fmt.confidence_interval(p95)) in markdown
+    assert table_rows(markdown, "| Verdict")[2].startswith("| **FAIL** | messages-p95 ·")  # failures first
 
 
 def test_a_huge_evaluation_is_cut_to_fit_a_pr_comment(failing: Judged) -> None:
@@ -97,7 +106,7 @@ def test_a_huge_evaluation_is_cut_to_fit_a_pr_comment(failing: Judged) -> None:
     assert len(markdown) <= markdown_module.MAX_CHARS
     assert len(markdown.encode()) < 1024 * 1024  # GitHub's step summary limit
     assert f"{500 - markdown_module.MAX_OBJECTIVES} more objectives in report.html." in markdown
-    rows = table_rows(markdown, "| Objective")
+    rows = table_rows(markdown, "| Verdict")
     assert len(rows) == 2 + markdown_module.MAX_OBJECTIVES
 
     tight = render_markdown(run, evaluation, max_chars=5000)

@@ -693,13 +693,12 @@ def test_unreadable_paths_are_spec_errors(tmp_path: Path) -> None:
 
 
 @examples(300)
-@given(st.floats(min_value=1e-6, max_value=1e12))
+@given(st.floats(min_value=1e-6, max_value=364 * 86400))
 @example(1e-3 - 1e-9).via("the ms boundary")
-@example(86400 * 9999.6).via("days that .4g writes with an exponent")
 def test_durations_round_trip(seconds: float) -> None:
     text = format_duration(seconds)
-    # 4 significant digits, or whole microseconds below a millisecond
-    assert parse_duration(text) == pytest.approx(seconds, rel=5e-4, abs=0.5e-6), text
+    # 4 significant digits (from a year on, years: tests/slo/test_units.py)
+    assert parse_duration(text) == pytest.approx(seconds, rel=5e-4, abs=0.5e-9), text
 
 
 @examples(200)
@@ -717,8 +716,8 @@ def test_written_durations_parse_exactly(number: Any, unit: str, space: str) -> 
 @given(st.floats(min_value=0.0, max_value=1.0))
 @example(0.99995).via("rounds up to 100%")
 def test_ratios_round_trip(fraction: float) -> None:
-    text = format_ratio(fraction)
-    assert parse_ratio(text) == pytest.approx(fraction, rel=5e-4, abs=1e-300), text
+    text = format_ratio(fraction).lstrip("<> ")  # '< 0.0001%', '> 99.9999%' at the ends
+    assert parse_ratio(text) == pytest.approx(fraction, rel=5e-4, abs=1e-6), text
 
 
 @examples(100)
