@@ -4,13 +4,16 @@ huge sample sizes are neither flagged.
 
 The rule, for every objective but throughput: a **regression** when the candidate's value is worse
 than the baseline's by more than ``tolerance`` (relative: candidate / baseline - 1 > tolerance) AND
-the one-sided lower bound, at level ``alpha``, of the change is above 0.
+the change is significant: its one-sided lower bound at level ``alpha`` is above 0 and its
+one-sided p-value is below ``alpha`` (for ratios the two say the same).
 
 - latency percentiles: the change of the percentile itself (not of the whole distribution: a slower
   tail with the same median is a regression; a shifted median with the same tail is not), with its
-  interval from a block bootstrap over batches of consecutive slices (``slo.bootstrap``), so
-  episodes of slow requests widen it as they should. A Mann-Whitney U test over the two histograms
-  (did the distribution shift?) is said alongside, as a secondary signal that decides nothing.
+  interval from a block bootstrap over batches of consecutive slices and its p-value from a
+  permutation test of the ranks of those batches' own percentiles (``slo.bootstrap``), so episodes
+  of slow requests widen it as they should, and one slow batch is not mistaken for a regression. A
+  Mann-Whitney U test over the two histograms (did the distribution shift?) is said alongside, as a
+  secondary signal that decides nothing.
 - ratios (error ratio, availability, share under a latency threshold): the bad-event ratio, by a
   one-sided two-proportion z-test whose binomial variances are each inflated by the run's
   batch-means variance over its binomial one (floored at 1; ``bootstrap.ratio_inflation``).
@@ -132,7 +135,7 @@ def _compare_one(
         return dataclasses.replace(result, verdict=undecided, reason=reason, regression=None)
     change, method = measured
     worse = change.effect > tolerance + 1e-12
-    significant = change.low > 0.0
+    significant = change.low > 0.0 and change.p_value < alpha
     regression = worse and significant
     comparison = _describe(objective, baseline_value, change, method, significant)
     secondary = _secondary(objective, now, before)

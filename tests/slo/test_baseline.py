@@ -39,7 +39,7 @@ def test_significant_regressions_fail_and_name_the_test() -> None:
     result = judged(content_run(10, 200, 30), content_run(10, 100, 5))
     assert result["verdict"] == "fail"
     p95, errors = result["p95"], result["errors"]
-    assert p95.regression is True and p95.test == "block bootstrap"  # type: ignore[attr-defined]
+    assert p95.regression is True and p95.test == "block bootstrap, batch rank test"  # type: ignore[attr-defined]
     assert p95.p_value < 0.05 and p95.baseline is not None  # type: ignore[attr-defined]
     # p95 from 100ms to 200ms: +100%, and every slice says so (no spread between them).
     assert abs(p95.baseline_effect - 1.0) < 0.02 and p95.baseline_effect_low > 0  # type: ignore[attr-defined]

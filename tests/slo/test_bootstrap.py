@@ -27,7 +27,7 @@ def test_batches_are_consecutive_and_even() -> None:
 def test_the_same_run_twice_is_no_change() -> None:
     run = batch_latencies(simulated_run(120, EPISODES, np.random.default_rng(1)))
     change = percentile_change(run, run, 0.99, alpha=0.05)
-    assert change is not None and change.test == "block bootstrap"
+    assert change is not None and change.test == "block bootstrap, batch rank test"
     assert change.effect == 0.0 and change.low < 0.0 < change.high and change.p_value > 0.3
 
 
