@@ -282,10 +282,25 @@ def test_statistic(result: ObjectiveResult) -> str:
 
 
 def regression(result: ObjectiveResult) -> str:
-    """Against the baseline run: 'regression' (worse, beyond tolerance and chance) or not."""
+    """Against the baseline run: 'regression' (worse, beyond tolerance and chance) or not, with the
+    relative change and its interval: 'regression: p99 +32% (90% interval +12% to +55%)'."""
     if result.regression is None:
         return MISSING
-    return "regression" if result.regression else "no regression"
+    verdict = "regression" if result.regression else "no regression"
+    if result.baseline_effect is None:
+        return verdict
+    percentile = result.percentile if result.unit == "s" else None
+    what = "bad-event ratio" if percentile is None else f"p{percentile:g}"
+    text = f"{verdict}: {what} {_signed_percent(result.baseline_effect)}"
+    low, high = result.baseline_effect_low, result.baseline_effect_high
+    level = result.baseline_effect_confidence
+    if low is not None and high is not None and level is not None:
+        text += f" ({level:.0%} interval {_signed_percent(low)} to {_signed_percent(high)})"
+    return text
+
+
+def _signed_percent(change: float) -> str:
+    return f"{change * 100:+.3g}%"
 
 
 def effective_samples(result: ObjectiveResult) -> str:

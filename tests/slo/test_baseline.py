@@ -97,4 +97,8 @@ def test_gate_with_baseline_on_the_command_line(tmp_path: Path) -> None:
     common = ["gate", str(tmp_path / "new"), "--spec", str(spec), "--json"]
     assert main(common) == 0
     assert main([*common, "--baseline", str(tmp_path / "old")]) == 1
+    # The reports say by how much, and how sure: the relative change and its interval.
+    shown = "regression: p95 +99.4% (90% interval +99.4% to +99.4%)"
+    assert shown in (tmp_path / "new" / "summary.md").read_text(encoding="utf-8")
+    assert shown in (tmp_path / "new" / "report.html").read_text(encoding="utf-8")
     assert main([*common, "--baseline", str(tmp_path / "absent")]) == 2
