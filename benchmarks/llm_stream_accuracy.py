@@ -13,9 +13,10 @@ the last streams end, so both sides hold the same streams.
 
 Cost: Debian's nginx serves a canned 64-token stream as fast as it can; one Locust process streams
 it with parsing on (the scenario's ``MessageCaller``: incremental parse, ``#ttfb/#ttft/#itl/#tpot``
-events) and off (the same request, its body read in one go, as slogate did before). Runs
-alternate; the figures are streams/s and content chunks/s per CPU second of the Locust process
-(what one core reaches, whatever the neighbours do) and the ratio of the medians, goal >= 0.9.
+recorded in slogate's histograms, one call per series) and off (the same request, its body read
+in one go, as slogate did before). Runs alternate; the figures are streams/s and content chunks/s
+per CPU second of the Locust process (what one core reaches, whatever the neighbours do) and the
+ratio of the medians, goal >= 0.9.
 
 On a loaded machine the server's truth misses what it cannot see: a process asleep in epoll is
 woken up to a scheduler tick late, so a request waits a few ms before the server stamps its

@@ -10,7 +10,10 @@ that route:
   its own endpoint key so an objective selects it alone (``endpoint: POST /v1/messages#ttft``):
   ``#ttfb`` the first byte of the body; ``#ttft`` the first content chunk; ``#itl`` one sample per
   gap between consecutive content chunks (a chunk of several tokens is one sample); ``#tpot`` the
-  time per output token after the first (definitions in ``loadtest.llm_stream``);
+  time per output token after the first (definitions in ``loadtest.llm_stream``); they go straight
+  into slogate's recorder, one call per series (``loadtest.recording``), not through Locust's
+  request events (one per inter-token gap cost more than the parsing): Locust's own stats show
+  ``POST ROUTE`` only, unless slogate does not record the run;
 * run totals (``loadtest.counters``, in run.json's ``counters``): ``input_tokens``,
   ``output_tokens``, ``messages``; ``stop_reason_<reason>``; ``stream_error_<error.type>`` (an
   error event after a 200: a failure of kind ``MidStreamError``, apart from transport errors and
@@ -19,6 +22,8 @@ that route:
   tokens); ``http_529`` (overloaded) apart from ``http_5xx`` (every other 5xx);
   ``rate_limit_low_<limit>`` (answers leaving at most 10% of a limit, ``loadtest.llm_limits``) and
   ``rate_limited_by_<limit>`` (429s, attributed to the limit that ran out);
+* per slice (run.json's ``slices[].minimums``): ``rate_limit_headroom_<limit>``, the lowest share
+  of each announced rate limit left (0..1), over every user and worker;
 * a 429 is *rate limited*, not failed (``exception=None``, ``context={"rate_limited": True}``),
   then the user sleeps what ``Retry-After`` asks, else the reset of the exhausted limit (capped by
   ``--retry-after-cap``, see ``loadtest.users``).
@@ -41,9 +46,10 @@ from slogate.loadtest.llm_lengths import LENGTH_HELP, TokenLengths, parse_length
 from slogate.loadtest.llm_limits import Headroom, exhausted_limit, rate_limit_headroom, reset_wait_s
 from slogate.loadtest.llm_payload import ROUTES, answer_of, auth_headers, request_body
 from slogate.loadtest.llm_stream import ANTHROPIC, API_STYLES, LlmStreamParser, StreamTimings
+from slogate.loadtest.recording import recorder_of
 from slogate.loadtest.traffic import api_key_for, split_keys
 from slogate.loadtest.users import counters_of, fail_by_status, honour_retry_after, mark_rate_limited
-from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFB_SUFFIX, TTFT_SUFFIX
+from slogate.slo.run import ITL_SUFFIX, RATE_LIMIT_HEADROOM_PREFIX, TPOT_SUFFIX, TTFB_SUFFIX, TTFT_SUFFIX
 
 DEFAULT_MODEL = "reference-small"
 DEFAULT_MAX_TOKENS = "64"
@@ -173,14 +179,21 @@ class MessageCaller:
             else:
                 self._read_answer(response)
         if timings is not None:
-            self._fire_timings(response, timings)
+            self._record_timings(response, timings)
         honour_retry_after(self.user, wait_s)
 
     def _note_limits(self, response: Any, status: int) -> None:
-        self._headroom = rate_limit_headroom(response.headers or {}, time.time()) if status else {}
+        now = time.time()
+        self._headroom = rate_limit_headroom(response.headers or {}, now) if status else {}
         low = [name for name, state in self._headroom.items() if state.low]
         if low:
             self.counters.add(**{counter_name("rate_limit_low_", name): 1 for name in low})
+        recorder = recorder_of(self.user.environment)
+        if recorder is not None:
+            for name, state in self._headroom.items():
+                share = state.share
+                if share is not None:  # each slice keeps the lowest: the report charts it over time
+                    recorder.minimum(counter_name(RATE_LIMIT_HEADROOM_PREFIX, name), now, share)
 
     def _rate_limited(self, response: Any) -> float | None:
         limit = exhausted_limit(self._headroom)
@@ -231,17 +244,30 @@ class MessageCaller:
             self.counters.add(tpot_from_chunks=1)
         return timings
 
-    def _fire_timings(self, response: Any, timings: StreamTimings) -> None:
-        """The stream's derived series, as request events of their own endpoint keys (ms)."""
+    def _record_timings(self, response: Any, timings: StreamTimings) -> None:
+        """The stream's derived series under their own endpoint keys, straight into slogate's
+        recorder, each series in one call: a Locust request event per sample (one per content
+        chunk for ``#itl``) cost more than parsing the stream. Locust's own stats then show the
+        request only; without slogate recording the run, they are request events, for Locust."""
         meta = response.request_meta
+        series: list[tuple[str, list[float]]] = [
+            (TTFB_SUFFIX, [timings.ttfb_s] if timings.ttfb_s is not None else []),
+            (TTFT_SUFFIX, [timings.ttft_s] if timings.ttft_s is not None else []),
+            (TPOT_SUFFIX, [timings.tpot_s] if timings.tpot_s is not None else []),
+            (ITL_SUFFIX, list(timings.itl_s)),
+        ]
+        recorder = recorder_of(self.user.environment)
+        if recorder is not None:
+            started = meta.get("start_time") or time.time()
+            key = f"{meta['request_type']} {self.route}"
+            for suffix, seconds in series:
+                if seconds:
+                    recorder.record_many(key + suffix, started, [value * 1e6 for value in seconds])
+            return
         fire = self.user.environment.events.request.fire
         common = {"request_type": meta["request_type"], "response_length": 0, "response": response,
                   "exception": None, "context": meta.get("context", {}),
                   "start_time": meta.get("start_time"), "url": meta.get("url")}
-        series: list[tuple[str, float | None]] = [
-            (TTFB_SUFFIX, timings.ttfb_s), (TTFT_SUFFIX, timings.ttft_s), (TPOT_SUFFIX, timings.tpot_s),
-        ]
-        series += [(ITL_SUFFIX, gap) for gap in timings.itl_s]
         for suffix, seconds in series:
-            if seconds is not None:
-                fire(name=self.route + suffix, response_time=seconds * 1e3, **common)
+            for value in seconds:
+                fire(name=self.route + suffix, response_time=value * 1e3, **common)

@@ -26,7 +26,7 @@ from locust.runners import (
     WorkerRunner,
 )
 
-from slogate.loadtest import open_model, tracing
+from slogate.loadtest import open_model, recording, tracing
 from slogate.loadtest.checkpoints import (
     RunFacts,
     checkpoint_forever,
@@ -36,11 +36,12 @@ from slogate.loadtest.checkpoints import (
     write_checkpoint,
 )
 from slogate.loadtest.counters import counters_of
+from slogate.loadtest.cpu import CpuMeter, sample_interval_s
 from slogate.loadtest.exporter import LiveState, LoadTestCollector, serve
 from slogate.loadtest.options import DEFAULT_OUT, SlogateOptions, add_options
 from slogate.loadtest.recorder import RunRecorder
 from slogate.loadtest.shapes import ShapeError, ShapePlan, parse_shape
-from slogate.loadtest.validity import RunValidity, generator_saturated, not_started, ran_planned_time
+from slogate.loadtest.validity import RunValidity, not_started, ran_planned_time
 from slogate.loadtest.verdict import deliver_verdict
 from slogate.loadtest.workers import WorkerRoster, mark_final
 from slogate.slo.bundle import check_writable, new_run_id
@@ -78,6 +79,7 @@ class SlogateSession:
         self.options = options = SlogateOptions.read(environment.parsed_options)
         secrets = (options.api_key,) if options.api_key else ()
         self.recorder = RunRecorder(slice_s=options.slice, secrets=secrets)
+        recording.bind(environment, self.recorder)
         # The scenario's totals (tokens, cache results), merged from every worker, go into run.json.
         self.counters = counters_of(environment)
         self.run_id = options.run_id or new_run_id()
@@ -93,6 +95,8 @@ class SlogateSession:
         self.ended_at: float | None = None
         self.revision = git_revision()
         self._greenlets: list[gevent.Greenlet] = []
+        self._cpu_meter: CpuMeter | None = None
+        self._cpu_greenlet: gevent.Greenlet | None = None
         self.validity = RunValidity(self.recorder, accept_saturated=options.accept_saturated)
         self.workers = WorkerRoster(self.recorder)
         self._finals_collected: gevent.event.Event | None = None
@@ -124,12 +128,24 @@ class SlogateSession:
     def is_master(self) -> bool:
         return isinstance(self.environment.runner, MasterRunner)
 
+    @property
+    def process_name(self) -> str:
+        """This process among the run's load generators: 'local', 'master' or the worker's id."""
+        runner = self.environment.runner
+        if isinstance(runner, WorkerRunner):
+            return str(runner.client_id)
+        return "master" if isinstance(runner, MasterRunner) else "local"
+
     def attach(self) -> None:
         hooks = self.environment.events
         hooks.quitting.add_listener(lambda **_: tracing.shutdown())
         if not self.is_master:
             self._install_open_model()
+        hooks.test_start.add_listener(lambda **_: self._start_cpu_meter())
         if self.is_worker:
+            # Now too: the master's first spawn can reach a worker (and fire test_start) before
+            # Locust fires init; the idle time before the test only counts as little CPU.
+            self._start_cpu_meter()
             hooks.request.add_listener(self.on_request)
             hooks.report_to_master.add_listener(self.on_report_to_master)
             hooks.test_stop.add_listener(self.on_test_stop)
@@ -151,7 +167,6 @@ class SlogateSession:
         hooks.worker_report.add_listener(self.on_worker_report)
         hooks.test_start.add_listener(self.on_test_start)
         hooks.test_stop.add_listener(self.on_test_stop)
-        hooks.cpu_warning.add_listener(self.on_cpu_warning)
         hooks.quitting.add_listener(self.on_quitting)
         if self.options.metrics_port is not None:
             self._serve_metrics(self.options.metrics_port, self.options.metrics_host)
@@ -230,13 +245,39 @@ class SlogateSession:
         return self.schedule.rate_at(elapsed)
 
     def _cpu_by_process(self) -> dict[str, float]:
-        runner = self.environment.runner
-        if runner is None:
-            return {}
-        if isinstance(runner, MasterRunner):
-            return {"master": runner.current_cpu_usage,
-                    **{c.id: c.cpu_usage for c in runner.clients.values()}}
-        return {"local": runner.current_cpu_usage}
+        """Each process's latest CPU sample (a worker's: its latest report); this one's, now."""
+        latest = {process: cpu.cpu_percent for process, cpu in self.recorder.cpu_now.items()}
+        if self._cpu_meter is not None:
+            latest[self.process_name] = round(self._cpu_meter.peek(), 1)
+        return latest
+
+    # -- the generator's own CPU ---------------------------------------------------------
+
+    def _start_cpu_meter(self) -> None:
+        """Every process measures its own CPU from the test's start (a worker's reaches the master
+        with its reports); slogate's, not Locust's monitor (10 s apart, a first reading of 0)."""
+        if self._cpu_greenlet is None:
+            self._cpu_meter = CpuMeter()
+            self._cpu_greenlet = gevent.spawn(self._measure_cpu_forever)
+
+    def _measure_cpu_forever(self) -> None:
+        interval = sample_interval_s(self.recorder.slice_s)
+        while True:
+            gevent.sleep(interval - time.time() % interval)  # on the slices' grid: one slice a sample
+            self._read_cpu(interval)
+
+    def _read_cpu(self, interval: float) -> None:
+        meter = self._cpu_meter
+        # A reading over a few ms is all rounding (CPU time counts in 10 ms ticks): wait for more.
+        if meter is not None and time.time() - meter.last_at >= interval / 2:
+            self.recorder.process_cpu(self.process_name, *meter.read())
+
+    def _stop_cpu_meter(self) -> None:
+        """The last part of the run measured too (a spike in its last second counts); then stop."""
+        if self._cpu_greenlet is not None:
+            self._cpu_greenlet.kill(block=False)
+            self._cpu_greenlet = None
+            self._read_cpu(sample_interval_s(self.recorder.slice_s))
 
     # -- listeners -----------------------------------------------------------------------
 
@@ -290,6 +331,7 @@ class SlogateSession:
             logger.info("slogate: recording run %s into %s", self.run_id, self.bundle)
 
     def on_test_stop(self, **_: Any) -> None:
+        self._stop_cpu_meter()
         if self.dispatcher is not None:
             self.dispatcher.stop()
         runner = self.environment.runner
@@ -298,9 +340,6 @@ class SlogateSession:
             self._watch_workers(runner)
         if self.started_at is not None and self.ended_at is None:
             self.ended_at = time.time()
-
-    def on_cpu_warning(self, cpu_usage: float, **_: Any) -> None:
-        self.validity.flag(generator_saturated(cpu_usage))
 
     def on_quitting(self, environment: Environment, **_: Any) -> None:
         runner = environment.runner
@@ -316,8 +355,6 @@ class SlogateSession:
             # must still say so, never leave Locust's exit code (0 without failures) as the verdict.
             self.started_at = self.ended_at = time.time()
             self.validity.flag(not_started())
-        if self.is_master and getattr(runner, "worker_cpu_warning_emitted", False):
-            self.validity.flag(generator_saturated(None))
         elapsed = (self.ended_at or time.time()) - self.started_at
         self.validity.check_end(
             wanted_users=self.options.users, shaped=environment.shape_class is not None,
@@ -409,18 +446,13 @@ class SlogateSession:
         runner = self.environment.runner
         next_progress = time.time() + PROGRESS_EVERY_S
         while runner is not None:
-            cpu = runner.current_cpu_usage
             if isinstance(runner, MasterRunner):
                 self._watch_workers(runner)
-                self.recorder.worker("master", runner.current_cpu_usage)
-                cpu = max([cpu, *(c.cpu_usage for c in runner.clients.values())])
-            else:
-                self.recorder.worker("local", cpu)
             now = time.time()
-            self.recorder.sample(now, runner.user_count, cpu, self._target_rate_now())
+            self.recorder.sample(now, runner.user_count, self._target_rate_now())
             if now >= next_progress:
                 next_progress += PROGRESS_EVERY_S
-                self._log_progress(now, runner.user_count, cpu)
+                self._log_progress(now, runner.user_count, max(self._cpu_by_process().values(), default=0.0))
             gevent.sleep(min(1.0, self.options.slice))
 
     def _log_progress(self, now: float, users: int, cpu: float) -> None:

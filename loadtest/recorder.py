@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from slogate.slo.redact import redact
 from slogate.slo.run import (
     EndpointWindow,
     ErrorGroup,
+    ProcessCpu,
     RunResult,
     SlowRequest,
     TimeSlice,
@@ -38,8 +39,15 @@ _Slow = tuple[float, str, float, str, str]
 @dataclass
 class _SliceSamples:
     users: int = 0
-    cpu_percent: float | None = None
     target_rate: float | None = None
+
+
+def _higher(known: ProcessCpu | None, sample: ProcessCpu) -> ProcessCpu:
+    """Two CPU samples of a process in one slice: the higher CPU share, the longer wait."""
+    if known is None:
+        return sample
+    waits = [w for w in (known.wait_percent, sample.wait_percent) if w is not None]
+    return ProcessCpu(max(known.cpu_percent, sample.cpu_percent), max(waits) if waits else None)
 
 
 @dataclass
@@ -61,6 +69,12 @@ class RunRecorder:
     slowest: list[_Slow] = field(default_factory=list)
     """A min-heap of the slowest requests, at most SLOWEST_KEPT."""
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
+    cpu: dict[int, dict[str, ProcessCpu]] = field(default_factory=dict)
+    """Per slice, each process's CPU (the highest of its samples there)."""
+    cpu_now: dict[str, ProcessCpu] = field(default_factory=dict)
+    """Each process's latest CPU sample (a worker's: from its latest report), for the live view."""
+    minimums: dict[int, dict[str, float]] = field(default_factory=dict)
+    """Per slice, the lowest value of each gauge the scenario reported (``minimum``)."""
     _packed_slices: set[int] = field(default_factory=set, repr=False)
     _open_from: float = field(default=-math.inf, repr=False)
     """Slices before this index are closed (compacted): their windows are never changed in place
@@ -116,6 +130,57 @@ class RunRecorder:
         else:
             heapq.heappush(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
 
+    def record_many(self, endpoint: str, start_time: float, latencies_us: Iterable[float],
+                    status: str = "200") -> None:
+        """Several successful samples of one request's derived series (a stream's inter-token gaps),
+        in the slice of ``start_time``, in one call. Unlike ``record``, they do not enter the slowest
+        requests: each is part of a request whose own total is recorded there."""
+        index = math.floor(start_time / self.slice_s)
+        by_endpoint = self.windows.get(index)
+        if by_endpoint is None:
+            by_endpoint = self.windows[index] = {}
+        window = by_endpoint.get(endpoint)
+        if window is None:
+            window = by_endpoint[endpoint] = EndpointWindow()
+        elif index < self._open_from:
+            window = by_endpoint[endpoint] = EndpointWindow.merged([window])  # copy on write
+        record = window.ok.record
+        recorded = 0
+        for latency_us in latencies_us:
+            record(latency_us if latency_us > 0.0 else 0.0)
+            recorded += 1
+        if recorded:
+            window.statuses[status] = window.statuses.get(status, 0) + recorded
+
+    def minimum(self, name: str, epoch_s: float, value: float) -> None:
+        """A gauge's value at a moment (a rate limit's headroom): each slice keeps its lowest."""
+        self._keep_minimum(self.slice_index(epoch_s), name, value)
+
+    def _keep_minimum(self, index: int, name: str, value: float) -> None:
+        by_name = self.minimums.setdefault(index, {})
+        known = by_name.get(name)
+        if known is None or value < known:
+            by_name[name] = value
+
+    def process_cpu(self, process: str, from_s: float, to_s: float, cpu_percent: float,
+                    wait_percent: float | None = None) -> None:
+        """A process's CPU share (and wait for a CPU) over ``[from_s, to_s]`` epoch seconds, kept
+        in each slice holding half of the sample or half of the slice. Samples are taken in steps
+        that divide a slice (one slice each); a saturated process wakes late, and its longer sample
+        then counts in every slice it mostly covers, so no slice goes unmeasured."""
+        cpu = ProcessCpu(round(cpu_percent, 1), None if wait_percent is None else round(wait_percent, 1))
+        enough = min(self.slice_s, to_s - from_s) / 2
+        for index in range(self.slice_index(from_s), self.slice_index(to_s) + 1):
+            start = index * self.slice_s
+            if min(to_s, start + self.slice_s) - max(from_s, start) >= enough:
+                self._keep_cpu(index, process, cpu)
+        self.cpu_now[process] = cpu
+
+    def _keep_cpu(self, index: int, process: str, cpu: ProcessCpu) -> None:
+        by_process = self.cpu.setdefault(index, {})
+        by_process[process] = _higher(by_process.get(process), cpu)
+        self.worker(process, cpu.cpu_percent)
+
     def dispatched(self, intended_s: float, *, late: bool = False, dropped: bool = False) -> None:
         """Open model: an arrival due at ``intended_s`` was sent late, or could not be sent at all."""
         if late or dropped:
@@ -140,14 +205,10 @@ class RunRecorder:
             key = (endpoint, kind, "(other messages)")
         self.errors[key] = self.errors.get(key, 0) + count
 
-    def sample(
-        self, epoch_s: float, users: int, cpu_percent: float | None, target_rate: float | None = None
-    ) -> None:
-        """The generator's state at a moment: users running, its CPU use, the arrival rate asked for."""
+    def sample(self, epoch_s: float, users: int, target_rate: float | None = None) -> None:
+        """The generator's state at a moment: users running, the arrival rate asked for."""
         slot = self.samples.setdefault(self.slice_index(epoch_s), _SliceSamples())
         slot.users = max(slot.users, users)
-        if cpu_percent is not None:
-            slot.cpu_percent = max(slot.cpu_percent or 0.0, cpu_percent)
         if target_rate is not None:
             slot.target_rate = max(slot.target_rate or 0.0, target_rate)
 
@@ -193,8 +254,13 @@ class RunRecorder:
             "dispatch": {str(index): [d.late, d.dropped] for index, d in self.dispatch.items()},
             "slowest": [list(request) for request in self.slowest],
             "validity": dict(self.validity),
+            "cpu": {str(index): {process: cpu.to_dict() for process, cpu in by_process.items()}
+                    for index, by_process in self.cpu.items()},
+            "minimums": {str(index): by_name for index, by_name in self.minimums.items()},
         }
         self.windows = {}
+        self.cpu = {}
+        self.minimums = {}
         self.errors = {}
         self.slice_errors = {}
         self.dispatch = {}
@@ -234,6 +300,14 @@ class RunRecorder:
                 heapq.heapreplace(self.slowest, request)
         for code, message in data.get("validity", {}).items():
             self.flag(code, message)
+        for index_text, by_process in sorted(data.get("cpu", {}).items(), key=lambda item: int(item[0])):
+            for process, cpu_data in by_process.items():
+                cpu = ProcessCpu.from_dict(cpu_data)
+                self._keep_cpu(int(index_text), str(process), cpu)
+                self.cpu_now[str(process)] = cpu
+        for index_text, by_name in data.get("minimums", {}).items():
+            for name, value in by_name.items():
+                self._keep_minimum(int(index_text), str(name), float(value))
 
     # -- the result --------------------------------------------------------------------------
 
@@ -279,9 +353,19 @@ class RunRecorder:
         for index in (i for i in self.dispatch if i <= first):
             first_dispatch.late += self.dispatch[index].late
             first_dispatch.dropped += self.dispatch[index].dropped
+        first_cpu: dict[str, ProcessCpu] = {}
+        for index in (i for i in self.cpu if i <= first):
+            for process, cpu in self.cpu[index].items():
+                first_cpu[process] = _higher(first_cpu.get(process), cpu)
+        first_minimums: dict[str, float] = {}
+        for index in (i for i in self.minimums if i <= first):
+            for name, value in self.minimums[index].items():
+                first_minimums[name] = min(value, first_minimums.get(name, value))
         slices: list[TimeSlice] = []
         for index in range(first, last + 1):
             sampled = self.samples.get(index, _SliceSamples())
+            processes = first_cpu if index == first else dict(self.cpu.get(index, {}))
+            minimums = first_minimums if index == first else dict(self.minimums.get(index, {}))
             start = index * self.slice_s
             duration = min(start + self.slice_s, ended_at) - max(start, started_at)
             dispatch = first_dispatch if index == first else self.dispatch.get(index, _SliceDispatch())
@@ -291,11 +375,13 @@ class RunRecorder:
                     duration_s=round(max(0.0, duration), 6),
                     endpoints=first_windows if index == first else self._snapshot(index),
                     users=sampled.users,
-                    generator_cpu_percent=sampled.cpu_percent,
+                    generator_cpu_percent=max((c.cpu_percent for c in processes.values()), default=None),
                     errors=dict(first_errors if index == first else self.slice_errors.get(index, {})),
                     target_rate=sampled.target_rate,
                     dispatch_late=dispatch.late,
                     dispatch_dropped=dispatch.dropped,
+                    generator_processes=processes,
+                    minimums=minimums,
                 )
             )
         errors = tuple(

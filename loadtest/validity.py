@@ -1,19 +1,19 @@
 """Whether the load test itself held up: the checks behind a run's validity flags.
 
-Each check takes what it judges (CPU peaks, users reached, arrivals dropped) and gives the flag
-to raise, or none; :class:`RunValidity` records them in the run's recorder, except a saturated
-generator the user accepted, which goes into the load model instead. The codes and what they
-mean are in ``slo.validity``.
+Each check takes what it judges (each process's CPU per slice, users reached, arrivals dropped)
+and gives the flag to raise, or none; :class:`RunValidity` records them in the run's recorder,
+except a saturated generator the user accepted, which goes into the load model instead. The codes
+and what they mean are in ``slo.validity``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from slogate.loadtest.open_model import ArrivalSchedule
 from slogate.loadtest.recorder import RunRecorder
 from slogate.slo import validity
-from slogate.slo.run import ValidityFlag, WorkerInfo
+from slogate.slo.run import ProcessCpu, ValidityFlag
 
 CPU_SATURATED_PERCENT = 90.0
 MAX_DROPPED_SHARE = 0.01
@@ -24,23 +24,29 @@ Locust starts its run-time timer with the test, so a whole run is within a few m
 ACCEPTED_NOTE = " (accepted with --slogate-accept-saturated)"
 
 
-def generator_saturated(cpu_percent: float | None, where: str = "") -> ValidityFlag:
-    """The load generator (``where``: one of its processes) over the CPU limit, at ``cpu_percent``."""
-    at = f" at {cpu_percent:.0f}%" if cpu_percent is not None else ""
+def generator_saturated(worst: ProcessCpu, where: str, slices: int) -> ValidityFlag:
+    """The load generator (``where``: its processes) over the CPU limit in ``slices`` slices,
+    ``worst`` the highest of them."""
+    waited = f" + {worst.wait_percent:.0f}% waiting for a CPU" if worst.wait_percent else ""
     return ValidityFlag(
         validity.GENERATOR_SATURATED,
-        f"load generator{where} CPU{at} over {CPU_SATURATED_PERCENT:.0f}%: measured latency "
+        f"load generator {where} CPU at {worst.cpu_percent:.0f}%{waited}, over "
+        f"{CPU_SATURATED_PERCENT:.0f}% in {slices} slice{'s' if slices != 1 else ''}: measured latency "
         "includes the generator's own queueing; add processes or lower the load",
     )
 
 
-def saturated_processes(workers: Iterable[WorkerInfo]) -> list[ValidityFlag]:
-    """Locust warns from its own 5 s average; the per-process peaks sampled are the floor too."""
-    return [
-        generator_saturated(worker.max_cpu_percent, f" {worker.worker_id}")
-        for worker in workers
-        if worker.max_cpu_percent is not None and worker.max_cpu_percent >= CPU_SATURATED_PERCENT
-    ]
+def saturated_slices(cpu_by_slice: Mapping[int, Mapping[str, ProcessCpu]]) -> ValidityFlag | None:
+    """Any slice in which a process ran, or waited for a CPU, more than CPU_SATURATED_PERCENT of
+    the time: one saturated slice is enough, however short the run."""
+    over = [(cpu.busy_percent, process, index, cpu)
+            for index, by_process in cpu_by_slice.items()
+            for process, cpu in by_process.items() if cpu.busy_percent >= CPU_SATURATED_PERCENT]
+    if not over:
+        return None
+    *_, worst = max(over, key=lambda found: found[0])
+    processes = ", ".join(sorted({process for _, process, _, _ in over}))
+    return generator_saturated(worst, processes, len({index for _, _, index, _ in over}))
 
 
 def users_not_reached(wanted: int | None, reached: int) -> ValidityFlag | None:
@@ -97,10 +103,9 @@ class RunValidity:
         self, *, wanted_users: int | None, shaped: bool, schedule: ArrivalSchedule | None,
         elapsed_s: float, max_lag_s: float,
     ) -> None:
-        """The checks of a run that ended: CPU peaks, the users (a fixed count only: a shape plans
-        its own) and, in the open model, the arrival rate."""
-        for found in saturated_processes(self.recorder.workers.values()):
-            self.flag(found)
+        """The checks of a run that ended: each process's CPU per slice, the users (a fixed count
+        only: a shape plans its own) and, in the open model, the arrival rate."""
+        self.flag(saturated_slices(self.recorder.cpu))
         if not shaped:
             self.flag(users_not_reached(wanted_users, self.recorder.peak_users()))
         if schedule is not None:

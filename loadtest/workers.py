@@ -1,4 +1,4 @@
-"""The master's account of its Locust workers: each one's CPU, which were lost, and their last reports.
+"""The master's account of its Locust workers: which were lost, and their last reports.
 
 A worker is lost when it stops sending heartbeats or disconnects while the test runs, or when it
 sends no final report once the master stops it: its share of the load and of the measurements is
@@ -35,13 +35,14 @@ class WorkerRoster:
         self.awaiting_final: set[str] = set()
 
     def watch(self, runner: MasterRunner, *, running: bool) -> None:
-        """Each worker's CPU; while ``running``, one that went missing or away is lost."""
+        """Each worker seen; while ``running``, one that went missing or away is lost. (Their CPU
+        comes with their reports, measured by each worker itself.)"""
         present = set()
         for client in list(runner.clients.values()):
             present.add(client.id)
             self.seen.add(client.id)
             lost = running and client.state == STATE_MISSING
-            self.recorder.worker(client.id, client.cpu_usage, lost=lost)
+            self.recorder.worker(client.id, None, lost=lost)
             if lost:
                 self.flag_lost(client.id, "stopped sending heartbeats")
         if running:

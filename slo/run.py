@@ -32,6 +32,9 @@ ITL_SUFFIX = "#itl"
 """Inter-token latency of a streamed LLM answer: one sample per gap between consecutive content chunks."""
 TPOT_SUFFIX = "#tpot"
 """Time per output token of a streamed LLM answer after its first: one sample per stream."""
+RATE_LIMIT_HEADROOM_PREFIX = "rate_limit_headroom_"
+"""A slice's ``minimums`` under this prefix and a limit's name (``rate_limit_headroom_tokens``,
+``..._input_tokens``): the lowest share of that rate limit left (0..1) a response announced."""
 DERIVED_SUFFIXES = {
     TTFB_SUFFIX: "time to first byte",
     TTFT_SUFFIX: "time to first token",
@@ -114,6 +117,29 @@ class EndpointWindow:
 
 
 @dataclass(frozen=True)
+class ProcessCpu:
+    """One load-generating process's CPU within a slice: the highest of its samples there."""
+
+    cpu_percent: float
+    wait_percent: float | None = None
+    """The time its threads were runnable but waited for a CPU (Linux; None elsewhere): a process
+    starved by its neighbours queues like a busy one, with a low CPU share."""
+
+    @property
+    def busy_percent(self) -> float:
+        """The time it ran or wanted to: what says whether it kept up."""
+        return self.cpu_percent + (self.wait_percent or 0.0)
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"cpu_percent": self.cpu_percent, "wait_percent": self.wait_percent}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProcessCpu:
+        wait = data.get("wait_percent")
+        return cls(float(data["cpu_percent"]), None if wait is None else float(wait))
+
+
+@dataclass(frozen=True)
 class TimeSlice:
     """What happened in ``[start_s, start_s + duration_s)`` seconds after the run started."""
 
@@ -130,6 +156,12 @@ class TimeSlice:
     """Open model: arrivals sent later than their intended start (their latency counts from it)."""
     dispatch_dropped: int = 0
     """Open model: arrivals that could not be sent at all (no free user)."""
+    generator_processes: dict[str, ProcessCpu] = field(default_factory=dict)
+    """Each load-generating process's CPU in this slice, by its name ('local', 'master', a worker's
+    id); ``generator_cpu_percent`` is the highest CPU share of them. Absent in older runs."""
+    minimums: dict[str, float] = field(default_factory=dict)
+    """Gauges the scenario reported, the lowest value of each in this slice, over every process
+    (``rate_limit_headroom_tokens``: the share of a rate limit left). Absent in older runs."""
 
     @property
     def requests(self) -> int:
@@ -149,6 +181,10 @@ class TimeSlice:
             "target_rate": self.target_rate,
             "dispatch_late": self.dispatch_late,
             "dispatch_dropped": self.dispatch_dropped,
+            "generator_processes": {
+                name: cpu.to_dict() for name, cpu in sorted(self.generator_processes.items())
+            },
+            "minimums": dict(sorted(self.minimums.items())),
             "endpoints": {name: w.to_dict(packed=packed) for name, w in sorted(self.endpoints.items())},
         }
 
@@ -165,6 +201,11 @@ class TimeSlice:
             target_rate=None if rate is None else float(rate),
             dispatch_late=int(data.get("dispatch_late", 0)),
             dispatch_dropped=int(data.get("dispatch_dropped", 0)),
+            generator_processes={
+                str(name): ProcessCpu.from_dict(cpu)
+                for name, cpu in data.get("generator_processes", {}).items()
+            },
+            minimums={str(name): float(value) for name, value in data.get("minimums", {}).items()},
             endpoints={
                 str(name): EndpointWindow.from_dict(w) for name, w in data["endpoints"].items()
             },

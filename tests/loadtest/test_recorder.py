@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from slogate.loadtest.recorder import RunRecorder
-from slogate.slo.run import RunResult
+from slogate.slo.run import ProcessCpu, RunResult
 
 START = 1_700_000_000.0
 
@@ -110,3 +110,62 @@ def test_compacting_closed_slices_changes_nothing_but_memory() -> None:
     assert after_bytes < 0.6 * before_bytes
     recorder.record("GET /a", START + 10.5, 5000.0, "200")  # a late request still counts
     assert result(recorder, 60).slices[10].requests == 301
+
+
+def test_each_process_cpu_lands_in_its_slice_and_merges_from_workers() -> None:
+    master = RunRecorder(slice_s=1.0)
+    master.process_cpu("master", START + 0.0, START + 1.0, 3.0)
+    worker = RunRecorder(slice_s=1.0)
+    worker.process_cpu("w-1", START + 1.0, START + 2.0, 40.0, 2.0)
+    worker.process_cpu("w-1", START + 1.5, START + 2.4, 97.0, 1.0)  # two samples in slice 1: the peak
+    master.absorb(json.loads(json.dumps(worker.drain())))
+    worker.process_cpu("w-1", START + 2.0, START + 3.0, 20.0, None)
+    master.absorb(json.loads(json.dumps(worker.drain())))
+    run = result(master)
+    assert [s.generator_processes for s in run.slices] == [
+        {"master": ProcessCpu(3.0)},
+        {"w-1": ProcessCpu(97.0, 2.0)},
+        {"w-1": ProcessCpu(20.0)},
+    ]
+    assert [s.generator_cpu_percent for s in run.slices] == [3.0, 97.0, 20.0]
+    assert {w.worker_id: w.max_cpu_percent for w in run.workers} == {"master": 3.0, "w-1": 97.0}
+    assert master.cpu_now["w-1"] == ProcessCpu(20.0)
+    assert RunResult.from_dict(json.loads(json.dumps(run.to_dict()))).slices == run.slices
+
+
+def test_a_late_cpu_sample_counts_in_every_slice_it_mostly_covers() -> None:
+    recorder = RunRecorder(slice_s=1.0)
+    recorder.process_cpu("local", START + 0.3, START + 1.9, 95.0)  # woke 0.9 s late
+    recorder.process_cpu("local", START + 1.9, START + 3.02, 50.0)  # and again, just past slice 2
+    recorder.process_cpu("local", START + 3.02, START + 3.3, 20.0)  # a short one: where it is
+    assert [s.generator_cpu_percent for s in result(recorder, 4.0).slices] == [95.0, 95.0, 50.0, 20.0]
+
+
+def test_minimum_gauges_keep_the_lowest_per_slice_across_processes() -> None:
+    master, worker = RunRecorder(slice_s=1.0), RunRecorder(slice_s=1.0)
+    master.minimum("rate_limit_headroom_tokens", START + 0.2, 0.8)
+    master.minimum("rate_limit_headroom_tokens", START + 0.4, 0.5)
+    worker.minimum("rate_limit_headroom_tokens", START + 0.9, 0.3)
+    worker.minimum("rate_limit_headroom_requests", START + 1.5, 0.9)
+    master.absorb(json.loads(json.dumps(worker.drain())))
+    run = result(master)
+    assert [s.minimums for s in run.slices] == [
+        {"rate_limit_headroom_tokens": 0.3}, {"rate_limit_headroom_requests": 0.9}, {}]
+    old = run.to_dict()
+    for time_slice in old["slices"]:  # a run.json written before these fields
+        del time_slice["minimums"], time_slice["generator_processes"]
+    assert all(not s.minimums and not s.generator_processes for s in RunResult.from_dict(old).slices)
+
+
+def test_many_samples_of_one_request_in_one_call_equal_one_by_one() -> None:
+    batched, single = RunRecorder(slice_s=1.0), RunRecorder(slice_s=1.0)
+    gaps_us = [12_000.0, 15_500.0, -1.0, 30_000.0]
+    batched.record_many("POST /v1/messages#itl", START + 1.2, gaps_us)
+    for gap in gaps_us:
+        single.record("POST /v1/messages#itl", START + 1.2, gap, "200")
+    assert result(batched).to_dict()["slices"] == result(single).to_dict()["slices"]
+    assert not batched.slowest  # a part of a request is not one of the slowest requests
+    batched.compact(START + 10)
+    closed = result(batched)
+    batched.record_many("POST /v1/messages#itl", START + 1.3, [1_000.0])  # a closed slice: copy on write
+    assert closed.slices[1].requests == 4 and result(batched).slices[1].requests == 5

@@ -14,10 +14,11 @@ from slogate.loadtest.validity import (
     generator_saturated,
     ran_planned_time,
     rate_not_held,
+    saturated_slices,
     users_not_reached,
 )
 from slogate.slo import validity
-from slogate.slo.run import ValidityFlag
+from slogate.slo.run import ProcessCpu, ValidityFlag
 
 LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
 
@@ -77,14 +78,28 @@ def test_a_run_shorter_than_planned_is_not_whole() -> None:
     assert not ran_planned_time(10, 9.4)
 
 
+def test_one_saturated_slice_of_one_process_is_enough() -> None:
+    assert saturated_slices({}) is None
+    calm = {7: {"local": ProcessCpu(89.9)}, 8: {"local": ProcessCpu(60.0, 29.0)}}
+    assert saturated_slices(calm) is None
+    found = saturated_slices({**calm, 9: {"local": ProcessCpu(40.0), "w-2": ProcessCpu(93.0)}})
+    assert found is not None and found.code == validity.GENERATOR_SATURATED
+    assert "load generator w-2 CPU at 93%, over 90% in 1 slice:" in found.message
+    # Starved by its neighbours: little CPU of its own, but runnable and waiting the rest.
+    starved = saturated_slices({1: {"w-1": ProcessCpu(55.0, 40.0)}, 2: {"w-2": ProcessCpu(91.0)}})
+    assert starved is not None
+    assert ("load generator w-1, w-2 CPU at 55% + 40% waiting for a CPU, over 90% in 2 slices"
+            in starved.message)
+
+
 def test_saturation_the_user_accepted_goes_to_the_load_model_not_the_flags() -> None:
-    saturated = generator_saturated(97.0)
-    assert "load generator CPU at 97% over 90%" in saturated.message
+    saturated = generator_saturated(ProcessCpu(97.0), "local", 1)
+    assert "load generator local CPU at 97%, over 90% in 1 slice" in saturated.message
     for accept in (False, True):
         recorder = RunRecorder()
         checks = RunValidity(recorder, accept_saturated=accept)
         checks.flag(saturated)
-        checks.flag(generator_saturated(99.0, " worker-b"))  # the first message of a code is kept
+        checks.flag(generator_saturated(ProcessCpu(99.0), "worker-b", 2))  # the first message is kept
         checks.flag(ValidityFlag(validity.NOT_STARTED, "never started"))
         if accept:
             assert checks.accepted == {validity.GENERATOR_SATURATED: saturated.message + ACCEPTED_NOTE}
@@ -94,17 +109,19 @@ def test_saturation_the_user_accepted_goes_to_the_load_model_not_the_flags() -> 
             assert not checks.accepted
 
 
-def test_end_of_run_checks_judge_peaks_users_and_rate() -> None:
+def test_end_of_run_checks_judge_each_slice_users_and_rate() -> None:
     recorder = RunRecorder()
-    recorder.worker("local", 95.0)
-    recorder.sample(1_700_000_000.0, users=3, cpu_percent=95.0)
+    recorder.process_cpu("local", 1_700_000_000.0, 1_700_000_001.0, 30.0)
+    recorder.process_cpu("local", 1_700_000_001.0, 1_700_000_002.0, 95.0)  # one busy second
+    recorder.sample(1_700_000_000.0, users=3)
     recorder.dispatched(1_700_000_000.0, dropped=True)
     checks = RunValidity(recorder, accept_saturated=False)
     checks.check_end(wanted_users=5, shaped=False, schedule=ArrivalSchedule(rate=1.0), elapsed_s=10.0,
                      max_lag_s=2.0)
     assert set(recorder.validity) == {validity.GENERATOR_SATURATED, validity.USERS_NOT_REACHED,
                                       validity.RATE_NOT_HELD}
-    assert "load generator local CPU at 95%" in recorder.validity[validity.GENERATOR_SATURATED]
+    saturated = recorder.validity[validity.GENERATOR_SATURATED]
+    assert "load generator local CPU at 95%, over 90% in 1 slice" in saturated
     shaped = RunRecorder()
     RunValidity(shaped, accept_saturated=False).check_end(
         wanted_users=5, shaped=True, schedule=None, elapsed_s=10.0, max_lag_s=2.0)
