@@ -18,6 +18,7 @@ from markupsafe import Markup
 from slogate.reports import format as fmt
 from slogate.reports import series
 from slogate.reports.charts import render_charts, window_chart
+from slogate.reports.totals import run_totals
 from slogate.slo.evaluation import (
     VERDICT_EXIT_CODES,
     Evaluation,
@@ -200,6 +201,7 @@ def _context(
         "window": _window_text(evaluation),
         **_endpoint_rows(run, evaluation),
         **_error_rows(run),
+        "run_totals": run_totals(run.counters),
         "facts": _facts(run, evaluation),
         "load_model": [(str(key), fmt.param(value)) for key, value in run.load_model.items()],
         "validity": [
@@ -281,13 +283,14 @@ def _endpoint_rows(run: RunResult, evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _error_rows(run: RunResult) -> dict[str, Any]:
-    groups = sorted(run.errors, key=lambda e: (-e.count, e.endpoint, e.kind, e.message))
+    groups = series.error_groups(run)
     rows = [
         ErrorRow(
-            endpoint=fmt.safe_text(e.endpoint, 200),
+            endpoint=fmt.safe_text(fmt.endpoint_name(e.endpoint), 200),
             kind=fmt.safe_text(e.kind, 100),
             # Redact before cutting: a cut could leave half a key that no pattern recognises.
-            message=fmt.safe_text(e.message, fmt.ERROR_MESSAGE_LIMIT),
+            message=(fmt.safe_text(e.message, fmt.ERROR_MESSAGE_LIMIT)
+                     + fmt.similar_messages(e.similar_messages)),
             count=fmt.count(e.count),
         )
         for e in groups[:MAX_ERROR_ROWS]
