@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 from slogate.slo.evaluation import Evaluation, ObjectiveResult
 from slogate.slo.run import RunResult
+from slogate.slo.units import significant
 
 # Explicit: never a display, whatever MPLBACKEND says. The charts use Figure objects directly
 # (no pyplot), so nothing here depends on global figure state.
@@ -471,7 +472,7 @@ def _latency_scale(ax: Axes, values_ms: Sequence[float]) -> None:
 
 
 def _tick(value: float, _position: int | None = None) -> str:
-    return f"{value:g}"
+    return significant(value, 3)  # plain decimals: a log axis spans powers of ten
 
 
 def _minor_tick(value: float, _position: int | None = None) -> str:
@@ -479,7 +480,7 @@ def _minor_tick(value: float, _position: int | None = None) -> str:
     if value <= 0:
         return ""
     mantissa = value / 10 ** math.floor(math.log10(value))
-    return f"{value:g}" if any(abs(mantissa - m) < 1e-6 for m in (2.0, 5.0)) else ""
+    return significant(value, 3) if any(abs(mantissa - m) < 1e-6 for m in (2.0, 5.0)) else ""
 
 
 def _no_tick(_value: float, _position: int | None = None) -> str:
