@@ -1,6 +1,7 @@
 """Proxy health alerts, read straight from the metric contract (no SLO involved): server errors,
 slow requests, upstream errors, an open circuit breaker, a rate-limiting spike, a target Prometheus
-cannot scrape."""
+cannot scrape. Only those whose metrics the contract says the proxy has are generated (a Caddy
+contract gets no circuit-breaker alert that could never fire)."""
 
 from __future__ import annotations
 
@@ -47,14 +48,21 @@ class HealthThresholds:
 DEFAULT_HEALTH = HealthThresholds()
 
 
-def slow_request_bound(health: HealthThresholds, buckets: Sequence[float]) -> float:
-    """The bucket boundary of ``health.slow_request_s``; a ValueError naming the nearest ones."""
+def slow_request_bound(health: HealthThresholds, buckets: Sequence[float]) -> float | None:
+    """The bucket boundary slow requests are counted by: ``health.slow_request_s`` itself, else
+    the next bucket above it (a proxy's own layout, Traefik's 0.1/0.3/1.2/5 s, may not have it);
+    None when the proxy has no latency histogram. A ValueError when no bucket is at or above it."""
+    if not buckets:
+        return None
     bound = bucket_of(health.slow_request_s, buckets)
     if bound is not None:
         return bound
+    above = [b for b in sorted(buckets) if b > health.slow_request_s]
+    if above:
+        return above[0]
     raise ValueError(
         f"the slow-request threshold {format_duration(health.slow_request_s)} of the proxy "
-        f"latency alert is not a bucket boundary of the latency histogram; nearest buckets: "
+        f"latency alert is over every bucket boundary of the latency histogram; nearest buckets: "
         f"{nearest_buckets(health.slow_request_s, buckets)}"
     )
 
@@ -63,16 +71,14 @@ def health_rules(
     spec: Spec,
     contract: MetricContract,
     health: HealthThresholds,
-    slow_bound: float,
+    slow_bound: float | None,
     runbook_base: str,
 ) -> tuple[AlertingRule, ...]:
-    """The proxy health alerts; ``slow_bound`` is the bucket of ``health.slow_request_s``."""
+    """The proxy health alerts the contract's metrics allow; ``slow_bound`` is the bucket slow
+    requests are counted by (None: the proxy has no latency histogram, so no latency alert)."""
     w = promql.duration(health.window_s)
-    requests = f"{contract.request_duration}_count"
-    bucket = f"{contract.request_duration}_bucket"
+    requests = contract.request_count
     failed = promql.failed_matcher(contract)
-    succeeded = promql.succeeded_matcher(contract)
-    upstream = f"{contract.upstream_duration}_count"
     labels = service_labels(spec)
 
     def alert(name: str, expr: str, for_s: float, summary: str, description: str,
@@ -84,49 +90,54 @@ def health_rules(
                 f"> {promql.number(threshold)}")
 
     all_requests = promql.selector(requests, contract.matchers())
-    ok_requests = promql.selector(requests, contract.matchers(succeeded))
-    ok_fast = promql.selector(bucket, contract.matchers(succeeded, promql.le_matcher(slow_bound)))
-    open_state = promql.number(health.breaker_open_state)
-    return (
-        alert(
-            PROXY_SERVER_ERRORS,
-            ratio(promql.selector(requests, contract.matchers(failed)), all_requests,
-                  health.server_error_ratio),
-            health.for_s,
-            f"{spec.service}: the proxy answers too many requests with server errors.",
-            f"{VALUE_PERCENT} of requests failed with a server error over the last {w} "
-            f"(alert above {format_ratio(health.server_error_ratio)}).",
-        ),
-        alert(
+    rules = [alert(
+        PROXY_SERVER_ERRORS,
+        ratio(promql.selector(requests, contract.matchers(failed)), all_requests,
+              health.server_error_ratio),
+        health.for_s,
+        f"{spec.service}: the proxy answers too many requests with server errors.",
+        f"{VALUE_PERCENT} of requests failed with a server error over the last {w} "
+        f"(alert above {format_ratio(health.server_error_ratio)}).",
+    )]
+    if slow_bound is not None and contract.has_latency:
+        succeeded = [promql.succeeded_matcher(contract)] if contract.latency_status else []
+        ok_requests = promql.selector(f"{contract.request_duration}_count", contract.matchers(*succeeded))
+        ok_fast = promql.selector(contract.request_bucket, contract.matchers(
+            *succeeded, promql.le_matcher(contract.le(slow_bound))))
+        rules.append(alert(
             PROXY_LATENCY_HIGH,
             f"1 - (\n  {promql.sum_rate(ok_fast, w)}\n/\n  {promql.sum_rate(ok_requests, w)}\n)\n"
             f"> {promql.number(health.slow_request_ratio)}",
             health.for_s,
             f"{spec.service}: the proxy answers too many requests slowly.",
-            f"{VALUE_PERCENT} of successful requests took longer than "
-            f"{format_duration(slow_bound)} over the last {w} "
+            f"{VALUE_PERCENT} of {'successful ' if contract.latency_status else ''}requests took "
+            f"longer than {format_duration(slow_bound)} over the last {w} "
             f"(alert above {format_ratio(health.slow_request_ratio)}).",
-        ),
-        alert(
+        ))
+    if contract.upstream_errors and contract.upstream_duration:
+        rules.append(alert(
             PROXY_UPSTREAM_ERRORS,
             ratio(promql.selector(contract.upstream_errors, contract.matchers()),
-                  promql.selector(upstream, contract.matchers()), health.upstream_error_ratio),
+                  promql.selector(f"{contract.upstream_duration}_count", contract.matchers()),
+                  health.upstream_error_ratio),
             health.for_s,
             f"{spec.service}: calls from the proxy to its upstreams fail too often.",
             f"There were {VALUE_PERCENT} as many upstream errors as upstream requests over the "
             f"last {w} (alert above {format_ratio(health.upstream_error_ratio)}).",
-        ),
-        alert(
+        ))
+    if contract.circuit_breaker_state:
+        rules.append(alert(
             PROXY_CIRCUIT_BREAKER_OPEN,
             f"{promql.selector(contract.circuit_breaker_state, contract.matchers())} "
-            f">= {open_state}",
+            f">= {promql.number(health.breaker_open_state)}",
             health.breaker_for_s,
             f"{spec.service}: a circuit breaker of the proxy is open.",
             f"The circuit breaker state is {VALUE} (0 closed, 1 half-open, 2 open) and has been "
             f"open for {promql.duration(health.breaker_for_s)}: requests to its upstream fail "
             f"fast without being tried.",
-        ),
-        alert(
+        ))
+    if contract.rate_limited:
+        rules.append(alert(
             PROXY_RATE_LIMITING_SPIKE,
             ratio(promql.selector(contract.rate_limited, contract.matchers()), all_requests,
                   health.rate_limited_ratio),
@@ -134,15 +145,15 @@ def health_rules(
             f"{spec.service}: the proxy's rate limiter refuses many requests.",
             f"The rate limiter refused {VALUE_PERCENT} as many requests as the proxy answered "
             f"over the last {w} (alert above {format_ratio(health.rate_limited_ratio)}).",
-        ),
-        alert(
-            PROXY_TARGET_DOWN,
-            f"{promql.selector('up', contract.matchers())} == 0",
-            health.target_down_for_s,
-            f"{spec.service}: Prometheus cannot scrape the proxy.",
-            "Prometheus has failed to scrape {{ $labels.instance }} of job {{ $labels.job }} for "
-            f"{promql.duration(health.target_down_for_s)}: the proxy is down or its metrics "
-            "endpoint is unreachable, and every other alert on it is blind.",
-            severity="critical",
-        ),
-    )
+        ))
+    rules.append(alert(
+        PROXY_TARGET_DOWN,
+        f"{promql.selector('up', contract.matchers())} == 0",
+        health.target_down_for_s,
+        f"{spec.service}: Prometheus cannot scrape the proxy.",
+        "Prometheus has failed to scrape {{ $labels.instance }} of job {{ $labels.job }} for "
+        f"{promql.duration(health.target_down_for_s)}: the proxy is down or its metrics "
+        "endpoint is unreachable, and every other alert on it is blind.",
+        severity="critical",
+    ))
+    return tuple(rules)

@@ -4,6 +4,7 @@ and proxy health alerts). Each of those files is a rendering of one plan."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,8 +21,8 @@ from slogate.alerts.health import DEFAULT_HEALTH, HealthThresholds, health_rules
 from slogate.alerts.rulefmt import AlertingRule
 from slogate.alerts.sli import Sli, slis
 from slogate.slo.burn import WORKBOOK_WINDOWS, BurnWindow, ObjectiveBurn, objective_burn, spec_windows
-from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
-from slogate.slo.spec import Spec
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
+from slogate.slo.spec import LatencyObjective, Spec
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ class RuleOptions:
 
     runbook_base: str = DEFAULT_RUNBOOK_BASE
     health: HealthThresholds = DEFAULT_HEALTH
-    buckets: Sequence[float] = LATENCY_BUCKETS_S
-    """The latency histogram's bucket bounds (a latency threshold must be one of them)."""
+    buckets: Sequence[float] | None = None
+    """The latency histogram's bucket bounds in seconds (a latency threshold must be one of
+    them); None: the contract's own ``buckets``."""
     windows: tuple[BurnWindow, ...] = WORKBOOK_WINDOWS
     """The burn-rate tiers (see ``slo.burn.configure_tiers``)."""
 
@@ -59,10 +61,14 @@ class AlertPlan:
     options: RuleOptions
     slis: tuple[SliPlan, ...]
     health: tuple[AlertingRule, ...]
-    slow_request_bound: float
-    """The bucket boundary the proxy latency alert counts slow requests by."""
+    slow_request_bound: float | None
+    """The bucket boundary the proxy latency alert counts slow requests by (None: the proxy has
+    no latency histogram)."""
     windows: tuple[BurnWindow, ...]
     """Every window pair some objective alerts on (what the inhibit rules pair up)."""
+    unmeasured: tuple[str, ...] = ()
+    """Objectives that get no rules from this contract, each with why (a latency objective for a
+    proxy without a latency histogram): judged client-side only, said rather than dropped."""
 
     @property
     def burns(self) -> tuple[BurnAlert, ...]:
@@ -87,7 +93,8 @@ class AlertPlan:
     def bucket_bounds(self) -> list[float]:
         """Every latency bucket boundary the rules read, in order."""
         bounds = {p.sli.bucket_s for p in self.slis if p.sli.bucket_s is not None}
-        return sorted(bounds | {self.slow_request_bound})
+        slow = {self.slow_request_bound} if self.slow_request_bound is not None else set()
+        return sorted(bounds | slow)
 
 
 def plan_alerts(
@@ -101,7 +108,11 @@ def plan_alerts(
     the SLO period, a factor the bad ratio can never reach). A default tier that cannot fire for an
     objective is left out instead.
     """
-    sli_list = slis(spec, contract, options.buckets)
+    buckets = contract.buckets_s if options.buckets is None else options.buckets
+    unmeasured = unmeasured_objectives(spec, contract)
+    measured = dataclasses.replace(spec, objectives=tuple(
+        o for o in spec.objectives if o.name not in unmeasured))
+    sli_list = slis(measured, contract, buckets)
     own_labels = spec_labels(spec)
     planned: list[SliPlan] = []
     problems: list[str] = []
@@ -116,7 +127,7 @@ def plan_alerts(
         ))
     if problems:
         raise ValueError("\n".join(problems))
-    slow_bound = slow_request_bound(options.health, options.buckets)
+    slow_bound = slow_request_bound(options.health, buckets if contract.has_latency else ())
     return AlertPlan(
         spec=spec,
         contract=contract,
@@ -124,5 +135,17 @@ def plan_alerts(
         slis=tuple(planned),
         health=health_rules(spec, contract, options.health, slow_bound, options.runbook_base),
         slow_request_bound=slow_bound,
-        windows=spec_windows(spec, options.windows),
+        windows=spec_windows(measured, options.windows),
+        unmeasured=tuple(f"{name}: {why}" for name, why in unmeasured.items()),
     )
+
+
+def unmeasured_objectives(spec: Spec, contract: MetricContract) -> dict[str, str]:
+    """The objectives the contract's metrics cannot measure server-side, by name, with why."""
+    if contract.has_latency:
+        return {}
+    return {
+        o.name: f"{contract.label} has no latency histogram, so no server-side latency SLI: it is "
+                "judged client-side only (by a load test's own measurements)"
+        for o in spec.objectives if isinstance(o, LatencyObjective) and o.sli is None
+    }

@@ -71,6 +71,7 @@ _EQUALITY_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
 _float_to_go: Callable[[float], str] = floatToGoString  # untyped in prometheus_client
 _STATUS_CANDIDATES = ("500", "503", "502", "504", "429", "404", "400", "301", "200", "204")
+_STATUS_CLASS_CANDIDATES = ("5xx", "4xx", "3xx", "2xx", "1xx", "other")
 
 
 def humanize_percentage(value: float) -> str:
@@ -120,20 +121,21 @@ def status_codes(contract: MetricContract) -> tuple[str, str]:
         promql.negate(contract.error_status_matcher)  # raises the descriptive error
         raise AssertionError("unreachable")
     operator, value = match.groups()
+    candidates = _STATUS_CLASS_CANDIDATES if contract.status_form == "class" else _STATUS_CANDIDATES
     if operator in ("=", "!="):
-        hits = [code for code in _STATUS_CANDIDATES if code == value]
+        hits = [code for code in candidates if code == value]
     else:
         pattern = re.compile(value)
-        hits = [code for code in _STATUS_CANDIDATES if pattern.fullmatch(code)]
+        hits = [code for code in candidates if pattern.fullmatch(code)]
     if operator.startswith("!"):
-        hits = [code for code in _STATUS_CANDIDATES if code not in hits]
-    misses = [code for code in _STATUS_CANDIDATES if code not in hits]
+        hits = [code for code in candidates if code not in hits]
+    misses = [code for code in candidates if code not in hits]
     if not hits or not misses:
         raise ValueError(
             f"cannot find an error and a success status for the matcher "
-            f"{contract.error_status_matcher!r} among {', '.join(_STATUS_CANDIDATES)}"
+            f"{contract.error_status_matcher!r} among {', '.join(candidates)}"
         )
-    success = "200" if "200" in misses else misses[0]
+    success = next((ok for ok in ("200", "2xx") if ok in misses), misses[0])
     return success, hits[0]
 
 
@@ -185,18 +187,26 @@ def _traffic(
     failed = PER_MINUTE * failed_share
     succeeded = PER_MINUTE - failed
     series: list[dict[str, str]] = []
+    histogram_count = f"{contract.request_duration}_count"
     for method, route in synthetic_endpoints(spec):
-        labels = {**base, contract.route_label: route, contract.method_label: method}
+        labels = {**base, contract.route_label: route}
+        if contract.method_label:
+            labels[contract.method_label] = method
         good = {**labels, contract.status_label: ok}
-        series.append(_series(f"{contract.request_duration}_count", good, _counter(succeeded)))
-        for bound in bounds:
-            with_le = {**good, "le": prometheus_client_le(bound)}
-            series.append(_series(
-                f"{contract.request_duration}_bucket", with_le, _counter(0 if slow else succeeded)
-            ))
+        series.append(_series(contract.request_count, good, _counter(succeeded)))
+        if contract.has_latency:
+            # The successful requests' latencies (a histogram without the status label has them too).
+            observed = good if contract.latency_status else labels
+            if histogram_count != contract.request_count:
+                series.append(_series(histogram_count, observed, _counter(succeeded)))
+            for bound in bounds:
+                with_le = {**observed, "le": prometheus_client_le(contract.le(bound))}
+                series.append(_series(
+                    contract.request_bucket, with_le, _counter(0 if slow else succeeded)
+                ))
         if failed:
             bad = {**labels, contract.status_label: error}
-            series.append(_series(f"{contract.request_duration}_count", bad, _counter(failed)))
+            series.append(_series(contract.request_count, bad, _counter(failed)))
     return series
 
 
@@ -229,7 +239,11 @@ def _burn_tests(plan: AlertPlan, values: dict[bool, float]) -> list[TestData]:
     return tests
 
 
-def _expected_health(rule: AlertingRule, value: float, series_labels: dict[str, str]) -> list[TestData]:
+def _expected_health(
+    rule: AlertingRule | None, value: float, series_labels: dict[str, str]
+) -> list[TestData]:
+    if rule is None:  # the contract's proxy has no metric for it: nothing can fire
+        return []
     annotations = {
         k: render_template(v, value, series_labels) for k, v in rule.annotations.items()
     }
@@ -284,17 +298,17 @@ def _alert_test(name: str, expected: list[TestData]) -> TestData:
     return {"eval_time": EVAL_TIME, "alertname": name, "exp_alerts": expected}
 
 
-def _health_rule(plan: AlertPlan, name: str) -> AlertingRule:
-    (rule,) = [rule for rule in plan.health if rule.alert == name]
-    return rule
+def _health_rule(plan: AlertPlan, name: str) -> AlertingRule | None:
+    """The health alert ``name``; None when the contract's metrics give none."""
+    return next((rule for rule in plan.health if rule.alert == name), None)
 
 
 def _half_failing(plan: AlertPlan) -> TestData:
     contract, health = plan.contract, plan.options.health
     half = 0.5
     requests_per_minute = PER_MINUTE * len(synthetic_endpoints(plan.spec))
-    rate_limited = _series(contract.rate_limited, selector_labels(contract),
-                           _counter(requests_per_minute * half))
+    rate_limited = [_series(contract.rate_limited, selector_labels(contract),
+                            _counter(requests_per_minute * half))] if contract.rate_limited else []
     server = _health_rule(plan, PROXY_SERVER_ERRORS)
     limiter = _health_rule(plan, PROXY_RATE_LIMITING_SPIKE)
     return {
@@ -302,7 +316,7 @@ def _half_failing(plan: AlertPlan) -> TestData:
         "interval": INTERVAL,
         "input_series": [
             *_traffic(plan.spec, contract, plan.bucket_bounds, failed_share=half, slow=False),
-            rate_limited,
+            *rate_limited,
         ],
         "promql_expr_test": _sli_checks(_contract_slis(plan), {False: half, True: 0.0}),
         "alert_rule_test": [
@@ -369,9 +383,11 @@ def _proxy_trouble(plan: AlertPlan) -> TestData:
                 "down, no request metrics",
         "interval": INTERVAL,
         "input_series": [
-            _series(contract.upstream_errors, base, _counter(PER_MINUTE * upstream_share)),
-            _series(f"{contract.upstream_duration}_count", base, _counter(PER_MINUTE)),
-            _series(contract.circuit_breaker_state, base, _gauge(open_state)),
+            *([_series(contract.upstream_errors, base, _counter(PER_MINUTE * upstream_share)),
+               _series(f"{contract.upstream_duration}_count", base, _counter(PER_MINUTE))]
+              if contract.upstream_errors and contract.upstream_duration else []),
+            *([_series(contract.circuit_breaker_state, base, _gauge(open_state))]
+              if contract.circuit_breaker_state else []),
             _series("up", up_labels, _gauge(0)),
         ],
         "alert_rule_test": [

@@ -133,8 +133,8 @@ def sli_for(
         bound = bucket_bound(objective, buckets)
         succeeded = promql.latency_matchers(objective, contract)
         good = promql.selector(
-            f"{contract.request_duration}_bucket",
-            contract.matchers(*succeeded, promql.le_matcher(bound)),
+            contract.request_bucket,
+            contract.matchers(*succeeded, promql.le_matcher(contract.le(bound))),
         )
         total = promql.selector(f"{contract.request_duration}_count", contract.matchers(*succeeded))
         return Sli(objective, spec.service, good, total, bound)

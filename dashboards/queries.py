@@ -42,8 +42,9 @@ def _filter(label: str, variable: str) -> str:
     return f'{promql.label_name(label)}=~"${variable}"'
 
 
-def route_filter(c: MetricContract) -> str:
-    return _filter(c.route_label, ROUTE_VARIABLE)
+def route_filters(c: MetricContract) -> list[str]:
+    """The route variable's filter; none when the proxy has no route label."""
+    return [_filter(c.route_label, ROUTE_VARIABLE)] if c.route_label else []
 
 
 def instance_filter() -> str:
@@ -51,20 +52,25 @@ def instance_filter() -> str:
 
 
 def request_filters(c: MetricContract) -> list[str]:
-    """Route, method and instance: the filters of the request-duration histogram."""
-    return [route_filter(c), _filter(c.method_label, METHOD_VARIABLE), instance_filter()]
+    """Route, method and instance (those the proxy has): the filters of its request metrics."""
+    method = [_filter(c.method_label, METHOD_VARIABLE)] if c.method_label else []
+    return [*route_filters(c), *method, instance_filter()]
+
+
+def by_route(c: MetricContract) -> str:
+    """``sum by (route)`` or plain ``sum`` when the proxy has no route label."""
+    return f"sum by ({c.route_label})" if c.route_label else "sum"
 
 
 # --- Proxy overview ---------------------------------------------------------------------------
 
 def request_rate_by_route(c: MetricContract) -> str:
-    count = f"{c.request_duration}_count"
-    return f"sum by ({c.route_label}) ({rate(count, c, *request_filters(c))})"
+    return f"{by_route(c)} ({rate(c.request_count, c, *request_filters(c))})"
 
 
 def error_ratio_by_status_class(c: MetricContract) -> str:
     """4xx and 5xx shares of all requests; a class with no error at all shows as 0."""
-    count = f"{c.request_duration}_count"
+    count = c.request_count
     failed = f"{c.status_label}{ERROR_STATUS_CLASSES}"
     classes = (
         f'label_replace({rate(count, c, *request_filters(c), failed)}, "{STATUS_CLASS_LABEL}", '
@@ -82,10 +88,10 @@ def error_ratio_by_status_class(c: MetricContract) -> str:
 
 
 def latency_quantile_by_route(c: MetricContract, quantile: float) -> str:
-    bucket = f"{c.request_duration}_bucket"
+    by = ", ".join([*([c.route_label] if c.route_label else []), "le"])
     return (
         f"histogram_quantile({promql.number(quantile)}, "
-        f"sum by ({c.route_label}, le) ({rate(bucket, c, *request_filters(c))}))"
+        f"sum by ({by}) ({rate(c.request_bucket, c, *request_filters(c))}))"
     )
 
 
@@ -93,7 +99,7 @@ def upstream_latency_quantile(c: MetricContract, quantile: float) -> str:
     bucket = f"{c.upstream_duration}_bucket"
     return (
         f"histogram_quantile({promql.number(quantile)}, "
-        f"sum by (le) ({rate(bucket, c, route_filter(c), instance_filter())}))"
+        f"sum by (le) ({rate(bucket, c, *route_filters(c), instance_filter())}))"
     )
 
 
@@ -118,8 +124,7 @@ def cache_hit_ratio(c: MetricContract) -> str:
 
 
 def rate_limited_by_route(c: MetricContract) -> str:
-    return (f"sum by ({c.route_label}) "
-            f"({rate(c.rate_limited, c, route_filter(c), instance_filter())})")
+    return f"{by_route(c)} ({rate(c.rate_limited, c, *route_filters(c), instance_filter())})"
 
 
 def llm_tokens_by_type(c: MetricContract) -> str:
@@ -140,7 +145,7 @@ def objective_latency(objective: LatencyObjective, c: MetricContract) -> str:
             by = ", ".join(("le", *sli.grouping))
             return (f"histogram_quantile({promql.number(objective.percentile / 100.0)}, "
                     f"sum by ({by}) (rate({sli.good.without('le')}[{RATE_INTERVAL}])))")
-    bucket = f"{c.request_duration}_bucket"
+    bucket = c.request_bucket
     succeeded = promql.latency_matchers(objective, c)
     return (
         f"histogram_quantile({promql.number(objective.percentile / 100.0)}, "

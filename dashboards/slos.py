@@ -30,8 +30,11 @@ def objective_goal(objective: Objective) -> str:
     return f"error ratio <= {format_ratio(objective.max_ratio)}"
 
 
-def _milliseconds(objective: LatencyObjective) -> bool:
-    """Whether the objective's own histogram counts milliseconds (its quantiles are then in ms)."""
+def _milliseconds(objective: LatencyObjective, c: MetricContract) -> bool:
+    """Whether the objective's histogram (its own, else the contract's) counts milliseconds (its
+    quantiles are then in ms)."""
+    if objective.sli is None:
+        return c.duration_unit == "ms"
     try:
         sli = query_sli.ratio_sli(objective.sli) if objective.sli is not None else None
     except query_sli.UnsupportedSli:
@@ -47,7 +50,7 @@ def _sli_panel(objective: Objective, c: MetricContract) -> object:
         what = (f"The {label} of the SLO's own latency histogram (its series as written)"
                 if objective.sli is not None else f"The {label} latency of successful requests to "
                 f"{where} (failures are judged by the ratio objectives)")
-        unit, threshold = (("ms", objective.threshold_s * 1000.0) if _milliseconds(objective)
+        unit, threshold = (("ms", objective.threshold_s * 1000.0) if _milliseconds(objective, c)
                            else ("s", objective.threshold_s))
         return timeseries(
             f"{objective.name}: SLI",
@@ -71,7 +74,13 @@ def _sli_panel(objective: Objective, c: MetricContract) -> object:
 
 def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboard:
     grid = Grid()
+    # Latency objectives a proxy without a latency histogram cannot measure have no SLI and no
+    # rules here: they are judged client-side only (the description says which).
+    unmeasured = [o.name for o in spec.objectives if isinstance(o, LatencyObjective)
+                  and o.sli is None and not c.has_latency]
     for objective in spec.objectives:
+        if objective.name in unmeasured:
+            continue
         grid.row(f"{objective.name}: {objective_goal(objective)}")
         budget = burn.objective_burn(spec, objective)
         allowed, period, active = budget.allowed_bad_ratio, budget.period_s, budget.active
@@ -118,7 +127,9 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
             ))
     return dashboard(
         title=f"{spec.service}: SLOs",
-        description=spec.description or f"SLOs and error budgets of {spec.service} (slogate).",
+        description=(spec.description or f"SLOs and error budgets of {spec.service} (slogate).")
+        + (f" Judged client-side only ({c.label} has no latency histogram): "
+           f"{', '.join(unmeasured)}." if unmeasured else ""),
         uid=stable_uid(spec.service, DASHBOARD),
         tags=["slogate", spec.service, "slo"],
         variables=[datasource_variable()],

@@ -2,7 +2,7 @@
 
 Every query of one evaluation uses one evaluation time (the window's end) and one range (the
 window's length), so 'good' and 'total' never come from different instants. Counts come from
-``increase()`` over the metric contract's request-duration histogram (``slo.contract``):
+``increase()`` over the metric contract's request counter and latency histogram (``slo.contract``):
 
 - ratios and throughput: one ``sum by (status) (increase(…_count[range]))``; failures are the
   statuses the contract's error matcher selects (or the objective's ``error_statuses``);
@@ -16,6 +16,9 @@ counted from those queries, never from the contract (``_OwnSli``): counters by `
 window (a ``rate()`` query's per-second value times the window's seconds), a histogram's bucket
 ``le`` over its count. A precomputed ratio query gives no event counts to judge with confidence:
 its objective is inconclusive and says so, as is a quantile query that is not over a histogram.
+
+A contract without a latency histogram (HAProxy's exporter) judges latency objectives client-side
+only: each is inconclusive server-side and says why, never dropped.
 
 Server-side there is no time to first byte nor sub-bucket latency, and windows would need other
 evaluation times: ttfb and windowed objectives are inconclusive here, and say why. Unreachable
@@ -138,7 +141,7 @@ def evaluate_prometheus(
     source = _Source(client, contract, end, end - start)
     results = tuple(_judge(objective, source, spec) for objective in spec.all_objectives)
     if all(r.samples == 0 for r in results):
-        what = (f"{contract.request_duration} samples" if any(o.sli is None for o in spec.objectives)
+        what = (f"{contract.request_duration or contract.request_count} samples" if any(o.sli is None for o in spec.objectives)
                 else "samples of the SLOs' own queries")
         raise PrometheusError(
             f"Prometheus has no {what} in the window "
@@ -186,32 +189,38 @@ class _Source:
             known = ", ".join(f"{le:g}" for le in sorted(buckets) if math.isfinite(le))
             raise PrometheusQueryError(
                 f"{objective.name}: threshold {format_duration(objective.threshold_s)} is not a bucket "
-                f"bound of {self.contract.request_duration} (bounds: {known}); server-side latency can "
-                "only be judged at a bucket bound")
+                f"bound of {self.contract.request_duration} (bounds in seconds: {known}); server-side "
+                "latency can only be judged at a bucket bound")
         fast = _whole(buckets.get(bound, 0.0)) if bound is not None else 0
         return Counts(total=total, bad=total - fast, seconds=self.seconds)
 
     def statuses(self, objective: AnyObjective) -> dict[str, float]:
         """Requests by status code in the window, for the objective's endpoint."""
         c = self.contract
-        series = selector(f"{c.request_duration}_count",
-                          c.matchers(*endpoint_matchers(objective.endpoint, c)))
+        series = selector(c.request_count, c.matchers(*endpoint_matchers(objective.endpoint, c)))
         expr = f"sum by ({label_name(c.status_label)}) (increase({series}[{self.range}]))"
         return {str(r["metric"].get(c.status_label, "")): _value(r) for r in self.client.query(expr, self.at)}
 
     def buckets(self, objective: LatencyObjective) -> dict[float, float]:
+        """Successful requests of the objective's endpoint by bucket bound, in seconds."""
         c = self.contract
-        matchers = c.matchers(*endpoint_matchers(objective.endpoint, c), succeeded_matcher(c))
-        expr = f"sum by (le) (increase({selector(f'{c.request_duration}_bucket', matchers)}[{self.range}]))"
-        return {float(r["metric"].get("le", "nan")): _value(r) for r in self.client.query(expr, self.at)}
+        series = selector(c.request_bucket, self._latency_matchers(objective))
+        expr = f"sum by (le) (increase({series}[{self.range}]))"
+        return {c.seconds(float(r["metric"].get("le", "nan"))): _value(r)
+                for r in self.client.query(expr, self.at)}
+
+    def _latency_matchers(self, objective: LatencyObjective) -> str:
+        c = self.contract
+        succeeded = [succeeded_matcher(c)] if c.latency_status else []
+        return c.matchers(*endpoint_matchers(objective.endpoint, c), *succeeded)
 
     def quantile(self, objective: LatencyObjective) -> float | None:
         c = self.contract
-        matchers = c.matchers(*endpoint_matchers(objective.endpoint, c), succeeded_matcher(c))
-        inner = f"sum by (le) (increase({selector(f'{c.request_duration}_bucket', matchers)}[{self.range}]))"
+        series = selector(c.request_bucket, self._latency_matchers(objective))
+        inner = f"sum by (le) (increase({series}[{self.range}]))"
         result = self.client.query(f"histogram_quantile({objective.percentile / 100.0!r}, {inner})", self.at)
         value = _value(result[0]) if result else math.nan
-        return value if math.isfinite(value) else None
+        return c.seconds(value) if math.isfinite(value) else None
 
 
 def _value(sample: dict[str, Any]) -> float:
@@ -334,6 +343,11 @@ def _judge_latency(objective: LatencyObjective, source: _Source, spec: Spec) -> 
                              bad_label="slow", period_s=spec.period_s)
         return dataclasses.replace(result, reason="the metric contract has no time-to-first-byte "
                                    "histogram: judge ttfb objectives from a run")
+    if not source.contract.has_latency:
+        result = judge_budget(objective, Counts(total=0, bad=0, seconds=source.seconds), spec)
+        return dataclasses.replace(result, verdict="inconclusive", reason=(
+            f"{source.contract.label} has no latency histogram ({source.contract.request_count} "
+            "counts requests, not their durations): latency is judged client-side only, by the run"))
     counts = source.latency_counts(objective)
     result = judge_budget(objective, counts, spec)
     if objective.form == "budget":

@@ -120,7 +120,9 @@ def endpoint_matchers(endpoint: str | None, contract: MetricContract) -> list[st
         return [equals(contract.route_label, parts[0])]
     if len(parts) == 2:
         method, route = parts
-        return [equals(contract.route_label, route), equals(contract.method_label, method)]
+        # A proxy without a method label (HAProxy, Envoy, Kong) counts the route's every method.
+        by_method = [equals(contract.method_label, method)] if contract.method_label else []
+        return [equals(contract.route_label, route), *by_method]
     raise ValueError(
         f"cannot read the endpoint {endpoint!r}; expected 'METHOD /route' or '/route'"
     )
@@ -175,15 +177,17 @@ def error_selectors(objective: Objective, contract: MetricContract) -> tuple[str
     """The failed and the total request-count series an error-ratio or availability SLI reads."""
     where = endpoint_matchers(objective.endpoint, contract)
     failed = failed_matcher(contract)
-    count = f"{contract.request_duration}_count"
+    count = contract.request_count
     return (selector(count, contract.matchers(*where, failed)),
             selector(count, contract.matchers(*where)))
 
 
 def latency_matchers(objective: Objective, contract: MetricContract) -> list[str]:
     """The matchers of the requests a latency SLI judges: the objective's endpoint, succeeded
-    (like the run evaluator, ``slo.evaluator``: failures are judged by the ratio objectives)."""
-    return [*endpoint_matchers(objective.endpoint, contract), succeeded_matcher(contract)]
+    (like the run evaluator, ``slo.evaluator``: failures are judged by the ratio objectives) where
+    the histogram has the status label (Kong's, Envoy's do not: there every request counts)."""
+    succeeded = [succeeded_matcher(contract)] if contract.latency_status else []
+    return [*endpoint_matchers(objective.endpoint, contract), *succeeded]
 
 
 def error_ratio(bad: str, total: str, window: str) -> str:

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 from slogate import arguments as arg
 from slogate import catalog
+from slogate.slo.contract import contract_presets
 from slogate.slo.evaluation import ExitCode
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from slogate.slo.spec import Spec
 
 DEFAULT_OUT = Path("out")
+CONTRACT_NAMES = ", ".join(contract_presets())
 DEMO_LATENCY = "lognormal:15ms,0.5"
 DEMO_ERROR_RATIO = "0.2%"
 EXAMPLE_SPEC = Path(__file__).resolve().parent / "specs" / "reference.yaml"
@@ -179,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--to", dest="to_time", metavar="T2", default=None,
                       help="window end (the one evaluation time of every query; default now)")
     gate.add_argument("--contract", type=Path, default=None,
-                      help="with --prometheus: YAML file of metric-name overrides (MetricContract fields)")
+                      help=f"with --prometheus: the proxy's metric names: a preset ({CONTRACT_NAMES}) "
+                           "or a YAML file of MetricContract fields")
     gate.set_defaults(handler=_cmd_gate)
 
     report = commands.add_parser("report", help="render a judged bundle's report again")
@@ -207,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--out", type=Path, default=DEFAULT_OUT / "dashboards",
                       help="output folder (default out/dashboards)")
     dash.add_argument("--contract", type=Path, default=None,
-                      help="YAML file of metric-name overrides (MetricContract fields; 'loadtest:')")
+                      help=f"the proxy's metric names: a preset ({CONTRACT_NAMES}) or a YAML file of "
+                           "MetricContract fields ('preset:' to start from one; 'loadtest:')")
     dash.add_argument("--grafana-url", default=None,
                       help="also upload the dashboards to this Grafana (token in $GRAFANA_TOKEN)")
     dash.add_argument("--grafana-folder-uid", default="", help="Grafana folder to upload into")
@@ -222,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "promtool tests (.rules.test.yaml) and Alertmanager inhibit rules "
                             "(.inhibit.yaml) are written beside it")
     rules.add_argument("--contract", type=Path, default=None,
-                       help="YAML file of metric-name overrides (MetricContract fields)")
+                       help=f"the proxy's metric names: a preset ({CONTRACT_NAMES}) or a YAML file "
+                            "of MetricContract fields (its buckets check the latency thresholds)")
     rules.add_argument("--check-target", default=None, metavar="METRICS_URL",
                        help="check latency thresholds against the buckets this /metrics URL exports")
     rules.add_argument("--tiers", default="page,ticket",
@@ -240,8 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--schema", action="store_true",
                           help="print the JSON Schema of the spec format and exit")
     validate.add_argument("--contract", type=Path, default=None,
-                          help="YAML file of metric-name overrides: also check that the rules of "
-                               "each spec can be written for it")
+                          help=f"a contract preset ({CONTRACT_NAMES}) or YAML file: also check that "
+                               "the rules of each spec can be written for it")
     validate.set_defaults(handler=_cmd_validate)
 
     listing = commands.add_parser("presets", help="list the packaged SLO presets and scenarios")
@@ -417,7 +422,7 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
 
     spec = _load_spec(args.spec)
     try:
-        contract, loadtest = (obs.load_contract_file(args.contract) if args.contract
+        contract, loadtest = (obs.load_contract_file(_contract_file(args.contract)) if args.contract
                               else (DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT))
         token = obs.grafana_token() if args.grafana_url else ""
         if args.grafana_url:
@@ -442,20 +447,21 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
 
 
 def _cmd_alerts(args: argparse.Namespace) -> int:
-    from slogate import alerts
+    from slogate import alerts, console
     from slogate import observability as obs
     from slogate.pipeline import rules_path
-    from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S
+    from slogate.slo.contract import DEFAULT_CONTRACT
 
     spec = _load_spec(args.spec)
     out = rules_path(spec, DEFAULT_OUT) if args.out is None else _rules_file(args.out, spec)
     try:
-        contract = obs.load_contract_file(args.contract)[0] if args.contract else DEFAULT_CONTRACT
+        contract = (obs.load_contract_file(_contract_file(args.contract))[0] if args.contract
+                    else DEFAULT_CONTRACT)
         windows = alerts.configure_tiers(
             [t.strip() for t in args.tiers.split(",") if t.strip()],
             {"page": args.page_severity, "ticket": args.ticket_severity},
         )
-        buckets: Sequence[float] = LATENCY_BUCKETS_S
+        buckets: Sequence[float] | None = None  # the contract's own
         if args.check_target:
             obs.check_http_url(args.check_target, "--check-target")
             buckets = obs.fetch_buckets(args.check_target, contract)
@@ -466,9 +472,12 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         options = dataclasses.replace(options, runbook_base=args.runbook_base)
     try:
         paths = alerts.write_alert_files(spec, out, contract, options)
+        unmeasured = alerts.plan_alerts(spec, contract, options).unmeasured
     except ValueError as exc:
-        where = f" (buckets of {args.check_target})" if args.check_target else ""
+        where = f" (buckets of {args.check_target})" if args.check_target else f" ({contract.label})"
         raise UsageError(f"{spec.source}{where}: {exc}") from None
+    for line in unmeasured:
+        console.say(f"no rules for {line}")
     for path in paths:
         print(path)
     return ExitCode.PASS
@@ -587,9 +596,22 @@ def _contract(path: Path | None) -> MetricContract | None:
     from slogate import observability as obs
 
     try:
-        return obs.load_contract_file(path)[0]
+        return obs.load_contract_file(_contract_file(path))[0]
     except obs.ObservabilityError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _contract_file(path: Path) -> Path:
+    """A ``--contract`` value as a file: the file itself, or the packaged preset of that name (a
+    file the user has always wins)."""
+    from slogate.slo.contract import preset_path
+
+    if path.exists() or str(path) not in contract_presets():
+        if not path.exists() and not path.suffix:
+            raise UsageError(f"--contract: no file {path} and no contract preset of that name; "
+                             f"presets: {', '.join(contract_presets())}")
+        return path
+    return preset_path(str(path))
 
 
 def _rule_problems(spec: Spec, contract: MetricContract) -> list[str]:
