@@ -15,8 +15,8 @@ one-sided p-value is below ``alpha`` (for ratios the two say the same).
   Mann-Whitney U test over the two histograms (did the distribution shift?) is said alongside, as a
   secondary signal that decides nothing.
 - ratios (error ratio, availability, share under a latency threshold): the bad-event ratio, by a
-  one-sided two-proportion z-test whose binomial variances are each inflated by the run's
-  batch-means variance over its binomial one (floored at 1; ``bootstrap.ratio_inflation``).
+  one-sided two-proportion test whose binomial variances are each inflated by the run's
+  batch-means variance over its binomial one (floored at 1; ``stats.dispersion``, as the verdicts).
 
 Each compared result carries the test, its p-value and the relative change with its interval
 (``baseline_effect*``). A regression of a gating objective fails it. A baseline with no data for an
@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from statistics import NormalDist
 
-from slogate.slo.bootstrap import Change, batch_description, batches, percentile_change, ratio_inflation
+from slogate.slo.bootstrap import Change, batch_description, batches, percentile_change
 from slogate.slo.counts import Counts
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
-from slogate.slo.evaluator import counts, doubts, select
+from slogate.slo.evaluator import doubts, judged_counts, select
 from slogate.slo.histogram import LatencyHistogram
 from slogate.slo.judge import overall
 from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
 from slogate.slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
-from slogate.slo.stats import mann_whitney
+from slogate.slo.stats import Dispersion, critical_value, dispersion, mann_whitney, t_cdf
 from slogate.slo.units import format_duration, format_ratio
 
 DEFAULT_TOLERANCE = 0.10
@@ -46,39 +45,29 @@ DEFAULT_TOLERANCE = 0.10
 DEFAULT_ALPHA = 0.05
 """One-sided significance level of the regression tests."""
 
-RATIO_TEST = "two-proportion z-test"
+RATIO_TEST = "two-proportion test"
 
 
 @dataclasses.dataclass(frozen=True)
 class _Run:
-    """One run as a comparison reads it: each objective's counts per batch of consecutive judged
-    slices (``bootstrap.batches``), and over the whole judged run."""
+    """One run as a comparison reads it: each objective's counts as the evaluator judges them
+    (with their slices), and the latencies of each batch of consecutive judged slices."""
 
-    batches: dict[str, list[Counts]]
     whole: dict[str, Counts]
-    batch_s: float
+    latencies: dict[str, list[LatencyHistogram]]
+    """Percentile objectives only: one histogram per batch (``bootstrap.batches``)."""
+    method: str
+    """How the batches resample the run: '20 batches of 30s'."""
 
     @classmethod
     def of(cls, spec: Spec, run: RunResult) -> _Run:
         groups = batches(list(run.slices_from(spec.warmup_s)))
         # Each batch merged by endpoint once; then each objective selects its endpoints in it.
         merged = [_merged_by_endpoint(group) for group in groups]
-        seconds = [sum(s.duration_s for s in group) for group in groups]
-        per_batch = {o.name: [counts(o, select(o, by_endpoint)[0], length)
-                              for by_endpoint, length in zip(merged, seconds, strict=True)]
-                     for o in spec.all_objectives}
-        whole = {name: _summed(parts) for name, parts in per_batch.items()}
-        return cls(per_batch, whole, sum(seconds) / len(groups) if groups else 0.0)
-
-    @property
-    def method(self) -> str:
-        return batch_description(len(next(iter(self.batches.values()), [])), self.batch_s)
-
-    def latencies(self, name: str) -> list[LatencyHistogram]:
-        return [c.latency for c in self.batches[name] if c.latency is not None]
-
-    def inflation(self, name: str) -> float | None:
-        return ratio_inflation([c.bad for c in self.batches[name]], [c.total for c in self.batches[name]])
+        latencies = {o.name: [select(o, by_endpoint)[0].ok for by_endpoint in merged]
+                     for o in spec.all_objectives if _percentile(o) is not None}
+        batch_s = sum(s.duration_s for group in groups for s in group) / len(groups) if groups else 0.0
+        return cls(judged_counts(spec, run), latencies, batch_description(len(groups), batch_s))
 
 
 def _merged_by_endpoint(slices: list[TimeSlice]) -> dict[str, EndpointWindow]:
@@ -87,13 +76,6 @@ def _merged_by_endpoint(slices: list[TimeSlice]) -> dict[str, EndpointWindow]:
         for name, window in time_slice.endpoints.items():
             by_endpoint.setdefault(name, []).append(window)
     return {name: EndpointWindow.merged(windows) for name, windows in by_endpoint.items()}
-
-
-def _summed(parts: list[Counts]) -> Counts:
-    latencies = [c.latency for c in parts if c.latency is not None]
-    return Counts(total=sum(c.total for c in parts), bad=sum(c.bad for c in parts),
-                  seconds=sum(c.seconds for c in parts),
-                  latency=LatencyHistogram.merged(latencies) if latencies else None)
 
 
 def compare(
@@ -179,45 +161,63 @@ def _change(objective: AnyObjective, now: _Run, before: _Run, alpha: float) -> t
     name, percentile = objective.name, _percentile(objective)
     where = now.method if now.method == before.method else f"{now.method} (baseline {before.method})"
     if percentile is not None:
-        change = percentile_change(before.latencies(name), now.latencies(name), percentile / 100.0,
+        change = percentile_change(before.latencies[name], now.latencies[name], percentile / 100.0,
                                    alpha=alpha)
         return None if change is None else (change, f"over {where}")
-    inflations = (before.inflation(name), now.inflation(name))
-    change = _ratio_change(before.whole[name], now.whole[name], inflations, alpha)
+    spreads = (_spread(before.whole[name], alpha), _spread(now.whole[name], alpha))
+    change = _ratio_change(before.whole[name], now.whole[name], spreads, alpha)
     if change is None:
         return None
-    factors = [f"{phi:.3g}" if phi is not None else "1 (too few batches or bad events to tell)"
-               for phi in inflations]
-    return change, f"with the variance ×{factors[1]} (baseline ×{factors[0]}) from {where}"
+    factors = [f"{spread.inflation:.3g}" for spread in spreads]
+    return change, f"with the variance ×{factors[1]} (baseline ×{factors[0]}) from batch means over {where}"
+
+
+def _spread(counts: Counts, alpha: float) -> Dispersion:
+    """How much more the run's bad-event ratio varies between its slices than independent events would."""
+    ratio = counts.bad / counts.total if counts.total else 0.0
+    independent = ratio * (1.0 - ratio) / counts.total if counts.total else 0.0
+    return dispersion([s.total for s in counts.slices], [s.bad for s in counts.slices], independent,
+                      critical_value(1.0 - 2.0 * alpha))
 
 
 def _ratio_change(
-    before: Counts, now: Counts, inflations: tuple[float | None, float | None], alpha: float
+    before: Counts, now: Counts, spreads: tuple[Dispersion, Dispersion], alpha: float
 ) -> Change | None:
     """Is the bad-event ratio of ``now`` greater than that of ``before``? A one-sided
-    two-proportion z-test on the pooled ratio, each run's binomial variance times its inflation;
-    the interval of the difference uses the same standard error, so its lower end is above 0
-    exactly when p < alpha. The change is relative to the baseline's ratio (infinite from 0)."""
-    bad_a, n_a, bad_b, n_b = before.bad, before.total, now.bad, now.total
-    if n_a <= 0 or n_b <= 0:
+    two-proportion test on the pooled ratio, each run's binomial variance times its inflation
+    (``stats.dispersion``), with Student's t at the Welch-Satterthwaite degrees of freedom when an
+    inflation was estimated from batches. The interval of the difference uses the same standard
+    error, so its lower end is above 0 exactly when p < alpha. The change is relative to the
+    baseline's ratio (infinite from 0)."""
+    if before.total <= 0 or now.total <= 0:
         return None
-    phi_a, phi_b = (1.0 if phi is None else phi for phi in inflations)
-    pooled = (bad_a + bad_b) / (n_a + n_b)
-    error = math.sqrt(pooled * (1.0 - pooled) * (phi_a / n_a + phi_b / n_b))
-    ratio_a, ratio_b = bad_a / n_a, bad_b / n_b
-    difference = ratio_b - ratio_a
+    pooled = (before.bad + now.bad) / (before.total + now.total)
+    variances = [pooled * (1.0 - pooled) * spread.inflation / counts.total
+                 for spread, counts in zip(spreads, (before, now), strict=True)]
+    error = math.sqrt(sum(variances))
+    dof = _welch_dof(variances, [spread.dof for spread in spreads])
+    ratio_before = before.bad / before.total
+    difference = now.bad / now.total - ratio_before
     # No variance at all (no bad events in either run, or only bad ones): 'worse' is all or nothing.
     no_variance_p = 1.0 if difference <= 0.0 else 0.0
-    p_value = 1.0 - NormalDist().cdf(difference / error) if error > 0.0 else no_variance_p
-    bound = NormalDist().inv_cdf(1.0 - alpha) * error
+    p_value = 1.0 - t_cdf(difference / error, dof) if error > 0.0 else no_variance_p
+    bound = critical_value(1.0 - 2.0 * alpha, dof) * error
     return Change(
-        effect=_relative(difference, ratio_a),
-        low=_relative(difference - bound, ratio_a),
-        high=_relative(difference + bound, ratio_a),
+        effect=_relative(difference, ratio_before),
+        low=_relative(difference - bound, ratio_before),
+        high=_relative(difference + bound, ratio_before),
         confidence=1.0 - 2.0 * alpha,
         p_value=p_value,
         test=RATIO_TEST,
     )
+
+
+def _welch_dof(variances: list[float], dofs: list[int | None]) -> int | None:
+    """Welch-Satterthwaite degrees of freedom of a sum of variances, each with its own (None: known)."""
+    if all(dof is None for dof in dofs) or sum(variances) <= 0.0:
+        return None
+    spread = sum(v * v / dof for v, dof in zip(variances, dofs, strict=True) if dof is not None)
+    return max(1, math.floor(sum(variances) ** 2 / spread)) if spread > 0.0 else None
 
 
 def _relative(difference: float, baseline: float) -> float:

@@ -13,9 +13,6 @@ long enough that what happens in one batch says little about the next:
   resample's percentile is read from the summed bucket counts: the batches' counts are one matrix
   over a bucket index shared by both runs, so a resample is one row of multiplicities times that
   matrix; 1,000 resamples and 1,000 permutations of a 10-minute run take tens of milliseconds.
-- a ratio's inflation (:func:`ratio_inflation`): the batch-means variance of the run's ratio over
-  its binomial variance, floored at 1; a test of two ratios multiplies each run's binomial variance
-  by it.
 
 A run of fewer than ``MIN_BATCHES`` batches cannot show how its slices vary: its requests are then
 resampled as if independent (a multinomial over its whole histogram), and the method says so.
@@ -104,21 +101,6 @@ def percentile_change(
         test = "bootstrap"
     return Change(effect=effect, low=low, high=high, confidence=1.0 - 2.0 * alpha, p_value=p_value,
                   test=test)
-
-
-def ratio_inflation(bad: Sequence[int], total: Sequence[int]) -> float | None:
-    """How much more a run's ratio ``sum(bad) / sum(total)`` varies than if its events were
-    independent: the batch-means variance over the binomial one, floored at 1. ``bad`` and ``total``
-    are per batch (:func:`batches`). None when there are too few batches to tell, or no variance."""
-    events = sum(total)
-    ratio = sum(bad) / events if events else 0.0
-    binomial = ratio * (1.0 - ratio) / events if events else 0.0
-    if len(total) < MIN_BATCHES or binomial <= 0.0:
-        return None
-    # The ratio estimator's batch-means variance: residuals of each batch's bad count from its share.
-    residuals = [b - ratio * t for b, t in zip(bad, total, strict=True)]
-    spread = len(total) / (len(total) - 1) * sum(r * r for r in residuals) / (events * events)
-    return max(1.0, spread / binomial)
 
 
 def batch_description(batch_count: int, batch_s: float) -> str:

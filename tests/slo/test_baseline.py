@@ -46,7 +46,7 @@ def test_significant_regressions_fail_and_name_the_test() -> None:
     assert p95.baseline_effect_confidence == 0.9  # type: ignore[attr-defined]
     assert "regression" in p95.reason and "p95 +99.4% (90% interval" in p95.reason  # type: ignore[attr-defined]
     assert "Mann-Whitney U, not decisive" in p95.reason  # type: ignore[attr-defined]
-    assert errors.regression is True and errors.test == "two-proportion z-test"  # type: ignore[attr-defined]
+    assert errors.regression is True and errors.test == "two-proportion test"  # type: ignore[attr-defined]
     assert errors.baseline is not None and abs(errors.baseline - 50 / 10050) < 1e-9  # type: ignore[attr-defined]
     # 300 of 10300 failed against 50 of 10050: about 5.9 times the ratio.
     assert abs(errors.baseline_effect - (300 / 10300) / (50 / 10050) + 1) < 1e-9  # type: ignore[attr-defined]
@@ -57,6 +57,20 @@ def test_no_regression_when_the_same_or_within_tolerance() -> None:
     assert result["verdict"] == "pass"
     assert result["p95"].regression is False  # type: ignore[attr-defined]
     assert "no regression" in result["errors"].reason  # type: ignore[attr-defined]
+
+
+def test_a_burst_of_errors_is_weighed_as_one_event_not_hundreds() -> None:
+    steady = make_run([{CONTENT: ([10.0] * 990, {"503": 10})}] * 20)
+    # 30% more errors than the baseline, all in two of twenty seconds: independent requests would
+    # make that significant (z = 2.8); two bursts are not evidence of a lasting regression.
+    bursts = make_run([{CONTENT: ([10.0] * 1000, {})}] * 18 + [{CONTENT: ([10.0] * 870, {"503": 130})}] * 2)
+    errors = judged(bursts, steady)["errors"]
+    assert errors.regression is False and errors.p_value > 0.05  # type: ignore[attr-defined]
+    assert errors.baseline_effect is not None and abs(errors.baseline_effect - 0.3) < 1e-9  # type: ignore[attr-defined]
+    assert "with the variance ×" in errors.reason  # type: ignore[attr-defined]
+    # The same errors spread evenly over the seconds are a regression.
+    even = make_run([{CONTENT: ([10.0] * 987, {"503": 13})}] * 20)
+    assert judged(even, steady)["errors"].regression is True  # type: ignore[attr-defined]
 
 
 def simulated_regressions(pairs: int, model: int, p99_factor: float, seed: int) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.baseline_false_alarms import ENDPOINT, MODELS, simulated_run
-from slogate.slo.bootstrap import MIN_BATCHES, batches, percentile_change, ratio_inflation
+from slogate.slo.bootstrap import MIN_BATCHES, batches, percentile_change
 from slogate.slo.histogram import LatencyHistogram
 from slogate.slo.run import RunResult
 
@@ -72,14 +72,3 @@ def test_too_few_batches_resample_the_requests_as_independent() -> None:
     change = percentile_change(before, after, 0.99, alpha=0.05)
     assert change is not None and change.test == "bootstrap"
     assert change.low < change.effect < change.high  # not degenerate: the requests' own noise
-
-
-def test_ratio_inflation_sees_bursts_of_errors() -> None:
-    total = [6000] * 20
-    steady = [60 + (i % 3) for i in range(20)]  # less spread than binomial noise: floored at 1
-    assert ratio_inflation(steady, total) == 1.0
-    bursts = [0] * 18 + [600, 600]  # the same share of errors, all in two batches
-    inflation = ratio_inflation(bursts, total)
-    assert inflation is not None and inflation > 50
-    assert ratio_inflation([60] * (MIN_BATCHES - 1), [6000] * (MIN_BATCHES - 1)) is None
-    assert ratio_inflation([0] * 20, total) is None
