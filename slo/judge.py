@@ -32,7 +32,7 @@ from slogate.slo.stats import (
     excess_p_value,
     quantile_interval,
     samples_to_separate,
-    share_interval,
+    share_bound,
     t_cdf,
     z_value,
 )
@@ -235,7 +235,7 @@ def judge_percentile(objective: LatencyObjective, counts: Counts, spec: Spec, *,
     threshold = format_duration(objective.threshold_s)
     limit = _Limit(what=f"share over {threshold}", bad_label=f"over {threshold}",
                    allowed=objective.allowed_bad_ratio, period_s=spec.period_s, shown_good=False)
-    evidence = _evidence(objective, counts, limit.allowed, spec, fail_confidence, run)
+    evidence = _evidence(objective, counts, limit.allowed, spec, fail_confidence)
     level = f"{spec.confidence * 100:g}%"
     formula = (f"{label} = the {what} of the ceil({q:g}·n)-th fastest of n successful requests; "
                f"{label} <= {threshold} iff at most {_pct(limit.allowed)} of them are over "
@@ -246,6 +246,8 @@ def judge_percentile(objective: LatencyObjective, counts: Counts, spec: Spec, *,
                f"binomial ranks of q, read at bucket bounds; {_BUDGET_FORMULA}")
     interval = quantile_interval(histogram, q, spec.confidence, effective=evidence.effective,
                                  critical=evidence.critical)
+    decision = _decide(objective, counts, evidence, spec, run, threshold_bucket=_bucket_text(
+        counts, objective.threshold_s))
     measured = None if interval is None else interval.estimate / 1e6
     low = None if interval is None else interval.low / 1e6
     high = None if interval is None or interval.high is None else interval.high / 1e6
@@ -254,11 +256,9 @@ def judge_percentile(objective: LatencyObjective, counts: Counts, spec: Spec, *,
     else:
         upper = "∞" if high is None else format_duration(high)
         shown_ci = f"{level} CI {format_duration(low or 0.0)}–{upper}"
-        relation = {"fail": ">", "pass": "<="}.get(_side(evidence), "vs")
+        relation = {"fail": ">", "pass": "<="}.get(decision.verdict, "vs")
         stated = f"{label} {format_duration(measured or 0.0)} {relation} {threshold} ({shown_ci}"
         stated += f"; {_over(evidence, limit)})"
-    decision = _decide(objective, counts, evidence, spec, run, threshold_bucket=_bucket_text(
-        counts, objective.threshold_s))
     return _result(
         objective, "s", verdict=decision.verdict, reason=decision.reason(stated),
         threshold=objective.threshold_s, measured=measured,
@@ -361,7 +361,7 @@ def _judge_limit(objective: Objective, counts: Counts, spec: Spec, limit: _Limit
     """Pass when the bad share's interval is all within the allowed share, fail when all beyond."""
     total, bad = counts.total, counts.bad
     level = f"{spec.confidence * 100:g}%"
-    evidence = _evidence(objective, counts, limit.allowed, spec, fail_confidence, run)
+    evidence = _evidence(objective, counts, limit.allowed, spec, fail_confidence)
     passing_bound, failing_bound = ("lower", "upper") if limit.shown_good else ("upper", "lower")
     formula = (f"{limit.what} = {limit.definition}; {level} interval of the bad share ({_SHARE_FORMULA}); "
                f"pass when its {passing_bound} bound {limit.holds} {_pct(limit.limit)}, fail when its "
@@ -371,8 +371,10 @@ def _judge_limit(objective: Objective, counts: Counts, spec: Spec, limit: _Limit
     # The shown interval: of the share surely bad at its low end, possibly bad at its high end.
     ci = (limit.shown(evidence.high), limit.shown(evidence.low)) if limit.shown_good else (
         evidence.low, evidence.high)
-    side = _side(evidence)
-    relation = {"fail": limit.breaks, "pass": limit.holds}.get(side, "vs")
+    decision = _decide(objective, counts, evidence, spec, run,
+                       threshold_bucket=_bucket_text(counts, objective.threshold_s)
+                       if isinstance(objective, LatencyObjective) else None)
+    relation = {"fail": limit.breaks, "pass": limit.holds}.get(decision.verdict, "vs")
     if measured is None:
         stated = f"{limit.what}: no requests"
     elif limit.allowed <= 0.0:
@@ -381,9 +383,6 @@ def _judge_limit(objective: Objective, counts: Counts, spec: Spec, limit: _Limit
     else:
         stated = (f"{limit.what} {_pct(measured)} {relation} {_pct(limit.limit)} "
                   f"({_over(evidence, limit)}; {level} CI {_pct(ci[0])}–{_pct(ci[1])})")
-    decision = _decide(objective, counts, evidence, spec, run,
-                       threshold_bucket=_bucket_text(counts, objective.threshold_s)
-                       if isinstance(objective, LatencyObjective) else None)
     return _result(
         objective, "ratio", verdict=decision.verdict, reason=decision.reason(stated),
         threshold=limit.limit, measured=measured,
@@ -453,8 +452,10 @@ class _Evidence:
 
 
 def _evidence(objective: AnyObjective, counts: Counts, allowed: float, spec: Spec,
-              fail_confidence: float | None, run: Counts | None) -> _Evidence:
-    source = counts if run is None else run
+              fail_confidence: float | None) -> _Evidence:
+    # A window's own slices measure its variation: the run's would count the differences between
+    # windows, which are what a windowed objective looks for, as noise.
+    source = counts
     confidence = spec.confidence
     failing_confidence = confidence if fail_confidence is None else fail_confidence
     passing = _share_dispersion(source, lambda c: c.possibly_bad, allowed, z_value(confidence))
@@ -464,9 +465,9 @@ def _evidence(objective: AnyObjective, counts: Counts, allowed: float, spec: Spe
     if total <= 0:
         return _Evidence(0, 0, 0, allowed, 0.0, 1.0, passing, failing, critical, 1.0)
     n_pass, n_fail = total / passing.inflation, total / failing.inflation
-    high = share_interval(counts.possibly_bad / total * n_pass, n_pass, critical)[1]
-    low = share_interval(counts.bad / total * n_fail, n_fail,
-                         critical_value(failing_confidence, failing.dof))[0]
+    high = share_bound(counts.possibly_bad / total * n_pass, n_pass, critical, upper=True)
+    low = share_bound(counts.bad / total * n_fail, n_fail, critical_value(failing_confidence, failing.dof),
+                      upper=False)
     p_value = excess_p_value(counts.bad / total * n_fail, n_fail, allowed, failing.dof)
     return _Evidence(total, counts.bad, counts.possibly_bad, allowed, low, high, passing, failing,
                      critical, p_value)
@@ -530,10 +531,10 @@ def _decide(objective: AnyObjective, counts: Counts, evidence: _Evidence, spec: 
                              max(1, math.ceil(required * evidence.passing.inflation) - total))
         return _few_slices(counts, run) or _Decision("pass", "")
     side = _side(evidence)
-    more = _more_samples(evidence, required, spec.confidence)
     if side == "fail":
-        return _Decision("fail", "beyond even at the interval's lower bound" if isinstance(
+        return _Decision("fail", "beyond even at the lower bound of the share over it" if isinstance(
             objective, LatencyObjective) and objective.form == "percentile" else "")
+    more = _more_samples(evidence, required, spec.confidence)  # only undecided results need it
     if evidence.effective < required:
         return _Decision("inconclusive", _too_little(evidence, required), more)
     if side == "pass":
@@ -588,9 +589,11 @@ def _more_samples(evidence: _Evidence, required: int, confidence: float) -> int 
     total, allowed = evidence.total, evidence.allowed
     surely, possibly = evidence.surely / total, evidence.possibly / total
     if surely > allowed:
-        needed = samples_to_separate(surely, allowed, confidence, inflation=evidence.failing.inflation)
+        needed = samples_to_separate(surely, allowed, confidence, inflation=evidence.failing.inflation,
+                                     dof=evidence.failing.dof)
     elif possibly < allowed:
-        needed = samples_to_separate(possibly, allowed, confidence, inflation=evidence.passing.inflation)
+        needed = samples_to_separate(possibly, allowed, confidence, inflation=evidence.passing.inflation,
+                                     dof=evidence.passing.dof)
     else:
         return None
     if needed is None:
@@ -599,29 +602,29 @@ def _more_samples(evidence: _Evidence, required: int, confidence: float) -> int 
     return max(1, max(needed, floor) - total)
 
 
-def _coverage_fields(counts: Counts, evidence: _Evidence | None, run: Counts | None,
-                     ) -> dict[str, Any]:
+def _coverage_fields(counts: Counts, evidence: _Evidence, run: Counts | None) -> dict[str, Any]:
     """What the verdict covered: judged seconds, slices, n, n_eff, phi, and what it cannot rule out."""
-    if run is not None or not counts.slices:
-        return {"judged_s": counts.seconds, "coverage": (
-            f"judged {format_duration(counts.seconds)}: {counts.total} events counted without "
-            "per-slice detail, so judged as independent" if run is None else "")}
+    fields: dict[str, Any] = {"judged_s": counts.seconds, "fail_p_value": evidence.p_value, "coverage": ""}
+    if run is not None:
+        return fields  # a window: its run's result says what the run covered
+    if not counts.slices:
+        fields["coverage"] = (f"judged {format_duration(counts.seconds)}: {counts.total} events counted "
+                              "without per-slice detail, so judged as independent")
+        return fields
     slices = sum(1 for c in counts.slices if c.total > 0)
-    dispersion = evidence.passing if evidence is not None else INDEPENDENT
-    phi = evidence.inflation if evidence is not None else dispersion.inflation
+    phi = evidence.inflation
     effective = counts.total / phi
     varied = (f"slices vary {phi:.3g}× more than independent requests would" if phi > 1.0
               else "slices vary no more than independent requests would")
-    change = dispersion.change
+    change = evidence.passing.change
     shift = (f"; its behaviour changed mid-run ({_pct(change.first)} bad in the first half, "
              f"{_pct(change.second)} in the second)" if change is not None else "")
     return {
-        "judged_s": counts.seconds,
+        **fields,
         "slices_judged": slices,
         "effective_samples": effective,
         "between_slice_variation": phi,
         "regime_change": change is not None,
-        "fail_p_value": evidence.p_value if evidence is not None else None,
         "coverage": (f"judged {format_duration(counts.seconds)} in {slices} slices: {counts.total} events, "
                      f"worth {effective:.0f} independent ones ({varied}){shift}; a run that never met a "
                      "slow episode cannot know about it"),
@@ -650,7 +653,7 @@ def judge_throughput(objective: ThroughputObjective, counts: Counts, spec: Spec,
     if seconds <= 0.0 or requests == 0:
         return _result(objective, "rps", verdict="inconclusive", measured=None, margin=None,
                        reason="no requests in the judged window", **common)
-    source = counts if run is None else run
+    source = counts  # a window's own slices, as for shares
     spread = INDEPENDENT
     if source.slices and source.total > 0 and source.seconds > 0:
         spread = dispersion([c.seconds for c in source.slices], [c.total for c in source.slices],

@@ -110,14 +110,20 @@ def share_interval(events: float, trials: float, critical: float) -> tuple[float
     """The interval of a share at a two-sided ``critical`` value: exact (Clopper-Pearson) when
     fewer than ``EXACT_BELOW`` events are on either side, Wilson otherwise. ``events`` and
     ``trials`` may be effective (fractional) counts."""
+    return (share_bound(events, trials, critical, upper=False),
+            share_bound(events, trials, critical, upper=True))
+
+
+def share_bound(events: float, trials: float, critical: float, *, upper: bool) -> float:
+    """One end of ``share_interval`` (each end costs a bisection when exact: compute only the one used)."""
     if trials <= 0:
-        return 0.0, 1.0
+        return 1.0 if upper else 0.0
     if min(events, trials - events) >= EXACT_BELOW:
-        return wilson_interval(events, trials, critical=critical)
+        return wilson_interval(events, trials, critical=critical)[1 if upper else 0]
     tail = 1.0 - _NORMAL.cdf(critical)
-    low = 0.0 if events <= 0 else beta_quantile(tail, events, trials - events + 1.0)
-    high = 1.0 if events >= trials else beta_quantile(1.0 - tail, events + 1.0, trials - events)
-    return low, high
+    if upper:
+        return 1.0 if events >= trials else beta_quantile(1.0 - tail, events + 1.0, trials - events)
+    return 0.0 if events <= 0 else beta_quantile(tail, events, trials - events + 1.0)
 
 
 def excess_p_value(events: float, trials: float, limit: float, dof: int | None) -> float:
@@ -174,26 +180,40 @@ def _beta_fraction(x: float, a: float, b: float) -> float:
 def beta_quantile(probability: float, a: float, b: float) -> float:
     """The x with I_x(a, b) = ``probability`` (bisection: I is increasing in x)."""
     low, high = 0.0, 1.0
-    for _ in range(60):
+    for _ in range(45):  # to 3e-14: far below any share a verdict turns on
         middle = (low + high) / 2.0
         low, high = (middle, high) if regularized_beta(middle, a, b) < probability else (low, middle)
     return (low + high) / 2.0
 
 
 def samples_to_separate(observed: float, limit: float, confidence: float = DEFAULT_CONFIDENCE, *,
-                        inflation: float = 1.0, power: float = POWER) -> int | None:
-    """How many requests a fresh run needs to decide ``observed`` against ``limit`` with ``power``.
-
-    (z_(1-a/2) + z_power)^2 * phi * p(1 - p) / gap^2, p the observed share (the limit's when the
-    observed is 0 or 1, where p(1 - p) vanishes); None only when the share sits exactly on the limit.
-    """
-    gap = abs(observed - limit)
-    if gap <= 1e-12:
+                        inflation: float = 1.0, dof: int | None = None, power: float = POWER) -> int | None:
+    """How many requests a fresh run needs for its interval around ``observed`` to exclude ``limit``
+    with probability ``power`` (about 80%): the least n whose interval (the verdict's own: exact
+    or Wilson, on n / ``inflation`` effective samples) at the critical value plus z_power excludes
+    the limit. That is (z_(1-a/2) + z_power)^2 * phi * p(1 - p) / gap^2 where the normal
+    approximation holds, and right where it does not (few events). None only when the share sits
+    exactly on the limit (no sample size decides it)."""
+    if abs(observed - limit) <= 1e-12:
         return None
-    p = observed if 0.0 < observed < 1.0 else limit
-    variance = max(p * (1.0 - p), 1e-9)
-    z = z_value(confidence) + _NORMAL.inv_cdf(power)
-    return math.ceil(z * z * inflation * variance / (gap * gap))
+    critical = critical_value(confidence, dof) + _NORMAL.inv_cdf(power)
+
+    def separates(n: int) -> bool:
+        effective = n / inflation
+        if observed < limit:
+            return share_bound(observed * effective, effective, critical, upper=True) < limit
+        return share_bound(observed * effective, effective, critical, upper=False) > limit
+
+    high = 1
+    while not separates(high):
+        high *= 2
+        if high > 1 << 50:
+            return None
+    low = high // 2
+    while high - low > max(1, high // 100):  # to a percent: an estimate, not a promise
+        middle = (low + high) // 2
+        low, high = (low, middle) if separates(middle) else (middle, high)
+    return high
 
 
 # -- correlation between slices --------------------------------------------------------------------

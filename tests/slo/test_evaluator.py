@@ -12,16 +12,16 @@ from tests.builders import CONTENT, SliceContent, make_run
 
 def spread(
     *, ok: int, failed: int, latency_ms: float, slow_every: int = 0, slow_ms: float = 0.0,
-    endpoint: str = CONTENT, seconds: int = 10,
+    endpoint: str = CONTENT, seconds: int = 10, failures_first: bool = True,
 ) -> list[SliceContent]:
-    """``ok + failed`` requests evenly over ``seconds`` one-second slices, the failures first, and
-    every ``slow_every``-th success taking ``slow_ms``."""
+    """``ok + failed`` requests evenly over ``seconds`` one-second slices, the failures first (or
+    evenly among the others), and every ``slow_every``-th success taking ``slow_ms``."""
     total = ok + failed
     latencies: list[list[float]] = [[] for _ in range(seconds)]
     failures = [0] * seconds
     for i in range(total):
         second = int(seconds * i / max(1, total))
-        if i < failed:
+        if (i < failed) if failures_first else (i * failed // total != (i + 1) * failed // total):
             failures[second] += 1
         else:
             latencies[second].append(slow_ms if slow_every and i % slow_every == 0 else latency_ms)
@@ -39,7 +39,8 @@ objectives:
 
 
 def test_pass_when_all_objectives_met() -> None:
-    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=2000, failed=5, latency_ms=10)))
+    run = make_run(spread(ok=2000, failed=5, latency_ms=10, failures_first=False))
+    evaluation = evaluate(parse_spec(SPEC), run)
     assert evaluation.verdict == "pass", evaluation.reasons
     assert evaluation.exit_code == 0
     availability = evaluation.objectives[2]
@@ -114,7 +115,7 @@ def test_non_gating_objective_does_not_decide() -> None:
     spec = parse_spec("service: s\nobjectives:\n"
                       "  - {name: e, kind: error_ratio, max: 1%, gating: false}\n"
                       "  - {name: a, kind: availability, target: 50%}\n")
-    evaluation = evaluate(spec, make_run(spread(ok=900, failed=100, latency_ms=1)))
+    evaluation = evaluate(spec, make_run(spread(ok=900, failed=100, latency_ms=1, failures_first=False)))
     assert evaluation.objectives[0].verdict == "fail"
     assert evaluation.verdict == "pass"
 
@@ -122,5 +123,6 @@ def test_non_gating_objective_does_not_decide() -> None:
 def test_evaluation_json_round_trip() -> None:
     from slogate.slo.evaluation import Evaluation
 
-    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=2000, failed=5, latency_ms=10)))
+    evaluation = evaluate(parse_spec(SPEC), make_run(spread(ok=2000, failed=5, latency_ms=10,
+                                                            failures_first=False)))
     assert Evaluation.from_dict(evaluation.to_dict()) == evaluation

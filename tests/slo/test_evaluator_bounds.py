@@ -13,8 +13,12 @@ from tests.builders import START, make_run
 
 
 def run_of(ok: int, failed: int, slow: int = 0) -> RunResult:
-    """One 10 s slice: ``ok`` successes at 10 ms and ``slow`` at 100 ms, ``failed`` 503s."""
-    return make_run({"GET /x": ([10.0] * ok + [100.0] * slow, failed)}, slices=1, slice_s=10.0)
+    """Ten 1 s slices of ``ok`` successes at 10 ms and ``slow`` at 100 ms, and ``failed`` 503s,
+    each spread evenly over the slices."""
+    def share(count: int, i: int) -> int:
+        return (i + 1) * count // 10 - i * count // 10
+    return make_run([{"GET /x": ([10.0] * share(ok, i) + [100.0] * share(slow, i), share(failed, i))}
+                     for i in range(10)])
 
 
 def judge(objectives: str, ok: int, failed: int) -> tuple[ObjectiveResult, ...]:

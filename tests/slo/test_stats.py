@@ -10,9 +10,13 @@ import pytest
 
 from slogate.slo.histogram import LatencyHistogram
 from slogate.slo.stats import (
+    critical_value,
+    dispersion,
     mann_whitney,
     quantile_interval,
+    regularized_beta,
     samples_to_separate,
+    share_interval,
     two_proportion_z,
     wilson_interval,
     z_value,
@@ -33,8 +37,14 @@ def test_samples_to_separate_shrinks_with_the_gap() -> None:
     far = samples_to_separate(0.95, 0.99)
     assert near is not None and far is not None and near > far
     assert samples_to_separate(0.99, 0.99) is None
-    # With the needed samples, the normal half-width at the limit equals the gap.
-    assert z_value(0.95) * math.sqrt(0.99 * 0.01 / near) == pytest.approx(0.005, rel=0.01)
+    # Sized for 80% power: there, the interval at z + z_0.8 just excludes the limit.
+    critical = z_value(0.95) + 0.8416
+    assert share_interval(0.985 * near, near, critical)[1] < 0.99
+    assert share_interval(0.985 * near * 0.9, near * 0.9, critical)[1] > 0.99
+    # Correlated slices (phi) need phi times as many; few events are sized by the exact interval.
+    assert samples_to_separate(0.985, 0.99, inflation=4.0) == pytest.approx(4 * near, rel=0.01)
+    few = samples_to_separate(0.0, 0.01)
+    assert few is not None and 500 < few < 700  # exact: (1 - (1 - c) tail)^(1/n) reaches 1% near 600
 
 
 def test_percentile_interval_covers_the_true_value() -> None:
@@ -87,3 +97,25 @@ def test_mann_whitney_over_histograms() -> None:
     assert unchanged is not None and unchanged.p_value > 0.01
     assert mann_whitney(baseline, LatencyHistogram()) is None
 
+
+
+def test_student_t_and_exact_binomial_against_tables() -> None:
+    assert critical_value(0.95) == pytest.approx(1.95996, abs=1e-4)
+    assert critical_value(0.95, 1) == pytest.approx(12.7062, abs=1e-3)
+    assert critical_value(0.95, 4) == pytest.approx(2.7764, abs=1e-4)
+    assert critical_value(0.95, 19) == pytest.approx(2.0930, abs=1e-4)
+    # Clopper-Pearson with no events: the upper bound solves (1 - p)^n = 2.5%.
+    low, high = share_interval(0, 100, critical_value(0.95))
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 100), rel=1e-6)
+    # P(Bin(20, 0.3) >= 10) = 0.04796 (binomial table), as the regularized incomplete beta.
+    assert regularized_beta(0.3, 10, 11) == pytest.approx(0.047962, rel=1e-4)
+
+
+def test_batch_means_see_slices_that_vary_more_than_independent_requests() -> None:
+    steady = dispersion([100.0] * 40, [1.0] * 40, 0.01 * 0.99 / 4000, 1.96)
+    assert steady.inflation == 1.0 and steady.effective == 4000 and steady.dof is None
+    # The same 40 bad requests all in 2 of 40 slices: an episode.
+    bursty = dispersion([100.0] * 40, [0.0] * 19 + [20.0, 20.0] + [0.0] * 19, 0.01 * 0.99 / 4000, 1.96)
+    assert bursty.inflation > 10 and bursty.effective < 400 and bursty.dof == 19
+    shifted = dispersion([100.0] * 40, [0.0] * 20 + [2.0] * 20, 0.01 * 0.99 / 4000, 1.96)
+    assert shifted.change is not None and shifted.change.second == pytest.approx(0.02)

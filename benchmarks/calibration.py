@@ -1,0 +1,184 @@
+"""Calibration of the gate's verdicts on runs of known truth (the README's table).
+
+Synthetic runs are written with the project's own model (``RunResult`` of one-second slices, each
+with its ``LatencyHistogram``) and judged by ``slogate.slo.evaluator.evaluate``, exactly what
+``slogate gate`` runs. 200 requests/s, lognormal latencies (sigma 0.5); four regime models:
+
+- independent: every slice alike;
+- jitter: each slice's median scaled by U(0.9, 1.1);
+- episodes: slow episodes of ~3 s (geometric) covering 5% of the time, latency x3, errors x5;
+- rare: slow episodes of ~20 s covering 3% of the time, latency x5, errors x5.
+
+The true long-run p99 (and error ratio) is computed exactly from the mixture, and each objective's
+threshold is set so the truth is 0.8x to 1.25x of it. Objectives: ``p99 <= T``, ``99% under T``
+(budget form), ``error ratio <= 1%`` and ``p99 <= T in every 30 s window`` (truth: the long-run
+value). A verdict is wrong when it passes a truth over the limit or fails one under it; at exactly
+the limit a pass is counted wrong too (what a gate must not wave through), as in issue 12.
+
+    .venv/bin/python -m benchmarks.calibration            # default reps, ~5 minutes on 2 cores
+    .venv/bin/python -m benchmarks.calibration --reps 10  # quicker, coarser
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from slogate.slo.evaluator import evaluate
+from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
+from slogate.slo.specfile.load import parse_spec
+
+RATE = 200
+SIGMA = 0.5
+MEDIAN_US = 50_000.0
+ERROR_RATIO = 0.01
+RATIOS = (0.8, 0.9, 1.0, 1.1, 1.25)
+LENGTHS = (30, 120, 600)
+OBJECTIVES = ("p99", "budget", "errors", "windowed")
+_NORMAL = NormalDist()
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    episode_s: float = 0.0
+    share: float = 0.0
+    slow: float = 1.0
+    jitter: float = 0.0
+
+    def latency_cdf(self, value_us: float) -> float:
+        """The long-run share of requests at or under ``value_us`` (the mixture, exactly)."""
+        def lognormal(median: float) -> float:
+            return _NORMAL.cdf((math.log(value_us) - math.log(median)) / SIGMA)
+        if self.jitter:
+            grid = np.linspace(1 - self.jitter, 1 + self.jitter, 401)
+            return float(np.mean([lognormal(MEDIAN_US * g) for g in grid]))
+        return (1 - self.share) * lognormal(MEDIAN_US) + self.share * lognormal(MEDIAN_US * self.slow)
+
+    def true_p99(self) -> float:
+        low, high = MEDIAN_US, MEDIAN_US * 100
+        for _ in range(100):
+            middle = (low + high) / 2
+            low, high = (middle, high) if self.latency_cdf(middle) < 0.99 else (low, middle)
+        return high
+
+    def true_error_ratio(self, base: float) -> float:
+        return base * ((1 - self.share) + self.share * 5.0) if self.share else base
+
+    def regimes(self, seconds: int, rng: np.random.Generator) -> Iterator[tuple[float, bool]]:
+        """(median scale, in an episode) per second: a two-state Markov chain for episodes."""
+        if not self.share:
+            for _ in range(seconds):
+                yield (rng.uniform(1 - self.jitter, 1 + self.jitter) if self.jitter else 1.0), False
+            return
+        leave = 1.0 / self.episode_s
+        enter = leave * self.share / (1 - self.share)
+        slow = rng.random() < self.share
+        for _ in range(seconds):
+            yield (self.slow if slow else 1.0), slow
+            slow = (rng.random() >= leave) if slow else (rng.random() < enter)
+
+
+MODELS = (
+    Model("independent"),
+    Model("jitter ±10%", jitter=0.1),
+    Model("episodes 3s 5% ×3", episode_s=3.0, share=0.05, slow=3.0),
+    Model("rare 20s 3% ×5", episode_s=20.0, share=0.03, slow=5.0),
+)
+
+_GAMMA_LOG = math.log((1 + 0.005) / (1 - 0.005))
+
+
+def _histogram(values_us: np.ndarray) -> LatencyHistogram:
+    histogram = LatencyHistogram()
+    indices, counts = np.unique(np.ceil(np.log(values_us) / _GAMMA_LOG).astype(np.int64), return_counts=True)
+    for index, count in zip(indices.tolist(), counts.tolist(), strict=True):
+        # The bucket's representative value lands in that bucket: the histogram of the sample.
+        histogram.record(2.0 * math.exp(index * _GAMMA_LOG) / (math.exp(_GAMMA_LOG) + 1.0), count)
+    return histogram
+
+
+def synthetic_run(model: Model, seconds: int, error_base: float, rng: np.random.Generator) -> RunResult:
+    slices = []
+    for second, (scale, episode) in enumerate(model.regimes(seconds, rng)):
+        requests = rng.poisson(RATE)
+        errors = rng.binomial(requests, min(1.0, error_base * (5.0 if episode else 1.0)))
+        ok = requests - errors
+        values = np.exp(rng.normal(math.log(MEDIAN_US * scale), SIGMA, ok))
+        failed = LatencyHistogram()
+        if errors:
+            failed.record(5_000.0, int(errors))
+        window = EndpointWindow(ok=_histogram(values), failed=failed,
+                                statuses={"200": int(ok), **({"503": int(errors)} if errors else {})})
+        slices.append(TimeSlice(start_s=float(second), duration_s=1.0, endpoints={"GET /x": window}))
+    return RunResult(run_id="calibration", target="http://synthetic", scenario="synthetic",
+                     load_model={"model": "open", "rate_per_s": RATE}, started_at=0.0,
+                     ended_at=float(seconds), slice_s=1.0, slices=tuple(slices), slogate_version="bench")
+
+
+def one_cell(model_index: int, seconds: int, ratio: float, reps: int, seed: int) -> dict[str, list[str]]:
+    """Verdicts of ``reps`` runs whose truth is ``ratio`` times each objective's limit."""
+    model = MODELS[model_index]
+    rng = np.random.default_rng(seed)
+    threshold_ms = model.true_p99() / ratio / 1000.0
+    # The error ratio's truth, ratio x 1%: the base rate that gives it through the episodes.
+    error_base = ERROR_RATIO * ratio / model.true_error_ratio(1.0)
+    spec = parse_spec(
+        "service: calibration\nobjectives:\n"
+        f"  - {{name: p99, kind: latency, percentile: p99, threshold: {threshold_ms:.6f}ms}}\n"
+        f"  - {{name: budget, kind: latency, target: 99%, threshold: {threshold_ms:.6f}ms}}\n"
+        "  - {name: errors, kind: error_ratio, max: 1%}\n"
+        f"  - {{name: windowed, kind: latency, percentile: p99, threshold: {threshold_ms:.6f}ms, "
+        "window: 30s}\n")
+    verdicts: dict[str, list[str]] = {name: [] for name in OBJECTIVES}
+    for _ in range(reps):
+        evaluation = evaluate(spec, synthetic_run(model, seconds, error_base, rng), now=0.0)
+        for result in evaluation.objectives:
+            verdicts[result.name].append(result.verdict)
+    return verdicts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=40, help="runs per cell for 30 s and 2 min runs "
+                        "(10 min runs get a quarter, at least 5)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    started = time.monotonic()
+    cells = [(m, seconds, ratio) for m in range(len(MODELS)) for seconds in LENGTHS for ratio in RATIOS]
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = {cell: pool.submit(one_cell, *cell,
+                                     max(5, args.reps // 4) if cell[1] >= 600 else args.reps,
+                                     hash(cell) & 0xFFFF_FFFF)
+                   for cell in cells}
+        results = {cell: future.result() for cell, future in futures.items()}
+    print("pass / fail / inconclusive % by truth (x the limit); * marks a cell with wrong verdicts > 2.5%")
+    for name in OBJECTIVES:
+        print(f"\n{name}")
+        print(f"{'model':<22}{'run':>6} " + "".join(f"{f'{r:g}x':>16}" for r in RATIOS))
+        for m, model in enumerate(MODELS):
+            for seconds in LENGTHS:
+                row = []
+                for ratio in RATIOS:
+                    verdicts = results[(m, seconds, ratio)][name]
+                    n = len(verdicts)
+                    shares = [100.0 * verdicts.count(v) / n for v in ("pass", "fail", "inconclusive")]
+                    wrong = shares[0] if ratio >= 1.0 else shares[1]
+                    mark = "*" if wrong > 2.5 else " "
+                    row.append(f"{shares[0]:>4.0f}/{shares[1]:>3.0f}/{shares[2]:>4.0f}{mark}  ")
+                length = f"{seconds // 60}m" if seconds >= 60 else f"{seconds}s"
+                print(f"{model.name:<22}{length:>6} " + "".join(f"{cell:>16}" for cell in row))
+    print(f"\n{time.monotonic() - started:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
