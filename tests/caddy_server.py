@@ -1,0 +1,93 @@
+"""A real Caddy reverse proxy (Debian's ``caddy``) for tests: a generated Caddyfile on free
+loopback ports in front of an origin, its metrics on, in a temporary folder, stopped after.
+
+Caddy serves its Prometheus metrics on the admin endpoint (``/metrics``); the global option
+``servers { metrics }`` turns the HTTP server's metrics on (required from Caddy 2.8; Debian's 2.6
+accepts it and collects them anyway). Automatic HTTPS is off and Caddy's data and config folders
+are the test's, so nothing outside it is written.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import require_tool
+from tests.prometheus_server import free_port
+
+_CADDYFILE = """\
+{{
+	admin 127.0.0.1:{admin_port}
+	auto_https off
+	servers {{
+		metrics
+	}}
+}}
+http://127.0.0.1:{port} {{
+	reverse_proxy {origin}
+}}
+"""
+
+
+@dataclass(frozen=True)
+class CaddyProxy:
+    """A running Caddy: its base URL, the host:port Prometheus scrapes, and its log."""
+
+    url: str
+    metrics_target: str
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@contextmanager
+def caddy_proxy(folder: Path, origin_url: str) -> Iterator[CaddyProxy]:
+    """Caddy proxying to ``origin_url`` ('http://127.0.0.1:PORT') on a free port, until the block ends."""
+    binary = require_tool("caddy", "caddy")
+    folder.mkdir(parents=True, exist_ok=True)
+    port, admin_port = free_port(), free_port()
+    config = folder / "Caddyfile"
+    config.write_text(_CADDYFILE.format(
+        admin_port=admin_port, port=port, origin=origin_url.removeprefix("http://").rstrip("/"),
+    ), encoding="utf-8")
+    log = folder / "caddy.log"
+    env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder / "data"),
+           "XDG_CONFIG_HOME": str(folder / "config")}
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [binary, "run", "--config", str(config), "--adapter", "caddyfile"],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+        )
+    proxy = CaddyProxy(f"http://127.0.0.1:{port}", f"127.0.0.1:{admin_port}", log)
+    try:
+        _wait_listening(proxy, process)
+        yield proxy
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_listening(proxy: CaddyProxy, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"caddy exited: {proxy.log_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://{proxy.metrics_target}/metrics", timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"caddy did not listen in 10 s: {proxy.log_text()}") from None
+            time.sleep(0.1)
