@@ -162,6 +162,21 @@ def compare(run: RunResult, truth: Truth, route: str) -> tuple[list[str], bool]:
     return rows, met
 
 
+def accuracy(args: argparse.Namespace, folder: Path) -> bool:
+    print(f"accuracy: slogate / server truth per percentile (goal: within {RELATIVE_GOAL:.0%} or "
+          f"{ABSOLUTE_GOAL_S * 1e3:g} ms)")
+    met = True
+    for api in (ANTHROPIC, OPENAI):
+        for tokens_per_chunk in ((1, 1), (1, 4)):
+            run, truth = asyncio.run(accuracy_run(api, tokens_per_chunk, args, folder))
+            rows, ok = compare(run, truth, ROUTES[api])
+            met = met and ok
+            print(f"{api}, {tokens_per_chunk[0]}-{tokens_per_chunk[1]} tokens per chunk: "
+                  f"{'met' if ok else 'NOT met'}")
+            print("\n".join(rows))
+    return met
+
+
 # -- cost ------------------------------------------------------------------------------------
 
 MEASURE_CODE = """\
@@ -301,6 +316,8 @@ def cost(args: argparse.Namespace, folder: Path) -> bool:
     for label, rate in (("parsing off (body read in one go)", off_rate),
                         ("parsing on (incremental, 4 derived series)", on_rate)):
         print(f"  {label:<44} {rate:8.1f} streams/s  {rate * CANNED_TOKENS:10.0f} chunks/s")
+    rounds = "  ".join(f"{on_round / off_round:.3f}" for on_round, off_round in zip(rates["on"], rates["off"]))
+    print(f"  ratio per round: {rounds}")
     verdict = "met" if ratio >= RATIO_GOAL else "NOT met"
     print(f"  ratio on/off {ratio:.3f} (goal >= {RATIO_GOAL:g}): {verdict}")
     return ratio >= RATIO_GOAL
@@ -311,6 +328,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
     args = parser.parse_args()
     # A shared machine's neighbours delay the server's and Locust's wake-ups by milliseconds, which
@@ -320,16 +338,8 @@ def main() -> None:
     met = True
     with tempfile.TemporaryDirectory(prefix="slogate-llm-bench-") as tmp:
         folder = Path(tmp)
-        print(f"accuracy: slogate / server truth per percentile (goal: within {RELATIVE_GOAL:.0%} or "
-              f"{ABSOLUTE_GOAL_S * 1e3:g} ms)")
-        for api in (ANTHROPIC, OPENAI):
-            for tokens_per_chunk in ((1, 1), (1, 4)):
-                run, truth = asyncio.run(accuracy_run(api, tokens_per_chunk, args, folder))
-                rows, ok = compare(run, truth, ROUTES[api])
-                met = met and ok
-                print(f"{api}, {tokens_per_chunk[0]}-{tokens_per_chunk[1]} tokens per chunk: "
-                      f"{'met' if ok else 'NOT met'}")
-                print("\n".join(rows))
+        if not args.skip_accuracy:
+            met = accuracy(args, folder)
         if not args.skip_cost:
             cost_folder = folder / "cost"
             cost_folder.mkdir()

@@ -40,6 +40,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from geventhttpclient.response import HTTPConnectionClosed
 from locust import FastHttpUser, events
 
 from slogate.loadtest.llm_lengths import LENGTH_HELP, TokenLengths, parse_lengths, prompt_of
@@ -112,24 +113,36 @@ def _lengths_option(options: Any, name: str, default: TokenLengths | None) -> To
     return parse_lengths(str(value)) if isinstance(value, (int, str)) else value
 
 
-def _events_as_they_come(response: Any) -> Iterator[bytes]:
-    """A stream's body, one event (or line) at a time, each as soon as it is whole.
+READ_SIZE = 65536
+"""Bytes asked of the socket per read: whatever has arrived, up to this, comes in one piece."""
 
-    geventhttpclient's own response: its ``readline`` takes the separator (the compatibility
-    wrapper's waits for CRLF). Events end in a blank line: LF LF, or CRLF CRLF when the stream's
-    first line ends in CRLF. What is left when the body ends (no final blank line) comes last.
+
+def _reads_as_they_come(response: Any) -> Iterator[bytes]:
+    """A stream's body, one piece per network read, each as soon as it arrived: what the socket
+    held (up to ``READ_SIZE``), so the events in it arrived together and are stamped once.
+
+    geventhttpclient's own response (the compatibility wrapper's ``read(n)`` waits for n bytes):
+    its parser takes each read off the socket (dechunking the body into its body buffer); the body
+    the headers' read already brought comes first. Raises ``HTTPConnectionClosed`` if the
+    connection closes before the body's end.
     """
     raw = response._response
-    first = raw.readline(b"\n")
-    if not first:
-        yield raw.read()
-        return
-    yield first
-    separator = b"\r\n\r\n" if first.endswith(b"\r\n") else b"\n\n"
-    while piece := raw.readline(separator):
-        yield piece
-    if rest := raw.read():
-        yield rest
+    while True:
+        body = raw._body_buffer
+        if body:
+            piece = bytes(body)
+            del body[:]
+            yield piece
+        if raw.message_complete:
+            return
+        sock = raw._sock
+        if sock is None:
+            raise HTTPConnectionClosed("connection closed before the end of the body")
+        try:
+            raw.feed(sock.recv(READ_SIZE))
+        except BaseException:
+            raw.release()
+            raise
 
 
 class MessageCaller:
@@ -213,12 +226,12 @@ class MessageCaller:
             self.counters.add(**{counter_name("stop_reason_", answer.stop_reason): 1})
 
     def _read_stream(self, response: Any, started: float) -> StreamTimings | None:
-        """Parse a stream line by line as it arrives; set the total time; its timings when whole."""
+        """Parse a stream read by read as it arrives; set the total time; its timings when whole."""
         parser = LlmStreamParser(self.api, started)
         length = 0
         failure: Exception | None = None
         try:
-            for piece in _events_as_they_come(response):
+            for piece in _reads_as_they_come(response):
                 length += len(piece)
                 parser.feed(piece, time.perf_counter())
         except Exception as exc:  # a transport error mid-body: reported under its own type

@@ -122,17 +122,51 @@ def _error_of(data: dict[str, Any]) -> MidStreamError:
     return MidStreamError(str(kind), str(error.get("message") or ""))
 
 
+@dataclass(frozen=True)
+class _ContentRun:
+    """How a run of usual content chunks looks in one API style, so that a run of them, however
+    long, is counted with a few byte counts instead of an event at a time.
+
+    Each chunk of the run is an event holding ``token`` once (a content delta's opening in the
+    compact JSON the APIs send: inside a JSON string a quote is escaped, so the token is structure,
+    never text), and ``each`` once; none holds ``never`` (``""``: an empty content, or a text
+    ending in an escaped quote, decoded instead) or any of ``absent``."""
+
+    token: bytes
+    each: bytes
+    absent: tuple[bytes, ...]
+
+    def count(self, data: bytes, start: int, end: int) -> int | None:
+        """The content chunks of ``data[start:end]`` (whole events), None unless all are usual."""
+        events = data.count(b"\n\n", start, end) + 1
+        if data.count(self.token, start, end) != events or data.count(self.each, start, end) != events:
+            return None
+        for marker in self.absent:
+            if data.find(marker, start, end) >= 0:
+                return None
+        return events
+
+
+_ANTHROPIC_RUN = _ContentRun(b'"delta":{"type":"text_delta","text":"',
+                             b"event: content_block_delta\ndata: {", (b'""',))
+_OPENAI_RUN = _ContentRun(b'"delta":{"content":"', b'"finish_reason":null}',
+                          (b'""', b'"usage":{', b'"error"', b"event:"))
+
+
 class LlmStreamParser:
     """Feed it a stream's bytes as they arrive (``feed(chunk, now)``), then ``timings()``.
 
     ``now`` is the arrival time of the chunk on the clock of ``started`` (``time.perf_counter``):
-    every event completed by a chunk is stamped with its arrival. A chunk may end anywhere, even
-    inside a line or a UTF-8 sequence. Lines end in LF or CRLF (a lone CR, which the format also
-    allows, is not read as a line end: no LLM API sends it).
+    every event completed by a chunk is stamped with its arrival (events that arrive together are
+    0 apart: that is what the reader saw). A chunk may end anywhere, even inside a line or a UTF-8
+    sequence. Lines end in LF or CRLF (a lone CR, which the format also allows, is not read as a
+    line end: no LLM API sends it).
 
-    Once per streamed token, so kept to bytes operations: a content chunk in the APIs' usual
-    compact form is recognised without decoding its JSON (a delta type token, no empty string in
-    it); anything else (usage, stop reasons, errors, an unusual layout) is decoded.
+    Once per network read, not per event: the run of usual content chunks between the first and
+    the last in a read (text deltas in the compact form the APIs send) is counted with a few byte
+    counts over the read (``_ContentRun``); the events around it (message start, usage, stop
+    reasons, errors) and any run that is not all usual are read an event at a time, a content
+    event in compact form recognised without decoding its JSON, anything else decoded.
     """
 
     def __init__(self, api: str, started: float) -> None:
@@ -140,6 +174,7 @@ class LlmStreamParser:
             raise ValueError(f"API style must be one of {', '.join(API_STYLES)}, got {api!r}")
         self._openai = api == OPENAI
         self._end_marker = "data: [DONE]" if self._openai else "message_stop"
+        self._run = _OPENAI_RUN if self._openai else _ANTHROPIC_RUN
         self._started = started
         self._pending = b""
         self._ttfb: float | None = None
@@ -165,22 +200,51 @@ class LlmStreamParser:
                 self._pending = chunk
                 return
             chunk = chunk.replace(b"\r\n", b"\n")
-        blocks = chunk.split(b"\n\n")
-        self._pending = blocks.pop()
+        end = chunk.rfind(b"\n\n")
+        if end < 0:
+            self._pending = chunk
+            return
+        self._pending = chunk[end + 2:]
+        content = self._events(chunk, end)
+        if content:
+            self._content(now, content)
+
+    def _events(self, data: bytes, end: int) -> int:
+        """The content chunks among the whole events of ``data[:end]``; the other events read."""
+        token = self._run.token
+        first = data.find(token, 0, end)
+        if first < 0:
+            return self._one_by_one(data[:end])
+        run_start = data.rfind(b"\n\n", 0, first) + 2
+        run_start = 0 if run_start == 1 else run_start  # the first event holds it
+        run_end = data.find(b"\n\n", data.rfind(token, first, end), end)
+        run_end = end if run_end < 0 else run_end
+        counted = self._run.count(data, run_start, run_end)
+        if counted is None:
+            return self._one_by_one(data[:end])
+        before = self._one_by_one(data[:run_start - 2]) if run_start > 2 else 0
+        after = self._one_by_one(data[run_end + 2:end]) if run_end < end else 0
+        return before + counted + after
+
+    def _one_by_one(self, data: bytes) -> int:
+        """The content chunks among ``data``'s events (blank-line separated), each event read."""
         dispatch = self._openai_event if self._openai else self._anthropic_event
-        for block in blocks:
+        content = 0
+        for block in data.split(b"\n\n"):
             # The usual layouts first ('event: NAME\ndata: JSON', 'data: JSON'): no line loop.
             if block.startswith(b"data: ") and b"\n" not in block:
-                dispatch(b"", block[6:], now)
+                content += dispatch(b"", block[6:])
                 continue
             if block.startswith(b"event: "):
                 end = block.find(b"\n")
                 if end > 0 and block.startswith(b"data: ", end + 1) and b"\n" not in block[end + 1:]:
-                    dispatch(block[7:end], block[end + 7:], now)
+                    content += dispatch(block[7:end], block[end + 7:])
                     continue
-            self._block(block, dispatch, now)
+            content += self._block(block, dispatch)
+        return content
 
-    def _block(self, block: bytes, dispatch: Callable[[bytes, bytes, float], None], now: float) -> None:
+    @staticmethod
+    def _block(block: bytes, dispatch: Callable[[bytes, bytes], bool]) -> bool:
         """An event in any layout: fields line by line (comments and unknown fields skipped)."""
         name, data = b"", None
         for line in block.split(b"\n"):
@@ -189,36 +253,37 @@ class LlmStreamParser:
                 data = value if data is None else data + b"\n" + value
             elif line.startswith(b"event:"):
                 name = line[6:].strip()
-        if data is not None:
-            dispatch(name, data, now)
+        return data is not None and dispatch(name, data)
 
-    def _content(self, now: float) -> None:
+    def _content(self, now: float, chunks: int) -> None:
+        """``chunks`` content chunks arrived at ``now``: one gap since the last, then 0 apart."""
         if self._last is None:
             self._first = now
         else:
             self._gaps.append(now - self._last)
+        if chunks > 1:
+            self._gaps += [0.0] * (chunks - 1)
         self._last = now
-        self._chunks += 1
+        self._chunks += chunks
 
-    def _anthropic_event(self, name: bytes, raw: bytes, now: float) -> None:
+    def _anthropic_event(self, name: bytes, raw: bytes) -> bool:
+        """Reads one event; whether it is a content chunk."""
         if name == b"content_block_delta" and b'""' not in raw and (
                 b'"text_delta"' in raw or b'"thinking_delta"' in raw or b'"input_json_delta"' in raw):
-            self._content(now)  # a content delta with no empty string in it: not empty
-            return
+            return True  # a content delta with no empty string in it: not empty
         if name == b"ping":
-            return
+            return False
         if name == b"message_stop":
             self._complete = True
-            return
+            return False
         data = _object(raw)
         if data is None:
-            return
+            return False
         if name == b"content_block_delta":
             delta = data.get("delta")
             if isinstance(delta, dict):
                 field = _ANTHROPIC_CONTENT.get(str(delta.get("type")))
-                if field is not None and delta.get(field):
-                    self._content(now)
+                return field is not None and bool(delta.get(field))
         elif name == b"message_delta":
             usage = data.get("usage")
             if isinstance(usage, dict) and (tokens := _count(usage.get("output_tokens"))) is not None:
@@ -233,24 +298,25 @@ class LlmStreamParser:
                 self._input_tokens = _count(usage.get("input_tokens"))
         elif name == b"error" or data.get("type") == "error":
             self._error = _error_of(data)
+        return False
 
-    def _openai_event(self, name: bytes, raw: bytes, now: float) -> None:
+    def _openai_event(self, name: bytes, raw: bytes) -> bool:
+        """Reads one event; whether it is a content chunk."""
         if (b'"content":"' in raw and b'"finish_reason":null' in raw and b'""' not in raw
                 and b'"error"' not in raw and b'"usage":{' not in raw and not name):
-            self._content(now)  # the usual compact content chunk, its content not empty
-            return
+            return True  # the usual compact content chunk, its content not empty
         if raw == OPENAI_DONE:
             self._complete = True
-            return
+            return False
         data = _object(raw)
         if data is None:
-            return
+            return False
         if "error" in data or name == b"error":
             self._error = _error_of(data)
-            return
+            return False
+        content = False
         choices = data.get("choices")
         if isinstance(choices, list):
-            content = False
             for choice in choices:
                 if not isinstance(choice, dict):
                     continue
@@ -260,12 +326,11 @@ class LlmStreamParser:
                         delta.get("tool_calls"))
                 if choice.get("finish_reason"):
                     self._stop_reason = str(choice["finish_reason"])
-            if content:
-                self._content(now)
         usage = data.get("usage")
         if isinstance(usage, dict):
             self._input_tokens = _count(usage.get("prompt_tokens"))
             self._output_tokens = _count(usage.get("completion_tokens"))
+        return content
 
     def timings(self) -> StreamTimings:
         """What the stream showed so far (call it when the stream has ended)."""
