@@ -141,7 +141,8 @@ def evaluate_prometheus(
     source = _Source(client, contract, end, end - start)
     results = tuple(_judge(objective, source, spec) for objective in spec.all_objectives)
     if all(r.samples == 0 for r in results):
-        what = (f"{contract.request_duration or contract.request_count} samples" if any(o.sli is None for o in spec.objectives)
+        counted = contract.request_duration or contract.request_count
+        what = (f"{counted} samples" if any(o.sli is None for o in spec.objectives)
                 else "samples of the SLOs' own queries")
         raise PrometheusError(
             f"Prometheus has no {what} in the window "

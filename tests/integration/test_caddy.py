@@ -97,7 +97,8 @@ def _check_both_sides(bundle: Path) -> None:
     assert below <= median_server <= above, (median_client, median_server)
     print(f"caddy agreement: requests {client['availability'].samples} client vs "
           f"{server['availability'].samples} server; share under 250ms {share_client:.4f} vs "
-          f"{share_server:.4f}; under 5ms {fast_client:.4f} vs {fast_server:.4f}; p50 {median_client * 1000:.2f} ms vs {median_server * 1000:.2f} ms")
+          f"{share_server:.4f}; under 5ms {fast_client:.4f} vs {fast_server:.4f}; "
+          f"p50 {median_client * 1000:.2f} ms vs {median_server * 1000:.2f} ms")
 
 
 def _check_dashboards(server: object, spec: object) -> None:
