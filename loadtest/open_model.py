@@ -24,11 +24,12 @@ from typing import Any
 import gevent
 from gevent.queue import Empty, Queue
 
+from slogate.loadtest.options import DEFAULT_MAX_LAG_S
+
 LATE_AFTER_S = 0.010
 """An arrival sent more than this after its intended time counts as late (scheduler jitter is ~1 ms)."""
 HAND_OVER_EARLY_S = 0.002
 """Arrivals are queued this much before their time, so the user is ready to send exactly on time."""
-DEFAULT_MAX_LAG_S = 2.0
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from slogate.loadtest import open_model
 from slogate.slo.units import parse_port, parse_positive, positive_duration
+
+DEFAULT_MAX_LAG_S = 2.0
+"""How late an open-model arrival may start before it is dropped (seconds)."""
 
 DEFAULT_OUT = "out/runs"
 LOCUST_GROUP = ("slogate", "Record the run and gate it on an SLO spec")
@@ -107,8 +109,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("rate_ramp", "open model: length of the rate ramp in seconds (default: the run time)", "SECONDS",
            parse_seconds, on_harness=True),
     Option("max_lag", "open model: an arrival no user took within this many seconds is dropped "
-                      f"(default {open_model.DEFAULT_MAX_LAG_S:g})", "SECONDS", parse_seconds,
-           open_model.DEFAULT_MAX_LAG_S),
+                      f"(default {DEFAULT_MAX_LAG_S:g})", "SECONDS", parse_seconds,
+           DEFAULT_MAX_LAG_S),
     Option("accept_saturated", "record a saturated load generator in the bundle without invalidating "
                                "the run", default=False, on_harness=True),
     Option("metrics_port", "serve the running test's Prometheus metrics on this port (0: any free one)",

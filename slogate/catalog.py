@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slogate import loadtest
-from slogate.slo import presets
+from slogate.slo import contracts, presets
 
 PRESET_PREFIX = "preset:"
 PRESETS_DIR = Path(presets.__file__).resolve().parent
 SCENARIOS_DIR = Path(loadtest.__file__).resolve().parent
+CONTRACTS_DIR = Path(contracts.__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ DEFAULT_SCENARIO = SCENARIOS[0]
 
 PRESET_SCENARIOS = {"caching-reverse-proxy": "caching", "llm-api-proxy": "llm"}
 """The scenario that records the endpoints a preset's objectives name; the mix for the others."""
+
+
+def contract_names() -> list[str]:
+    """The packaged metric contract presets (``--contract caddy``), without reading them."""
+    return sorted(path.stem for path in CONTRACTS_DIR.glob("*.yaml"))
 
 
 def preset_names() -> list[str]:

@@ -21,7 +21,6 @@ from urllib.parse import urlparse
 
 from slogate import arguments as arg
 from slogate import catalog
-from slogate.slo.contract import contract_presets
 from slogate.slo.evaluation import ExitCode
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from slogate.slo.spec import Spec
 
 DEFAULT_OUT = Path("out")
-CONTRACT_NAMES = ", ".join(contract_presets())
+CONTRACT_NAMES = ", ".join(catalog.contract_names())
 DEMO_LATENCY = "lognormal:15ms,0.5"
 DEMO_ERROR_RATIO = "0.2%"
 EXAMPLE_SPEC = Path(__file__).resolve().parent / "specs" / "reference.yaml"
@@ -606,10 +605,10 @@ def _contract_file(path: Path) -> Path:
     file the user has always wins)."""
     from slogate.slo.contract import preset_path
 
-    if path.exists() or str(path) not in contract_presets():
+    if path.exists() or str(path) not in catalog.contract_names():
         if not path.exists() and not path.suffix:
             raise UsageError(f"--contract: no file {path} and no contract preset of that name; "
-                             f"presets: {', '.join(contract_presets())}")
+                             f"presets: {', '.join(catalog.contract_names())}")
         return path
     return preset_path(str(path))
 

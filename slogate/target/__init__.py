@@ -6,9 +6,26 @@ contract) in front of a simulated Anthropic-style upstream with injectable fault
 * from the command line: ``python -m slogate.target --help`` (``serve`` underneath)
 """
 
-from slogate.target.faults import FaultConfig, parse_latency
-from slogate.target.process import ReferenceTarget
-from slogate.target.server import RunningTarget, TargetConfig, serve, start_target
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from slogate.target.faults import FaultConfig, parse_latency
+    from slogate.target.process import ReferenceTarget
+    from slogate.target.server import RunningTarget, TargetConfig, serve, start_target
+
+# Imported on first use: the server needs aiohttp, which `slogate --help` should not load.
+_HOMES = {
+    "FaultConfig": "slogate.target.faults",
+    "parse_latency": "slogate.target.faults",
+    "ReferenceTarget": "slogate.target.process",
+    "RunningTarget": "slogate.target.server",
+    "TargetConfig": "slogate.target.server",
+    "serve": "slogate.target.server",
+    "start_target": "slogate.target.server",
+}
 
 __all__ = [
     "FaultConfig",
@@ -19,3 +36,10 @@ __all__ = [
     "serve",
     "start_target",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from slogate.arguments import argtype
 from slogate.slo.units import DURATION_HELP, parse_duration, positive_duration
@@ -29,7 +30,9 @@ from slogate.target.faults import (
     parse_stall,
 )
 from slogate.target.ratelimit import RATE_HELP, RateLimit, default_burst, format_rate, parse_rate
-from slogate.target.server import TargetConfig, serve
+
+if TYPE_CHECKING:
+    from slogate.target.server import TargetConfig
 from slogate.target.streams import (
     DEFAULT_TOKEN_INTERVAL_S,
     format_tokens_per_chunk,
@@ -245,6 +248,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(ns: argparse.Namespace) -> TargetConfig:
     """A ``TargetConfig`` from flags added by ``add_target_arguments``; ValueError if invalid."""
+    from slogate.target.server import TargetConfig  # aiohttp: only when a target is configured
     stall_ms, stall_every_s = ns.stall
     if ns.rate_burst is not None and ns.rate_limit is None:
         raise ValueError("--rate-burst needs --rate-limit")
@@ -334,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     try:
+        from slogate.target.server import serve
+
         serve(config, ready_line=True, exit_on_stdin_eof=ns.exit_on_stdin_eof)
     except OSError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")

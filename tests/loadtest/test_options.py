@@ -9,8 +9,7 @@ import dataclasses
 import configargparse
 import pytest
 
-from slogate.loadtest import open_model
-from slogate.loadtest.options import OPTIONS, SlogateOptions, add_options
+from slogate.loadtest.options import DEFAULT_MAX_LAG_S, OPTIONS, SlogateOptions, add_options
 from slogate.locust_process import add_harness_arguments, harness_locust_args
 
 LOCUST_FIELDS = ["users", "spawn_rate", "run_time_s", "processes", "locustfile"]
@@ -36,7 +35,7 @@ def test_the_run_reads_every_option_of_the_table_and_nothing_else() -> None:
 def test_options_missing_from_the_namespace_have_the_table_defaults() -> None:
     options = SlogateOptions.read(argparse.Namespace(slogate_spec="spec.yaml", num_users=4))
     assert options.spec == "spec.yaml" and options.users == 4
-    assert options.slice == 1.0 and options.max_lag == open_model.DEFAULT_MAX_LAG_S
+    assert options.slice == 1.0 and options.max_lag == DEFAULT_MAX_LAG_S
     assert options.metrics_host == "127.0.0.1" and options.accept_saturated is False
     assert SlogateOptions.read(None) == SlogateOptions.read(locust_parser().parse_args([]))
 

@@ -11,7 +11,7 @@ import pytest
 
 from slogate.cli import DefaultsHelpFormatter, build_parser, main
 
-HEAVY = ("numpy", "yaml", "pandas", "matplotlib")
+HEAVY = ("numpy", "yaml", "pandas", "matplotlib", "aiohttp", "gevent", "locust")
 
 
 def imported_modules(*python_args: str) -> set[str]:
