@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,7 +103,11 @@ def pip(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     root = tmp_path_factory.mktemp("install")
-    built = pip("wheel", "--no-deps", "--quiet", "--wheel-dir", str(root / "dist"), str(REPO))
+    # Built from a copy: setuptools' build/ folder in the tree would keep modules deleted since.
+    source = root / "source"
+    shutil.copytree(REPO, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "out", "*.egg-info", "__pycache__", ".mypy_cache", ".ruff_cache"))
+    built = pip("wheel", "--no-deps", "--quiet", "--wheel-dir", str(root / "dist"), str(source))
     if built.returncode != 0:
         unavailable(f"cannot build the wheel (an index for setuptools is needed): {built.stderr[-2000:]}")
     [wheel] = (root / "dist").glob("slogate-*.whl")
