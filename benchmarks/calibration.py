@@ -149,7 +149,7 @@ def one_cell(model_index: int, seconds: int, ratio: float, reps: int, seed: int)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reps", type=int, default=40, help="runs per cell for 30 s and 2 min runs "
+    parser.add_argument("--reps", type=int, default=12, help="runs per cell for 30 s and 2 min runs "
                         "(10 min runs get a quarter, at least 5)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()

@@ -468,6 +468,13 @@ def _evidence(objective: AnyObjective, counts: Counts, allowed: float, spec: Spe
     high = share_bound(counts.possibly_bad / total * n_pass, n_pass, critical, upper=True)
     low = share_bound(counts.bad / total * n_fail, n_fail, critical_value(failing_confidence, failing.dof),
                       upper=False)
+    # Slices that vary a lot make the share's spread symmetric (batch means), not binomial: the
+    # exact interval at n_eff would put the low end of a burst too high. Take the wider of both.
+    if passing.dof is not None and passing.variance is not None:
+        high = max(high, counts.possibly_bad / total + critical * math.sqrt(passing.variance))
+    if failing.dof is not None and failing.variance is not None:
+        low = min(low, counts.bad / total - critical_value(failing_confidence, failing.dof)
+                  * math.sqrt(failing.variance))
     p_value = excess_p_value(counts.bad / total * n_fail, n_fail, allowed, failing.dof)
     return _Evidence(total, counts.bad, counts.possibly_bad, allowed, low, high, passing, failing,
                      critical, p_value)

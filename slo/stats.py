@@ -234,6 +234,8 @@ class Dispersion:
     batches: int
     dof: int | None
     change: RegimeChange | None = None
+    variance: float | None = None
+    """The batch-means variance of the ratio itself (None: fewer than two batches)."""
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,7 @@ def dispersion(weights: Sequence[float], amounts: Sequence[float], independent_v
     inflation = max(1.0, observed / independent_variance)
     dof = len(groups) - 1 if inflation > 1.0 else None
     return Dispersion(samples, samples / inflation, inflation, len(groups), dof,
-                      _regime_change(groups, independent_variance * samples, critical))
+                      _regime_change(groups, independent_variance * samples, critical), observed)
 
 
 def _regime_change(groups: Sequence[tuple[float, float]], unit_variance: float, critical: float
