@@ -33,6 +33,8 @@ CONTRACT_NAMES = ", ".join(catalog.contract_names())
 DEMO_LATENCY = "lognormal:15ms,0.5"
 DEMO_ERROR_RATIO = "0.2%"
 EXAMPLE_SPEC = Path(__file__).resolve().parent / "specs" / "reference.yaml"
+SPEC_HELP = ("SLO spec file (YAML) or preset:NAME; repeat it, or give a folder, for the files of one spec "
+             "(OpenSLO objects that refer to each other)")
 
 
 class UsageError(Exception):
@@ -129,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--users", type=arg.positive_int, default=20, help="concurrent users (default 20)")
     demo.add_argument("--spawn-rate", type=arg.positive_float, default=20.0,
                       help="users started per second (default 20)")
-    demo.add_argument("--spec", type=arg.spec, default=EXAMPLE_SPEC,
-                      help="SLO spec file or preset:NAME (default: the demo's own spec)")
+    demo.add_argument("--spec", type=arg.spec, action="append",
+                      help=f"{SPEC_HELP} (default: the demo's own spec)")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default ./out)")
     demo.add_argument("--latency", default=DEMO_LATENCY,
                       help="upstream latency distribution (default %(default)s; see `target --help`)")
@@ -142,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="load test a URL with a scenario and gate it on a spec")
     run.add_argument("--host", required=True, help="base URL of the proxy, e.g. http://127.0.0.1:8080")
-    run.add_argument("--spec", type=arg.spec, required=True,
-                     help="SLO spec file (YAML), or a packaged preset: preset:NAME (`slogate presets`)")
+    run.add_argument("--spec", type=arg.spec, required=True, action="append",
+                     help=f"{SPEC_HELP} (`slogate presets` lists the presets)")
     run.add_argument("--users", type=arg.positive_int, default=10,
                      help="concurrent users (closed model) (default 10)")
     run.add_argument("--spawn-rate", type=arg.positive_float, default=10.0,
@@ -165,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate = commands.add_parser("gate", help="judge a run bundle (or a Prometheus window) against a spec")
     gate.add_argument("bundle", type=Path, nargs="?", default=None,
                       help="run bundle folder (or its run.json); may be omitted with --prometheus")
-    gate.add_argument("--spec", type=arg.spec, required=True, help="SLO spec file (YAML) or preset:NAME")
+    gate.add_argument("--spec", type=arg.spec, required=True, action="append", help=SPEC_HELP)
     gate.add_argument("--out", type=Path, default=None, help="write reports here (default: the bundle)")
     gate.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
     gate.add_argument("--baseline", type=Path, default=None, metavar="OLD_BUNDLE",
@@ -205,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_cmd_export)
 
     dash = commands.add_parser("dashboards", help="write Grafana dashboards (JSON) for a spec")
-    dash.add_argument("--spec", type=arg.spec, required=True, help="SLO spec file (YAML) or preset:NAME")
+    dash.add_argument("--spec", type=arg.spec, required=True, action="append", help=SPEC_HELP)
     dash.add_argument("--out", type=Path, default=DEFAULT_OUT / "dashboards",
                       help="output folder (default out/dashboards)")
     dash.add_argument("--contract", type=Path, default=None,
@@ -217,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     dash.set_defaults(handler=_cmd_dashboards)
 
     rules = commands.add_parser("alerts", help="write Prometheus recording and alert rules for a spec")
-    rules.add_argument("--spec", type=arg.spec, required=True, help="SLO spec file (YAML) or preset:NAME")
+    rules.add_argument("--spec", type=arg.spec, required=True, action="append", help=SPEC_HELP)
     # A string, not a Path: a trailing '/' says a folder (Path drops it).
     rules.add_argument("--out", default=None,
                        help="rule file, or a folder (an existing one, or ending in /) to write "
@@ -240,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     rules.set_defaults(handler=_cmd_alerts)
 
     validate = commands.add_parser("validate", help="check SLO spec files (slogate YAML or OpenSLO)")
-    validate.add_argument("specs", nargs="*", metavar="SPEC", help="spec files, or preset:NAME")
+    validate.add_argument("specs", nargs="*", metavar="SPEC",
+                          help="spec files, folders of them, or preset:NAME; each is checked alone, "
+                               "except OpenSLO files whose objects refer to each other: one spec")
     validate.add_argument("--schema", action="store_true",
                           help="print the JSON Schema of the spec format and exit")
     validate.add_argument("--contract", type=Path, default=None,
@@ -284,31 +288,46 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if not args.specs:
         raise UsageError("validate: give spec files to check, or --schema")
     from slogate import console
+    from slogate.slo.specfile.load import group_by_references, spec_files
     from slogate.slo.specfile.problems import SpecError
 
     contract = _contract(args.contract)
     failed = False
-    for path in args.specs:
+    files: dict[Path, str] = {}  # each file to check, and how the user named it
+    for text in args.specs:
         try:
-            spec = _load_spec(catalog.spec_path(path))
+            named = catalog.spec_path(text)
+            files.update((path, text if path == named else str(path)) for path in spec_files([named]))
         except ValueError as exc:  # an unknown preset
             failed = True
             console.say(f"spec error: {exc}")
-            continue
-        except SpecError as exc:
+        except SpecError as exc:  # a folder with no spec file
             failed = True
             for problem in exc.problems:
                 console.say(f"spec error: {problem}")
-            continue
-        if contract is not None:
-            unwritable = _rule_problems(spec, contract)
-            for line in unwritable:
-                console.say(f"spec error: {path}: {line}")
-            if unwritable:
-                failed = True
-                continue
-        print(f"{path}: ok ({spec.service}, {len(spec.all_objectives)} objectives)")
+    # Files whose objects name each other's (an OpenSLO SLO and its SLI's file) are one spec.
+    for group in group_by_references(list(files)):
+        failed |= not _validate_one(" + ".join(files[path] for path in group), group, contract)
     return ExitCode.BAD_INPUT if failed else ExitCode.PASS
+
+
+def _validate_one(name: str, files: list[Path], contract: MetricContract | None) -> bool:
+    """Check the spec ``files`` make together (one file, mostly) and say so; whether it is usable."""
+    from slogate import console
+    from slogate.slo.specfile.problems import SpecError
+
+    try:
+        spec = _load_spec(files)
+    except SpecError as exc:
+        for problem in exc.problems:
+            console.say(f"spec error: {problem}")
+        return False
+    unwritable = _rule_problems(spec, contract) if contract is not None else []
+    for line in unwritable:
+        console.say(f"spec error: {name}: {line}")
+    if not unwritable:
+        print(f"{name}: ok ({spec.service}, {len(spec.all_objectives)} objectives)")
+    return not unwritable
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -536,7 +555,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from slogate.slo.bundle import new_run_id
     from slogate.target import FaultConfig, ReferenceTarget
 
-    spec = _load_spec(args.spec)
+    spec = _load_spec(args.spec or EXAMPLE_SPEC)
     try:
         faults = FaultConfig.parse(latency=args.latency, error_ratio=args.error_ratio)
     except ValueError as exc:
@@ -625,10 +644,11 @@ def _rule_problems(spec: Spec, contract: MetricContract) -> list[str]:
     return []
 
 
-def _load_spec(path: Path) -> Spec:
-    from slogate.slo.specfile.load import load_spec
+def _load_spec(paths: Path | list[Path]) -> Spec:
+    """The spec of a file, or of files (and folders of them) loaded together."""
+    from slogate.slo.specfile.load import load_specs
 
-    return load_spec(path)
+    return load_specs([paths] if isinstance(paths, Path) else paths)
 
 
 def _check_url(url: str) -> None:

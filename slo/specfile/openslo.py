@@ -38,7 +38,7 @@ from slogate.slo.spec import (
 from slogate.slo.specfile.openslo_indicator import query_of, range_s, ratio_objective, threshold_objective
 from slogate.slo.specfile.openslo_policy import document_name, parse_alert_policies
 from slogate.slo.specfile.problems import Checker, SpecError
-from slogate.slo.specfile.source import YamlMapping, line_of
+from slogate.slo.specfile.source import YamlMapping, line_of, source_of
 from slogate.slo.units import parse_ratio, positive_duration, shown
 
 API_VERSION = "openslo/v1"
@@ -61,6 +61,8 @@ class _Window:
 
 @dataclass
 class _Documents:
+    scope: str = "in this file"
+    """Where a referenced object was looked for, for the problem when it is not there."""
     slis: dict[str, YamlMapping] = field(default_factory=dict)
     sources: dict[str, YamlMapping] = field(default_factory=dict)
     policies: dict[str, YamlMapping] = field(default_factory=dict)
@@ -75,10 +77,37 @@ def is_openslo(objects: list[Any]) -> bool:
     return any(isinstance(o, YamlMapping) and "apiVersion" in o for o in objects)
 
 
+_REFERENCES = {"indicatorRef": "SLI", "alertPolicyRef": "AlertPolicy", "conditionRef": "AlertCondition",
+               "targetRef": "AlertNotificationTarget", "metricSourceRef": "DataSource", "service": "Service"}
+"""The fields that name another OpenSLO object, and its kind."""
+
+
+def references(objects: list[Any]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(kind, name) of the OpenSLO v1 objects among ``objects``, and of the objects they name: the
+    files of one spec are those whose objects name each other's."""
+    mine = [o for o in objects if isinstance(o, YamlMapping) and o.get("apiVersion") == API_VERSION]
+    defined = {(o["kind"], document_name(o)) for o in mine if isinstance(o.get("kind"), str)}
+    named: set[tuple[str, str]] = set()
+    pending: list[Any] = list(mine)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            named.update((_REFERENCES[key], value) for key, value in node.items()
+                         if key in _REFERENCES and isinstance(value, str))
+            policies = node.get("alertPolicies")
+            if isinstance(policies, list):  # policies by bare name
+                named.update(("AlertPolicy", v) for v in policies if isinstance(v, str))
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return defined, named
+
+
 def parse_openslo(
     objects: list[Any], source: str, contract: MetricContract = DEFAULT_CONTRACT
 ) -> Spec:
-    """One Spec from the OpenSLO objects of one file; SpecError lists every unsupported part."""
+    """One Spec from the OpenSLO objects of one file, or of several loaded together (references
+    resolve across them); SpecError lists every unsupported part."""
     check = Checker(source)
     found = _sort_documents(check, objects)
     if not found.slos and not check.problems:
@@ -124,12 +153,20 @@ def parse_openslo(
                                                    if found.policies else {})})
 
 
+_BY_NAME = {"SLI": "slis", "DataSource": "sources", "AlertPolicy": "policies", "AlertCondition": "conditions"}
+"""The kinds other objects refer to by name, and where ``_Documents`` keeps them."""
+
+
 def _sort_documents(check: Checker, objects: list[Any]) -> _Documents:
     """The file's objects by kind, by name; a document that is no OpenSLO v1 object is a problem."""
-    found = _Documents()
+    sources = {source_of(o.line) for o in objects if isinstance(o, YamlMapping)}
+    found = _Documents(scope="in the files loaded together" if len(sources) > 1 else
+                       "in this file (one in another file: pass both files together)")
     for index, document in enumerate(objects):
         if document is None:
             continue
+        if isinstance(document, YamlMapping) and document.position is not None:
+            index = document.position  # one of several files': its index in its own file
         where = f"document[{index}]"
         if not isinstance(document, YamlMapping):
             check.fail(None, where, "expected an OpenSLO mapping with apiVersion and kind")
@@ -145,15 +182,16 @@ def _sort_documents(check: Checker, objects: list[Any]) -> _Documents:
                        f"unsupported OpenSLO kind {shown(kind)}; supported: {', '.join(SUPPORTED_KINDS)}")
         elif not name:
             check.fail(document.line, f"{where}.metadata.name", "missing")
-        elif kind == "SLI":
-            found.slis[name] = document
-        elif kind == "DataSource":
-            found.sources[name] = document
-            _check_source(check, document, f"{where}.spec")
-        elif kind == "AlertPolicy":
-            found.policies[name] = document
-        elif kind == "AlertCondition":
-            found.conditions[name] = document
+        elif kind in _BY_NAME:
+            named = getattr(found, _BY_NAME[kind])
+            if name in named:  # a reference to it would be ambiguous: the last one must not win silently
+                first = named[name]
+                check.fail(line_of(document, "metadata"), f"{where}.metadata.name",
+                           f"a second {kind} named {shown(name)} (the first is at "
+                           f"{source_of(first.line) or check.source}:{line_of(first, 'metadata')})")
+            named[name] = document
+            if kind == "DataSource":
+                _check_source(check, document, f"{where}.spec")
         elif kind == "Service":
             found.services.append(name)
         elif kind == "SLO":
@@ -227,7 +265,7 @@ def _policy_refs(check: Checker, found: _Documents, spec: YamlMapping, where: st
                        "expected an AlertPolicy name, {alertPolicyRef: name} or an inline kind: AlertPolicy")
         elif ref not in found.policies:
             check.fail(line_of(spec, "alertPolicies"), path,
-                       f"no AlertPolicy named {shown(ref)} in this file")
+                       f"no AlertPolicy named {shown(ref)} {found.scope}")
         else:
             refs.append(ref)
     return refs
@@ -238,7 +276,7 @@ def _indicator(check: Checker, found: _Documents, spec: YamlMapping, where: str)
         ref = spec["indicatorRef"]
         if not isinstance(ref, str) or ref not in found.slis:
             check.fail(line_of(spec, "indicatorRef"), f"{where}.indicatorRef",
-                       f"no SLI named {shown(ref)} in this file")
+                       f"no SLI named {shown(ref)} {found.scope}")
             return None
         indicator = found.slis[ref].get("spec")
     else:

@@ -26,11 +26,30 @@ class SourceError(Exception):
         super().__init__(reason)
 
 
+class Line(int):
+    """A 1-based line number that knows its file, so that the problems of objects loaded together
+    from several files (an SLO in one, its SLI in another) name the right one."""
+
+    source: str | None
+
+    def __new__(cls, number: int, source: str | None) -> Line:
+        line = super().__new__(cls, number)
+        line.source = source
+        return line
+
+
+def source_of(line: int | None) -> str | None:
+    """The file ``line`` is in, when it knows it."""
+    return line.source if isinstance(line, Line) else None
+
+
 class YamlMapping(dict[str, Any]):
     """A YAML mapping that remembers the line of each key (1-based)."""
 
     line: int = 0
     key_lines: dict[str, int]
+    position: int | None = None
+    """Its index among its file's objects, when it is one of several files' objects loaded together."""
 
 
 def line_of(mapping: YamlMapping, key: str) -> int:
@@ -47,6 +66,10 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader whose every failure is a MarkedYAMLError, so it has a line."""
 
     _depth = 0
+    source: str | None = None
+
+    def line_at(self, mark: yaml.Mark) -> Line:
+        return Line(mark.line + 1, self.source)
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         # The composer recurses once per level: without a bound, '[[[[…' runs into RecursionError.
@@ -75,7 +98,7 @@ class _LineLoader(yaml.SafeLoader):
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMapping:
     mapping = YamlMapping()
-    mapping.line = node.start_mark.line + 1
+    mapping.line = loader.line_at(node.start_mark)
     mapping.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
@@ -86,14 +109,14 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> YamlMappi
                 problem=f"duplicate key {key!r}", problem_mark=key_node.start_mark
             )
         mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[key] = key_node.start_mark.line + 1
+        mapping.key_lines[key] = loader.line_at(key_node.start_mark)
     return mapping
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> YamlSequence:
     sequence = YamlSequence(loader.construct_object(child, deep=True) for child in node.value)
-    sequence.line = node.start_mark.line + 1
-    sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
+    sequence.line = loader.line_at(node.start_mark)
+    sequence.item_lines = [loader.line_at(child.start_mark) for child in node.value]
     return sequence
 
 
@@ -116,10 +139,11 @@ def read_text(path: str | Path) -> str:
         raise SourceError(line, f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded") from None
 
 
-def parse_documents(text: str) -> list[Any]:
-    """Every YAML document of ``text``, mappings and sequences carrying their lines."""
+def parse_documents(text: str, source: str | None = None) -> list[Any]:
+    """Every YAML document of ``text``, mappings and sequences carrying their lines (of ``source``)."""
+    loader = type("_SourceLoader", (_LineLoader,), {"source": source})
     try:
-        return list(yaml.load_all(text, Loader=_LineLoader))
+        return list(yaml.load_all(text, Loader=loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

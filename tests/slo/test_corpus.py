@@ -1,7 +1,11 @@
 """The corpus of real public SLO files (``data/corpus``, origins in its README): every file imports
 or is refused with a located message, never a traceback, and each file's outcome is the one in
 ``EXPECTED``, so a change of meaning (a file that starts or stops importing, another message) shows
-here. ``python -m tests.slo.test_corpus`` prints the table: files, imported, refused by reason."""
+here. ``python -m tests.slo.test_corpus`` prints the table: files, imported, refused by reason.
+
+Set level: within each folder of origin (``GROUPS``), the files whose objects name each other's (an
+SLO and the file of its SLI, policy or conditions) are loaded together, as ``slogate validate``
+groups its arguments, and each set's outcome is the one in ``EXPECTED_SETS``."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from slogate.slo.specfile.load import SpecError, load_spec
+from slogate.slo.specfile.load import SpecError, group_by_references, load_spec, load_specs
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
 FILES = sorted(CORPUS.rglob("*.y*ml"))
@@ -48,6 +52,46 @@ def outcome(path: Path) -> str:
     return f"imported: {len(spec.all_objectives)}"
 
 
+GROUPS = (
+    "openslo-go-sdk/openslo_v1_examples_", "openslo-go-sdk/openslo_v1alpha_examples_",
+    "openslo-go-sdk/openslo_v2alpha_examples_", "openslo-go-sdk/openslosdk_test_data_decode_",
+    "openslo-go-sdk/openslosdk_test_data_encode_", "openslo-go-sdk/openslosdk_test_data_export_inputs_",
+    "openslo-go-sdk/openslosdk_test_data_export_outputs_",
+    "openslo-go-sdk/openslosdk_test_data_inline_inputs_",
+    "openslo-go-sdk/openslosdk_test_data_inline_outputs_", "openslo-spec/examples_",
+    "openslo-spec/schema-test_spec-files_v1_", "oslo/internal_files_testdata_", "oslo/test_inputs_",
+    "pyrra/", "sloth/examples_", "sloth/test_integration_",
+)
+"""The folders the corpus files came from (their names keep the folder as a prefix): files of one
+folder may be one spec; files of different folders (independent fixtures) are never."""
+
+
+def corpus_sets() -> list[list[Path]]:
+    """The corpus's sets of more than one file: per folder of origin, files that name each other's
+    objects."""
+    sets: list[list[Path]] = []
+    for prefix in GROUPS:
+        folder = [path for path in FILES if path.relative_to(CORPUS).as_posix().startswith(prefix)]
+        sets += [files for files in group_by_references(folder) if len(files) > 1]
+    return sets
+
+
+def set_name(files: list[Path]) -> tuple[str, ...]:
+    return tuple(path.relative_to(CORPUS).as_posix() for path in files)
+
+
+def set_outcome(files: list[Path]) -> str:
+    """'imported: N' or 'refused: file:line: field: message' (the first problem, shortened)."""
+    try:
+        spec = load_specs(files)
+    except SpecError as exc:
+        problem = exc.problems[0]
+        where = f"{Path(problem.source).relative_to(CORPUS).as_posix()}:{problem.line}" if problem.line \
+            else "(set)"
+        return f"refused: {where}: " + f"{problem.field}: {problem.message}".replace(f"{CORPUS}/", "")[:96]
+    return f"imported: {len(spec.all_objectives)}"
+
+
 def reason(refusal: str) -> str:
     return next(name for pattern, name in REASONS if re.search(pattern, refusal))
 
@@ -64,6 +108,13 @@ def table() -> str:
     reasons = Counter(reason(o) for o in outcomes.values() if o.startswith("refused"))
     lines += ["", "| Refused because | Files |", "|---|---:|"]
     lines += [f"| {name} | {count} |" for name, count in reasons.most_common()]
+    sets = {set_name(files): set_outcome(files) for files in corpus_sets()}
+    imported_sets = [files for files, result in sets.items() if result.startswith("imported")]
+    newly = sum(not outcomes[file].startswith("imported") for files in imported_sets for file in files)
+    lines += ["", "| Loaded together (files naming each other's objects) | Count |", "|---|---:|",
+              f"| sets | {len(sets)} |", f"| files in sets | {sum(map(len, sets))} |",
+              f"| sets imported | {len(imported_sets)} |",
+              f"| files refused alone that import in a set | {newly} |"]
     return "\n".join(lines)
 
 
@@ -76,6 +127,10 @@ def test_every_file_imports_or_is_refused_as_expected(path: Path) -> None:
 def test_the_table_covers_the_corpus_and_every_refusal_has_a_reason() -> None:
     assert sorted(EXPECTED) == [p.relative_to(CORPUS).as_posix() for p in FILES]
     assert "| **all** | 164 |" in table()
+
+
+def test_files_that_name_each_others_objects_load_together_as_expected() -> None:
+    assert {set_name(files): set_outcome(files) for files in corpus_sets()} == EXPECTED_SETS
 
 
 def test_imported_files_keep_the_users_queries() -> None:
@@ -147,7 +202,7 @@ EXPECTED: dict[str, str] = {
     'openslo-go-sdk/openslosdk_test_data_export_outputs_v1_slo.yaml':
         'refused: document[0].spec.objectives[0].timeSliceTarget: a thresholdMetric slice is judged on it',
     'openslo-go-sdk/openslosdk_test_data_inline_inputs_custom_config.yaml':
-        "refused: document[1].spec.indicatorRef: no SLI named 'my-sli' in this file",
+        "refused: document[1].spec.indicatorRef: no SLI named 'my-sli' in this file (one in another file:",
     'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_invalid_condition.yaml':
         'refused: : no SLO document: an OpenSLO spec needs at least one kind: SLO',
     'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_invalid_target.yaml':
@@ -161,11 +216,11 @@ EXPECTED: dict[str, str] = {
     'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_policy.yaml':
         'refused: document[0].spec.objectives[0].timeSliceTarget: a thresholdMetric slice is judged on it',
     'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_sli.yaml':
-        "refused: document[0].spec.indicatorRef: no SLI named 'no-sli' in this file",
+        "refused: document[0].spec.indicatorRef: no SLI named 'no-sli' in this file (one in another file:",
     'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_target.yaml':
         'refused: document[0].spec.objectives[0].timeSliceTarget: a thresholdMetric slice is judged on it',
     'openslo-go-sdk/openslosdk_test_data_inline_outputs_custom_config.yaml':
-        "refused: document[1].spec.indicatorRef: no SLI named 'my-sli' in this file",
+        "refused: document[1].spec.indicatorRef: no SLI named 'my-sli' in this file (one in another file:",
     'openslo-go-sdk/openslosdk_test_data_inline_outputs_v1_alert_policies_keep_refs.yaml':
         'refused: : no SLO document: an OpenSLO spec needs at least one kind: SLO',
     'openslo-go-sdk/openslosdk_test_data_inline_outputs_v1_alert_policies_remove_refs.yaml':
@@ -249,13 +304,13 @@ EXPECTED: dict[str, str] = {
     'openslo-spec/schema-test_spec-files_v1_sli_sli-ratio-good-and-bad.yaml':
         'refused: : no SLO document: an OpenSLO spec needs at least one kind: SLO',
     'openslo-spec/schema-test_spec-files_v1_slo_slo-indicatorref-calendar-alerts.yaml':
-        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file",
+        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file (one in",
     'openslo-spec/schema-test_spec-files_v1_slo_slo-indicatorref-calendar-no-alerts.yaml':
-        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file",
+        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file (one in",
     'openslo-spec/schema-test_spec-files_v1_slo_slo-indicatorref-rolling-alerts.yaml':
-        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file",
+        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file (one in",
     'openslo-spec/schema-test_spec-files_v1_slo_slo-indicatorref-rolling-no-alerts.yaml':
-        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file",
+        "refused: document[0].spec.indicatorRef: no SLI named 'indicator-ref-string' in this file (one in",
     'openslo-spec/schema-test_spec-files_v1_slo_slo-no-indicatorref-calendar-alerts.yaml':
         "refused: indicator.ratioMetric.good.metricSource.type: unsupported metric source 'Datadog'; only",
     'openslo-spec/schema-test_spec-files_v1_slo_slo-no-indicatorref-calendar-no-alerts.yaml':
@@ -416,6 +471,71 @@ EXPECTED: dict[str, str] = {
         'refused: slos[0].alerting.pageAlert: unknown field; expected one of: annotations, labels, name, ',
     'sloth/test_integration_prometheus_testdata_validate_with_duplicates_bad-prom-multi-duplicates.yaml':
         'refused: slos[0].alerting.pageAlert: unknown field; expected one of: annotations, labels, name, ',
+}
+
+
+
+
+EXPECTED_SETS: dict[tuple[str, ...], str] = {
+    (
+        'openslo-go-sdk/openslo_v1_examples_alert_conditions.yaml',
+        'openslo-go-sdk/openslo_v1_examples_alert_policies.yaml',
+    ):
+        'refused: (set): '
+        ': no SLO document: an OpenSLO spec needs at least one kind: SLO',
+    (
+        'openslo-go-sdk/openslo_v1_examples_data_sources.yaml',
+        'openslo-go-sdk/openslo_v1_examples_slis.yaml',
+    ):
+        'refused: openslo-go-sdk/openslo_v1_examples_data_sources.yaml:28: '
+        "document[1].spec.type: unsupported data source type 'Datadog'; only Prometheus",
+    (
+        'openslo-go-sdk/openslosdk_test_data_export_inputs_custom_config.yaml',
+        'openslo-go-sdk/openslosdk_test_data_export_inputs_v1_alert_policies.yaml',
+        'openslo-go-sdk/openslosdk_test_data_export_inputs_v1_slo.yaml',
+    ):
+        'refused: openslo-go-sdk/openslosdk_test_data_export_inputs_v1_alert_policies.yaml:13: '
+        "document[1].metadata.name: a second AlertPolicy named 'mix-of-referenced-and-inlined-objects' (t",
+    (
+        'openslo-go-sdk/openslosdk_test_data_export_outputs_custom_config.yaml',
+        'openslo-go-sdk/openslosdk_test_data_export_outputs_v1_alert_policies.yaml',
+        'openslo-go-sdk/openslosdk_test_data_export_outputs_v1_slo.yaml',
+    ):
+        'refused: openslo-go-sdk/openslosdk_test_data_export_outputs_v1_alert_policies.yaml:13: '
+        "document[1].metadata.name: a second AlertPolicy named 'mix-of-referenced-and-inlined-objects' (t",
+    (
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_custom_config.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_invalid_condition.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_invalid_target.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_keep_refs.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_remove_refs.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_policy.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_sli.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_target.yaml',
+    ):
+        'refused: openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_remove_refs.yaml:3: '
+        "document[0].metadata.name: a second AlertPolicy named 'single-referenced-object' (the first is a",
+    (
+        'openslo-go-sdk/openslosdk_test_data_inline_outputs_custom_config.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_outputs_v1_alert_policies_keep_refs.yaml',
+        'openslo-go-sdk/openslosdk_test_data_inline_outputs_v1_alert_policies_remove_refs.yaml',
+    ):
+        'refused: openslo-go-sdk/openslosdk_test_data_inline_outputs_v1_alert_policies_remove_refs.yaml:3: '
+        "document[0].metadata.name: a second AlertPolicy named 'single-referenced-object' (the first is a",
+    (
+        'openslo-spec/schema-test_spec-files_v1_alert-notification-target_alert-notification-target-no-description.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-notification-target_alert-notification-target-no-target.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-notification-target_alert-notification-target.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-inline-cond.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-malformed-cond.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-many-cond.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-many-notificationref.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-no-cond.yaml',
+        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy.yaml',
+    ):
+        'refused: openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-malformed-cond.yaml:3: '
+        "document[0].metadata.name: a second AlertPolicy named 'alert-policy' (the first is at openslo-sp",
 }
 
 
