@@ -15,20 +15,36 @@ from slogate.slo.counts import Counts, bad_events
 from slogate.slo.evaluation import Evaluation, ObjectiveResult
 from slogate.slo.judge import (
     family_adjusted,
-    judge,
     judge_windows,
     overall,
     run_doubt,
     window_fail_confidence,
 )
-from slogate.slo.run import TTFB_SUFFIX, EndpointWindow, RunResult, TimeSlice
+from slogate.slo.judge_kinds import SERVER_SIDE_ONLY, judge_objective, server_side_only
+from slogate.slo.run import (
+    DERIVED_SUFFIXES,
+    ITL_SUFFIX,
+    TPOT_SUFFIX,
+    TTFB_SUFFIX,
+    TTFT_SUFFIX,
+    EndpointWindow,
+    RunResult,
+    TimeSlice,
+)
 from slogate.slo.spec import (
-    AnyObjective,
+    GoodputObjective,
+    HitRatioObjective,
+    JudgedObjective,
     LatencyObjective,
     Spec,
     ThroughputObjective,
+    cache_result,
     endpoint_matches,
 )
+
+KIND_SUFFIXES = {"ttfb": TTFB_SUFFIX, "ttft": TTFT_SUFFIX, "itl": ITL_SUFFIX, "tpot": TPOT_SUFFIX,
+                 "tokens_per_s": TPOT_SUFFIX}
+"""The derived series each derived latency kind reads (a tokens/s floor is a TPOT ceiling)."""
 
 
 def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluation:
@@ -38,8 +54,10 @@ def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluat
     judged = list(run.slices_from(window_start))
     whole = _merge_by_endpoint(judged)
     context = _Context(spec, judged, whole, window_start, window_end - window_start, run.endpoints)
-    results = family_adjusted([_judge(objective, context) for objective in spec.all_objectives], spec)
+    results = family_adjusted([_judge(objective, context) for objective in spec.run_judged_objectives], spec)
     verdict, reasons = overall(results, doubts(run))
+    # Not gating a run, but never silently dropped: the verdict names what it did not judge.
+    reasons += [f"{r.name}: {r.reason}" for r in results if r.reason.startswith(SERVER_SIDE_ONLY)]
     return Evaluation(
         service=spec.service,
         spec_source=spec.source,
@@ -70,13 +88,32 @@ def judged_counts(spec: Spec, run: RunResult) -> dict[str, Counts]:
     judged = list(run.slices_from(spec.warmup_s))
     whole = _merge_by_endpoint(judged)
     seconds = max(0.0, run.duration_s - spec.warmup_s)
-    return {o.name: dataclasses.replace(counts(o, select(o, whole)[0], seconds),
+    return {o.name: dataclasses.replace(selected_counts(o, whole, seconds),
                                         slices=tuple(slice_counts(o, s) for s in judged))
-            for o in spec.all_objectives}
+            for o in spec.run_judged_objectives}
 
 
-def counts(objective: AnyObjective, window: EndpointWindow, seconds: float) -> Counts:
-    """What ``objective`` is judged on in ``window``, ``seconds`` long (without per-slice detail)."""
+def selected_counts(objective: JudgedObjective, by_endpoint: Mapping[str, EndpointWindow],
+                    seconds: float) -> Counts:
+    """What ``objective`` is judged on among ``by_endpoint`` (without per-slice detail)."""
+    if isinstance(objective, HitRatioObjective):
+        # Hits and misses are told apart by their keys, so they are counted key by key.
+        return Counts.added((key_counts(objective, name, window, seconds)
+                             for name, window in by_endpoint.items() if selects(objective, name)), seconds)
+    return counts(objective, select(objective, by_endpoint)[0], seconds)
+
+
+def key_counts(objective: JudgedObjective, name: str, window: EndpointWindow, seconds: float) -> Counts:
+    """What ``objective`` is judged on in one endpoint key's ``window``."""
+    if isinstance(objective, HitRatioObjective):
+        return Counts(total=window.requests, bad=window.requests if cache_result(name) == "miss" else 0,
+                      seconds=seconds)
+    return counts(objective, window, seconds)
+
+
+def counts(objective: JudgedObjective, window: EndpointWindow, seconds: float) -> Counts:
+    """What ``objective`` is judged on in ``window``, ``seconds`` long (without per-slice detail);
+    a hit ratio needs its keys (``selected_counts``)."""
     if isinstance(objective, LatencyObjective):
         histogram = window.ok
         # From bucket bounds: the threshold's own bucket is neither under nor over it.
@@ -86,13 +123,17 @@ def counts(objective: AnyObjective, window: EndpointWindow, seconds: float) -> C
     if isinstance(objective, ThroughputObjective):
         # Every request counts towards throughput, the rate-limited ones included.
         return Counts(total=window.requests + window.rate_limited, bad=0, seconds=seconds)
+    if isinstance(objective, HitRatioObjective):
+        return Counts(total=window.requests, bad=0, seconds=seconds)  # misses: see key_counts
+    if isinstance(objective, GoodputObjective):
+        return Counts(total=0, bad=0, seconds=seconds)  # runs hold no per-request timings yet
     return Counts(total=window.requests, bad=bad_events(objective, window.statuses, window.failures),
                   seconds=seconds)
 
 
-def slice_counts(objective: AnyObjective, time_slice: TimeSlice) -> Counts:
+def slice_counts(objective: JudgedObjective, time_slice: TimeSlice) -> Counts:
     """What ``objective`` is judged on in one slice (no latencies: the totals are what varies)."""
-    return Counts.added((counts(objective, window, time_slice.duration_s)
+    return Counts.added((key_counts(objective, name, window, time_slice.duration_s)
                          for name, window in time_slice.endpoints.items() if selects(objective, name)),
                         time_slice.duration_s)
 
@@ -106,17 +147,21 @@ def _merge_by_endpoint(slices: Iterable[TimeSlice]) -> dict[str, EndpointWindow]
     return {name: EndpointWindow.merged(windows) for name, windows in by_endpoint.items()}
 
 
-def selects(objective: AnyObjective, endpoint: str) -> bool:
-    """Whether an objective judges an endpoint key: ttfb objectives read the '#ttfb' keys only."""
-    if objective.kind == "ttfb":
-        if not endpoint.endswith(TTFB_SUFFIX):
+def selects(objective: JudgedObjective, endpoint: str) -> bool:
+    """Whether an objective judges an endpoint key: derived latency kinds read their own series
+    only ('#ttfb', '#ttft', ...), a hit ratio the ':hit' and ':miss' keys only."""
+    suffix = KIND_SUFFIXES.get(objective.kind)
+    if suffix is not None:
+        if not endpoint.endswith(suffix):
             return False
-        return endpoint_matches(objective.endpoint, endpoint[: -len(TTFB_SUFFIX)])
+        return endpoint_matches(objective.endpoint, endpoint[: -len(suffix)])
+    if isinstance(objective, HitRatioObjective) and cache_result(endpoint) not in ("hit", "miss"):
+        return False
     return endpoint_matches(objective.endpoint, endpoint)
 
 
 def select(
-    objective: AnyObjective, by_endpoint: Mapping[str, EndpointWindow]
+    objective: JudgedObjective, by_endpoint: Mapping[str, EndpointWindow]
 ) -> tuple[EndpointWindow, list[str]]:
     """The merged window of the endpoints an objective judges, and their names."""
     matched = sorted(name for name in by_endpoint if selects(objective, name))
@@ -149,34 +194,54 @@ class _Context:
         return self._windows[length_s]
 
 
-def _judge(objective: AnyObjective, context: _Context) -> ObjectiveResult:
+def _judge(objective: JudgedObjective, context: _Context) -> ObjectiveResult:
     spec, seconds = context.spec, context.seconds
+    if not getattr(objective, "client_side", True):
+        return server_side_only(objective, counts(objective, EndpointWindow(), seconds), spec)
     known = {name for name in context.known if selects(objective, name)}
-    missing = None
-    if objective.endpoint is not None and not known:
-        names = ", ".join(context.known) or "none"
-        what = "no endpoint with a time to first byte" if objective.kind == "ttfb" else "no endpoint"
-        missing = f"{what} matches {objective.endpoint!r} (run has: {names})"
-    elif objective.kind == "ttfb" and not known:
-        missing = "the run recorded no time to first byte (no streamed responses)"
+    missing = _missing(objective, known, context.known)
     if missing is not None:
         # Judged on nothing, so the result still carries the objective's formula: inconclusive.
-        empty = judge(objective, counts(objective, EndpointWindow(), seconds), spec)
+        empty = judge_objective(objective, counts(objective, EndpointWindow(), seconds), spec)
         return dataclasses.replace(empty, verdict="inconclusive", reason=missing)
-    window, matched = select(objective, context.whole)
+    matched = sorted(name for name in context.whole if selects(objective, name))
     per_slice = tuple(slice_counts(objective, s) for s in context.slices)
-    whole = dataclasses.replace(counts(objective, window, seconds), slices=per_slice)
-    result = dataclasses.replace(judge(objective, whole, spec), matched_endpoints=tuple(matched))
-    if objective.window_s is None:
+    whole = dataclasses.replace(selected_counts(objective, context.whole, seconds), slices=per_slice)
+    result = dataclasses.replace(judge_objective(objective, whole, spec), matched_endpoints=tuple(matched))
+    if objective.window_s is None or isinstance(objective, GoodputObjective | HitRatioObjective):
         return result
     length = objective.window_s
     windows = context.windows(length)
     # Each window fails only at alpha / m, and takes the run's variation between slices.
     strict = window_fail_confidence(spec, len(windows))
     per_window = [
-        judge(objective, dataclasses.replace(counts(objective, select(objective, by_endpoint)[0], length),
-                                             slices=tuple(per_slice[i] for i in group)),
-              spec, fail_confidence=strict, run=whole)
+        judge_objective(objective, dataclasses.replace(selected_counts(objective, by_endpoint, length),
+                                                       slices=tuple(per_slice[i] for i in group)),
+                        spec, fail_confidence=strict, run=whole)
         for group, by_endpoint in windows]
     return judge_windows(objective, result, per_window, from_s=context.from_s, seconds=seconds,
                          doubt=run_doubt(objective, whole, spec))
+
+
+def _missing(objective: JudgedObjective, known: set[str], run_has: list[str]) -> str | None:
+    """Why the run holds nothing ``objective`` could be judged on; None when it holds something."""
+    if isinstance(objective, GoodputObjective):
+        # Goodput needs each request's TTFT, TPOT and total together; a run keeps histograms of
+        # each apart (their joint distribution is lost), so it cannot be judged from one yet.
+        return ("goodput needs each request's timings together, and runs record TTFT, TPOT and "
+                "total time as separate histograms: not judged")
+    if known:
+        return None
+    suffix = KIND_SUFFIXES.get(objective.kind)
+    series = DERIVED_SUFFIXES[suffix] if suffix is not None else None
+    if objective.endpoint is not None:
+        names = ", ".join(run_has) or "none"
+        what = (f"no endpoint with a {series}" if series is not None
+                else "no cached endpoint (':hit' or ':miss' keys)" if isinstance(objective, HitRatioObjective)
+                else "no endpoint")
+        return f"{what} matches {objective.endpoint!r} (run has: {names})"
+    if series is not None:
+        return f"the run recorded no {series} (no streamed responses)"
+    if isinstance(objective, HitRatioObjective):
+        return "the run recorded no cache hits or misses (no ':hit' or ':miss' endpoint keys)"
+    return None

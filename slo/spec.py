@@ -40,6 +40,24 @@ DERIVED_KEY_MARK = "#"
 ``slo.run.TTFB_SUFFIX``): no selector other than their own kind's picks them, so they never double
 count a request."""
 
+PROBE_SUFFIX = DERIVED_KEY_MARK + "probe"
+"""Health and metrics probes are recorded as the probed key plus this suffix ('GET /health/live#probe'):
+the proxy's own requests, never judged unless an objective names them ('GET /health/live')."""
+
+CACHE_RESULT_MARK = ":"
+CACHE_RESULTS = ("hit", "miss", "bypass", "none")
+"""A cached route's requests are recorded by cache result ('GET /content/{id}:hit'): a selector
+naming the route picks all of them, one naming a result picks that one. Only this closed set, since
+routes such as '/v1/models/{m}:generateContent' hold the mark too."""
+
+DERIVED_LATENCY_KINDS = {"ttfb": "time to first byte", "ttft": "time to first token",
+                         "itl": "inter-token latency", "tpot": "time per output token",
+                         "tokens_per_s": "output tokens per second"}
+"""Latency kinds judged on a derived series of streamed requests ('#ttfb', '#ttft', '#itl', '#tpot';
+tokens_per_s reads '#tpot'), which a proxy's request-duration histogram does not measure."""
+
+LatencyKind = Literal["latency", "ttfb", "ttft", "itl", "tpot", "tokens_per_s"]
+
 
 @dataclass(frozen=True)
 class LatencyObjective:
@@ -47,7 +65,11 @@ class LatencyObjective:
 
     ``form`` says how it was stated: 'percentile' (p99 <= 250ms) or 'budget' (99% of requests under
     250ms); the two are the same criterion, judged and explained in their own terms.
-    ``kind`` 'ttfb' judges the time to first byte of streamed responses instead of their total time.
+    ``kind`` 'ttfb' judges the time to first byte of streamed responses instead of their total time;
+    'ttft', 'itl' and 'tpot' the time to the first token, the gaps between content chunks and the time
+    per output token of streamed LLM answers. 'tokens_per_s' is a floor on a stream's output tokens/s
+    (1 / TPOT), kept as its TPOT ceiling: ``threshold_s`` = 1 / the floor, always in the budget form
+    (the share of streams at or above the floor must be at least ``percentile``%).
     ``window_s`` makes it windowed: the percentile of every window of that length must hold.
     """
 
@@ -57,7 +79,7 @@ class LatencyObjective:
     endpoint: str | None = None
     min_samples: int | None = None
     gating: bool = True
-    kind: Literal["latency", "ttfb"] = "latency"
+    kind: LatencyKind = "latency"
     form: Literal["percentile", "budget"] = "percentile"
     window_s: float | None = None
     window_target: float = 1.0
@@ -71,6 +93,11 @@ class LatencyObjective:
     """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
     alerting: AlertOverrides | None = None
     """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
+
+    @property
+    def tokens_per_s_floor(self) -> float:
+        """The tokens/s floor of a 'tokens_per_s' objective (1 / its TPOT ceiling)."""
+        return 1.0 / self.threshold_s
 
     @property
     def allowed_bad_ratio(self) -> float:
@@ -191,6 +218,83 @@ class ThroughputObjective:
 
 
 @dataclass(frozen=True)
+class GoodputLimits:
+    """What a streamed request must meet together to count as good (None: no limit on that)."""
+
+    ttft_s: float | None = None
+    tpot_s: float | None = None
+    total_s: float | None = None
+
+    def met(self, ttft_s: float | None, tpot_s: float | None, total_s: float) -> bool:
+        """Whether one request met every limit; a limit on a figure the request lacks is missed."""
+        return (_within(ttft_s, self.ttft_s) and _within(tpot_s, self.tpot_s)
+                and _within(total_s, self.total_s))
+
+
+def _within(value: float | None, limit: float | None) -> bool:
+    return limit is None or (value is not None and value <= limit)
+
+
+@dataclass(frozen=True)
+class GoodputObjective:
+    """At least ``target`` of the requests must meet all their ``limits`` together (failed requests
+    are not good). Judged from a run's per-request timings only: no server-side SLI."""
+
+    name: str
+    target: float
+    limits: GoodputLimits
+    endpoint: str | None = None
+    min_samples: int | None = None
+    gating: bool = True
+    period_s: float = DEFAULT_PERIOD_S
+    kind: Literal["goodput"] = "goodput"
+    window_s: float | None = None
+    """Always None: judged over the whole run only."""
+    window_target: float = 1.0
+    min_duration_s: float | None = None
+    description: str = ""
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        return 1.0 - self.target
+
+    @property
+    def required_samples(self) -> int:
+        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
+
+
+@dataclass(frozen=True)
+class HitRatioObjective:
+    """Cache hits / (hits + misses) of the endpoint's cached requests must be at least ``target``
+    (bypassed and unknown results count in neither). Judged from a run's cache-result keys only."""
+
+    name: str
+    target: float
+    endpoint: str | None = None
+    min_samples: int | None = None
+    gating: bool = True
+    period_s: float = DEFAULT_PERIOD_S
+    kind: Literal["hit_ratio"] = "hit_ratio"
+    window_s: float | None = None
+    """Always None: judged over the whole run only."""
+    window_target: float = 1.0
+    min_duration_s: float | None = None
+    description: str = ""
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        return 1.0 - self.target
+
+    @property
+    def required_samples(self) -> int:
+        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
+
+
+RunOnlyObjective = GoodputObjective | HitRatioObjective
+"""A share a load test measures that no metric contract does: judged from a run only."""
+
+
+@dataclass(frozen=True)
 class BurnRateCondition:
     """Alert when the error budget burns at least ``factor`` times as fast as the period allows,
     over ``lookback_s`` (imported from an OpenSLO ``AlertCondition`` of kind ``burnrate``).
@@ -222,6 +326,9 @@ class AlertPolicy:
 Objective = LatencyObjective | ErrorRatioObjective | AvailabilityObjective
 """An objective with an error budget (and so a burn rate, recording rules and alerts)."""
 AnyObjective = Objective | ThroughputObjective
+"""What the metric contract can judge too (``gate --prometheus``, rules for the budget ones)."""
+JudgedObjective = AnyObjective | RunOnlyObjective
+"""Every kind a run is judged on."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +348,8 @@ class Spec:
     """Two-sided confidence of every interval a verdict rests on."""
     throughput_objectives: tuple[ThroughputObjective, ...] = ()
     """Throughput floors: judged like the others, but with no error budget to alert on."""
+    run_objectives: tuple[RunOnlyObjective, ...] = ()
+    """Goodput and cache hit ratio: judged from a run's own data; rules and dashboards skip them."""
     alert_policies: tuple[AlertPolicy, ...] = ()
     """Burn-rate alert policies of some objectives; the others get the default tiers."""
     min_duration_s: float = 0.0
@@ -257,21 +366,43 @@ class Spec:
 
     @property
     def all_objectives(self) -> tuple[AnyObjective, ...]:
-        """Every objective the gate judges: the budget objectives, then the throughput floors."""
+        """The objectives a metric contract can judge too: the budget ones, then the throughput floors."""
         return (*self.objectives, *self.throughput_objectives)
+
+    @property
+    def run_judged_objectives(self) -> tuple[JudgedObjective, ...]:
+        """Every objective a run is judged on: ``all_objectives``, then those judged from a run only."""
+        return (*self.all_objectives, *self.run_objectives)
 
 
 def endpoint_matches(selector: str | None, endpoint: str) -> bool:
     """Whether an endpoint key ('POST /v1/messages') is chosen by a selector.
 
-    No selector chooses every request (not derived keys such as '#ttfb'); 'POST /v1/messages'
-    chooses that method and route; '/v1/messages' chooses the route under every method.
+    No selector chooses every request (not derived keys such as '#ttfb', nor probes); 'POST
+    /v1/messages' chooses that method and route; '/v1/messages' chooses the route under every
+    method. A route chooses its cache-result keys too ('GET /content/{id}:hit', ':miss'...) and its
+    probes ('GET /health/live#probe'); 'GET /content/{id}:hit' chooses the hits only.
     """
     if selector is None:
         return DERIVED_KEY_MARK not in endpoint
-    if " " in selector.strip():
-        return selector.strip() == endpoint
-    return endpoint.split(" ", 1)[-1] == selector.strip()
+    wanted = selector.strip()
+    key = endpoint if " " in wanted else endpoint.split(" ", 1)[-1]
+    return key == wanted or route_of(key) == wanted
+
+
+def route_of(endpoint: str) -> str:
+    """The key without its cache result or probe suffix ('GET /content/{id}:hit' -> 'GET
+    /content/{id}'); other keys unchanged."""
+    if endpoint.endswith(PROBE_SUFFIX):
+        return endpoint[: -len(PROBE_SUFFIX)]
+    head, mark, result = endpoint.rpartition(CACHE_RESULT_MARK)
+    return head if mark and result in CACHE_RESULTS else endpoint
+
+
+def cache_result(endpoint: str) -> str | None:
+    """'hit', 'miss', 'bypass' or 'none' for a cache-result key; None for any other key."""
+    head, mark, result = endpoint.rpartition(CACHE_RESULT_MARK)
+    return result if mark and head and result in CACHE_RESULTS else None
 
 
 def _ratio_samples(explicit: int | None, allowed: float) -> int:

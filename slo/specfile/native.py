@@ -11,10 +11,15 @@ from typing import Any, Literal
 from slogate.slo.spec import (
     DEFAULT_CONFIDENCE,
     DEFAULT_PERIOD_S,
-    AnyObjective,
     AvailabilityObjective,
     ErrorRatioObjective,
+    GoodputLimits,
+    GoodputObjective,
+    HitRatioObjective,
+    JudgedObjective,
+    LatencyKind,
     LatencyObjective,
+    RunOnlyObjective,
     Spec,
     ThroughputObjective,
 )
@@ -26,20 +31,31 @@ TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objective
               "min_duration", "family"}
 COMMON_FIELDS = {"name", "kind", "endpoint", "min_samples", "gating", "description", "window",
                  "window_target", "min_duration"}
-KIND_FIELDS = {
-    "latency": {"percentile", "threshold", "target"},
-    "ttfb": {"percentile", "threshold", "target"},
+LATENCY_KINDS: tuple[LatencyKind, ...] = ("latency", "ttfb", "ttft", "itl", "tpot")
+"""Kinds stated as a percentile or a share under a threshold (one sample per request, or per
+inter-chunk gap for 'itl')."""
+KIND_FIELDS: dict[str, set[str]] = {
+    **{kind: {"percentile", "threshold", "target"} for kind in LATENCY_KINDS},
+    "tokens_per_s": {"min", "target"},
     "error_ratio": {"max", "period", "error_statuses"},
     "availability": {"target", "period", "error_statuses"},
     "throughput": {"min"},
+    "hit_ratio": {"target", "period"},
+    "goodput": {"target", "limits", "period"},
 }
-KIND_REQUIRED = {
-    "latency": {"threshold"},
-    "ttfb": {"threshold"},
+KIND_REQUIRED: dict[str, set[str]] = {
+    **{kind: {"threshold"} for kind in LATENCY_KINDS},
+    "tokens_per_s": {"min", "target"},
     "error_ratio": {"max"},
     "availability": {"target"},
     "throughput": {"min"},
+    "hit_ratio": {"target"},
+    "goodput": {"target", "limits"},
 }
+WHOLE_RUN_ONLY = {"window", "window_target"}
+"""Fields a hit ratio and a goodput objective lack: they are judged over the whole run only."""
+GOODPUT_LIMITS = ("ttft", "tpot", "total")
+"""The per-request limits a goodput objective can set (each a duration)."""
 _STATUS_CLASS = re.compile(r"^[1-5][0-9x]{2}$")
 
 
@@ -88,8 +104,10 @@ def parse_native(documents: list[Any], source: str) -> Spec:
         raise SpecError(check.problems)
     return Spec(
         service=str(service).strip(),
-        objectives=tuple(o for o in objectives if not isinstance(o, ThroughputObjective)),
+        objectives=tuple(o for o in objectives if not isinstance(
+            o, ThroughputObjective | GoodputObjective | HitRatioObjective)),
         throughput_objectives=tuple(o for o in objectives if isinstance(o, ThroughputObjective)),
+        run_objectives=tuple(o for o in objectives if isinstance(o, GoodputObjective | HitRatioObjective)),
         source=source,
         description=str(document.get("description", "")),
         warmup_s=warmup,
@@ -101,9 +119,9 @@ def parse_native(documents: list[Any], source: str) -> Spec:
     )
 
 
-def _objectives(check: Checker, document: YamlMapping, period: float) -> list[AnyObjective]:
+def _objectives(check: Checker, document: YamlMapping, period: float) -> list[JudgedObjective]:
     """The objectives that are well written, in order; the others' problems go to ``check``."""
-    objectives: list[AnyObjective] = []
+    objectives: list[JudgedObjective] = []
     raw_objectives = document.get("objectives")
     if not isinstance(raw_objectives, YamlSequence) or not raw_objectives:
         check.fail(document.key_lines.get("objectives", document.line), "objectives",
@@ -126,26 +144,31 @@ def _objectives(check: Checker, document: YamlMapping, period: float) -> list[An
     return objectives
 
 
-def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> AnyObjective | None:
+def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> JudgedObjective | None:
     before = len(check.problems)
     kind: Any = item.get("kind")
     if not _known_kind(kind):
         check.fail(item.key_lines.get("kind", item.line), f"{path}.kind",
                    f"expected one of: {', '.join(sorted(KIND_FIELDS))}; got {shown(kind)}")
         return None
-    check.unknown_fields(item, COMMON_FIELDS | KIND_FIELDS[kind], f"{path}.")
+    common_fields = COMMON_FIELDS - WHOLE_RUN_ONLY if kind in ("hit_ratio", "goodput") else COMMON_FIELDS
+    check.unknown_fields(item, common_fields | KIND_FIELDS[kind], f"{path}.")
     for required in sorted(KIND_REQUIRED[kind]):
         if required not in item:
             check.fail(item.line, f"{path}.{required}", f"missing; a {kind} objective needs it")
-    if kind in ("latency", "ttfb") and ("percentile" in item) == ("target" in item):
+    if kind in LATENCY_KINDS and ("percentile" in item) == ("target" in item):
         check.fail(item.line, f"{path}.percentile",
                    ("missing; " if "target" not in item else "") + f"a {kind} objective needs either "
                    "percentile (p99 <= threshold) or target (99% of requests under threshold), "
                    "not both")
     common = _common_fields(check, item, path)
-    objective: AnyObjective | None
-    if kind in ("latency", "ttfb"):
+    objective: JudgedObjective | None
+    if kind in LATENCY_KINDS:
         objective = _latency(check, item, path, kind, common)
+    elif kind == "tokens_per_s":
+        objective = _tokens_per_s(check, item, path, common)
+    elif kind in ("hit_ratio", "goodput"):
+        objective = _run_only(check, item, path, kind, period, common)
     elif kind == "throughput":
         floor = check.convert(item, "min", f"{path}.min", _rate) if "min" in item else None
         objective = None if floor is None else ThroughputObjective(min_rps=floor, period_s=period, **common)
@@ -201,8 +224,7 @@ def _common_fields(check: Checker, item: YamlMapping, path: str) -> dict[str, An
 
 
 def _latency(
-    check: Checker, item: YamlMapping, path: str, kind: Literal["latency", "ttfb"],
-    common: dict[str, Any],
+    check: Checker, item: YamlMapping, path: str, kind: LatencyKind, common: dict[str, Any],
 ) -> LatencyObjective | None:
     form: Literal["percentile", "budget"] = "budget" if "target" in item else "percentile"
     if form == "budget":
@@ -222,6 +244,70 @@ def _latency(
     if percentile is None or threshold is None:
         return None
     return LatencyObjective(percentile=percentile, threshold_s=threshold, kind=kind, form=form, **common)
+
+
+def _share_target(check: Checker, item: YamlMapping, path: str) -> float | None:
+    """A 'target' strictly between 0% and 100% (a share of good events), or None (said to ``check``)."""
+    share: float | None = check.convert(item, "target", f"{path}.target", parse_ratio)
+    if share is not None and not 0.0 < share < 1.0:
+        check.fail(item.key_lines["target"], f"{path}.target",
+                   "expected a share strictly between 0% and 100%, such as 99%")
+        return None
+    return share
+
+
+def _tokens_per_s(check: Checker, item: YamlMapping, path: str,
+                  common: dict[str, Any]) -> LatencyObjective | None:
+    """A floor on each stream's output tokens/s (1 / its TPOT), kept as the TPOT ceiling it is:
+    judged as the share of streams at or above the floor (``target``), never as a percentile of
+    tokens/s, so it reads the same '#tpot' histogram as a tpot objective does."""
+    floor = check.convert(item, "min", f"{path}.min", _token_rate) if "min" in item else None
+    share = _share_target(check, item, path) if "target" in item else None
+    if floor is None or share is None:
+        return None
+    return LatencyObjective(percentile=share * 100.0, threshold_s=1.0 / floor, kind="tokens_per_s",
+                            form="budget", **common)
+
+
+def _run_only(check: Checker, item: YamlMapping, path: str, kind: str, period: float,
+              common: dict[str, Any]) -> RunOnlyObjective | None:
+    """A hit ratio or goodput floor: a share of good events judged from a run only."""
+    share = _share_target(check, item, path) if "target" in item else None
+    objective_period = period
+    if "period" in item:
+        objective_period = check.convert(item, "period", f"{path}.period", positive_duration) or period
+    if kind == "hit_ratio":
+        return None if share is None else HitRatioObjective(target=share, period_s=objective_period, **common)
+    limits = _limits(check, item, path) if "limits" in item else None
+    if share is None or limits is None:
+        return None
+    return GoodputObjective(target=share, limits=limits, period_s=objective_period, **common)
+
+
+def _limits(check: Checker, item: YamlMapping, path: str) -> GoodputLimits | None:
+    raw = item["limits"]
+    where = f"{path}.limits"
+    if not isinstance(raw, YamlMapping) or not raw:
+        check.fail(item.key_lines["limits"], where,
+                   f"expected a mapping of {', '.join(GOODPUT_LIMITS)} to durations, such as "
+                   "{ttft: 500ms, tpot: 50ms, total: 20s}")
+        return None
+    before = len(check.problems)
+    check.unknown_fields(raw, set(GOODPUT_LIMITS), f"{where}.")
+    values = {name: check.convert(raw, name, f"{where}.{name}", positive_duration)
+              for name in GOODPUT_LIMITS if name in raw}
+    if len(check.problems) != before:
+        return None
+    return GoodputLimits(ttft_s=values.get("ttft"), tpot_s=values.get("tpot"), total_s=values.get("total"))
+
+
+def _token_rate(value: object) -> float:
+    """Output tokens per second from '20/s', '1200/m' or a bare number."""
+    try:
+        return _rate(value)
+    except ValueError:
+        raise ValueError(f"expected output tokens per second such as 20/s or 20, "
+                         f"got {shown(value)}") from None
 
 
 def _budget(

@@ -9,7 +9,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from slogate.slo.specfile.native import COMMON_FIELDS, KIND_FIELDS, KIND_REQUIRED, TOP_FIELDS
+from slogate.slo.specfile.native import (
+    COMMON_FIELDS,
+    GOODPUT_LIMITS,
+    KIND_FIELDS,
+    KIND_REQUIRED,
+    LATENCY_KINDS,
+    TOP_FIELDS,
+    WHOLE_RUN_ONLY,
+)
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "spec.schema.json"
 """Beside the ``slo`` modules, where editors and the README have always found it."""
@@ -44,18 +52,26 @@ _FIELDS: dict[str, dict[str, Any]] = {
                              {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100}],
                    "description": "p50, p99, p99.9 or a number such as 99.9"},
     "threshold": {**_DURATION, "description": "latency the percentile (or the target share) must meet"},
-    "target": {**_RATIO, "description": "availability, or share of requests under the threshold"},
+    "target": {**_RATIO, "description": "availability, hit ratio or goodput floor, or the share of "
+                                        "requests under the threshold (at or above the tokens/s floor)"},
     "max": {**_RATIO, "description": "the largest error ratio allowed"},
     "error_statuses": {"type": "array", "items": {"type": "string", "pattern": r"^[1-5][0-9xX]{2}$"},
                        "description": "status codes or classes counted as errors: 5xx, 429"},
     "min": {"oneOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(/\s*[smh])?\s*$"},
                       {"type": "number", "exclusiveMinimum": 0}],
-            "description": "the throughput floor: 1000/s, 6000/m"},
+            "description": "the floor: requests per second for throughput (1000/s, 6000/m), output "
+                           "tokens per second of each stream for tokens_per_s (20/s)"},
+    "limits": {"type": "object", "minProperties": 1,
+               "properties": {name: _DURATION for name in GOODPUT_LIMITS},
+               "additionalProperties": False,
+               "description": "goodput: what a request must meet together to be good, such as "
+                              "{ttft: 500ms, tpot: 50ms, total: 20s}"},
 }
 
 
 def _objective_schema(kind: str) -> dict[str, Any]:
-    fields = sorted(COMMON_FIELDS | KIND_FIELDS[kind])
+    common = COMMON_FIELDS - WHOLE_RUN_ONLY if kind in ("hit_ratio", "goodput") else COMMON_FIELDS
+    fields = sorted(common | KIND_FIELDS[kind])
     properties = {name: _FIELDS[name] for name in fields if name != "kind"}
     properties["kind"] = {"const": kind}
     schema: dict[str, Any] = {
@@ -64,7 +80,7 @@ def _objective_schema(kind: str) -> dict[str, Any]:
         "required": ["name", "kind", *sorted(KIND_REQUIRED[kind])],
         "additionalProperties": False,
     }
-    if kind in ("latency", "ttfb"):
+    if kind in LATENCY_KINDS:
         schema["oneOf"] = [{"required": ["percentile"]}, {"required": ["target"]}]
     return schema
 

@@ -110,3 +110,29 @@ def test_a_spec_keeps_the_text_it_was_read_from(tmp_path: Path) -> None:
     spec = load_spec(path)
     assert spec.source_text == GOOD.replace("\n", "\r\n")  # as written: the report shows the file
     assert spec == parse_spec(GOOD, str(path)) and parse_spec(GOOD).source_text == GOOD
+
+
+def test_stream_cache_and_goodput_kinds_load() -> None:
+    spec = parse_spec("service: s\nobjectives:\n"
+                      "  - {name: t, kind: ttft, percentile: p95, threshold: 1s}\n"
+                      "  - {name: r, kind: tokens_per_s, min: 20/s, target: 95%}\n"
+                      "  - {name: h, kind: hit_ratio, target: 80%}\n"
+                      "  - {name: g, kind: goodput, target: 99%, limits: {ttft: 500ms, total: 20s}}\n")
+    ttft, rate = spec.objectives
+    assert ttft.kind == "ttft" and rate.kind == "tokens_per_s" and rate.threshold_s == 0.05
+    assert rate.tokens_per_s_floor == 20.0 and rate.form == "budget"
+    hits, goodput = spec.run_objectives
+    assert hits.kind == "hit_ratio" and goodput.kind == "goodput"
+    assert goodput.limits.ttft_s == 0.5 and goodput.limits.tpot_s is None and goodput.limits.total_s == 20.0
+    assert len(spec.run_judged_objectives) == 4 and len(spec.all_objectives) == 2
+
+
+def test_goodput_and_hit_ratio_faults_are_named() -> None:
+    found = problems("service: s\nobjectives:\n"
+                     "  - {name: g, kind: goodput, target: 99%, limits: {ttft: 5, ttfb: 1s}}\n"
+                     "  - {name: h, kind: hit_ratio, target: 80%, window: 10s}\n"
+                     "  - {name: r, kind: tokens_per_s, min: fast, target: 95%}\n")
+    assert any("objectives[0].limits.ttft" in p for p in found)
+    assert any("objectives[0].limits.ttfb" in p and "unknown field" in p for p in found)
+    assert any("objectives[1].window" in p and "unknown field" in p for p in found)
+    assert any("objectives[2].min" in p and "tokens per second" in p for p in found)

@@ -38,7 +38,7 @@ def test_there_is_a_preset_per_seed_target() -> None:
 def test_preset_judges_a_real_run_and_fails_closed(path: Path, reference_run: RunResult) -> None:
     spec = load_spec(path)
     evaluation = evaluate(spec, reference_run)
-    assert len(evaluation.objectives) == len(spec.all_objectives)
+    assert len(evaluation.objectives) == len(spec.run_judged_objectives)
     for result in evaluation.objectives:
         assert result.reason and result.formula, result
         if result.samples < result.required_samples:
