@@ -22,7 +22,7 @@ from slogate.alerts.rulefmt import AlertingRule
 from slogate.alerts.sli import Sli, slis
 from slogate.slo.burn import WORKBOOK_WINDOWS, BurnWindow, ObjectiveBurn, objective_burn, spec_windows
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
-from slogate.slo.spec import LatencyObjective, Spec
+from slogate.slo.spec import DERIVED_LATENCY_KINDS, LatencyObjective, Spec
 
 
 @dataclass(frozen=True)
@@ -142,9 +142,12 @@ def plan_alerts(
 
 def unmeasured_objectives(spec: Spec, contract: MetricContract) -> dict[str, str]:
     """The objectives the contract's metrics cannot measure server-side, by name, with why."""
+    derived = {o.name: f"{o.kind} is measured from a load test's stream timings; the metric contract has "
+               "no histogram of it, so no server-side SLI: it is judged client-side only"
+               for o in spec.objectives if o.kind in DERIVED_LATENCY_KINDS and o.sli is None}
     if contract.has_latency:
-        return {}
-    return {
+        return derived
+    return derived | {
         o.name: f"{contract.label} has no latency histogram, so no server-side latency SLI: it is "
                 "judged client-side only (by a load test's own measurements)"
         for o in spec.objectives if isinstance(o, LatencyObjective) and o.sli is None

@@ -11,7 +11,7 @@ from slogate.dashboards.panels import Grid, dashboard, datasource_variable, stab
 from slogate.slo import burn, promql, query_sli
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.sli import HistogramLatency
-from slogate.slo.spec import AvailabilityObjective, LatencyObjective, Objective, Spec
+from slogate.slo.spec import DERIVED_LATENCY_KINDS, AvailabilityObjective, LatencyObjective, Objective, Spec
 from slogate.slo.units import format_duration, format_ratio
 
 DASHBOARD = "slos"
@@ -77,7 +77,7 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
     # Latency objectives a proxy without a latency histogram cannot measure have no SLI and no
     # rules here: they are judged client-side only (the description says which).
     unmeasured = [o.name for o in spec.objectives if isinstance(o, LatencyObjective)
-                  and o.sli is None and not c.has_latency]
+                  and o.sli is None and (not c.has_latency or o.kind in DERIVED_LATENCY_KINDS)]
     for objective in spec.objectives:
         if objective.name in unmeasured:
             continue
@@ -128,7 +128,7 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
     return dashboard(
         title=f"{spec.service}: SLOs",
         description=(spec.description or f"SLOs and error budgets of {spec.service} (slogate).")
-        + (f" Judged client-side only ({c.label} has no latency histogram): "
+        + (f" Judged client-side only (no histogram of theirs in {c.label}'s metrics): "
            f"{', '.join(unmeasured)}." if unmeasured else ""),
         uid=stable_uid(spec.service, DASHBOARD),
         tags=["slogate", spec.service, "slo"],

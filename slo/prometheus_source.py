@@ -52,6 +52,7 @@ from slogate.slo.promql import (
 )
 from slogate.slo.sli import CounterRatio, ErrorRatioQuery, EventQueries, HistogramLatency, QuerySli, Selector
 from slogate.slo.spec import (
+    DERIVED_LATENCY_KINDS,
     AnyObjective,
     AvailabilityObjective,
     ErrorRatioObjective,
@@ -338,12 +339,13 @@ def _judge(objective: AnyObjective, source: _Source, spec: Spec) -> ObjectiveRes
 
 
 def _judge_latency(objective: LatencyObjective, source: _Source, spec: Spec) -> ObjectiveResult:
-    if objective.kind == "ttfb":
+    if objective.kind in DERIVED_LATENCY_KINDS:
         result = judge_share(objective, Counts(total=0, bad=0, seconds=source.seconds), spec,
-                             target=objective.percentile / 100.0, what="time to first byte",
+                             target=objective.percentile / 100.0, what=objective.kind,
                              bad_label="slow", period_s=spec.period_s)
-        return dataclasses.replace(result, reason="the metric contract has no time-to-first-byte "
-                                   "histogram: judge ttfb objectives from a run")
+        series = DERIVED_LATENCY_KINDS[objective.kind].replace(" ", "-")
+        return dataclasses.replace(result, reason=f"the metric contract has no {series} histogram: "
+                                   f"judge {objective.kind} objectives from a run")
     if not source.contract.has_latency:
         result = judge_budget(objective, Counts(total=0, bad=0, seconds=source.seconds), spec)
         return dataclasses.replace(result, verdict="inconclusive", reason=(

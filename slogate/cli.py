@@ -326,7 +326,7 @@ def _validate_one(name: str, files: list[Path], contract: MetricContract | None)
     for line in unwritable:
         console.say(f"spec error: {name}: {line}")
     if not unwritable:
-        print(f"{name}: ok ({spec.service}, {len(spec.all_objectives)} objectives)")
+        print(f"{name}: ok ({spec.service}, {len(spec.run_judged_objectives)} objectives)")
     return not unwritable
 
 
