@@ -9,8 +9,9 @@ Options (Locust command line, or the environment variable named):
 ``--health-interval SECONDS`` (``SLOGATE_HEALTH_INTERVAL``, default 0: off)
     how often the health user probes ``/health/live``, ``/health/ready`` and ``/metrics``. Off by
     default: a proxy without these routes answers 404, which would count against its availability.
-    The probes are recorded under their own endpoints (``GET /health/live``...), which objectives
-    without an ``endpoint`` judge with the rest. It is one user (Locust ``fixed_count``) out of
+    The probes are recorded apart, as ``GET /health/live#probe``... (``slo.spec.PROBE_SUFFIX``):
+    objectives without an ``endpoint`` skip them; one naming the route (``GET /health/live``) judges
+    them. It is one user (Locust ``fixed_count``) out of
     ``-u``, so it runs only when ``-u`` is 2 or more: the scenario's own users are never crowded
     out.
 ``--retry-after-cap SECONDS`` (``SLOGATE_RETRY_AFTER_CAP``, default 30)
@@ -33,6 +34,7 @@ from locust.env import Environment
 
 from slogate.loadtest.counters import RunCounters, counters_of
 from slogate.loadtest.traffic import retry_after_seconds
+from slogate.slo.spec import PROBE_SUFFIX
 
 logger = logging.getLogger("slogate")
 
@@ -90,7 +92,7 @@ class HealthUser(FastHttpUser):
     @task
     def probe(self) -> None:
         for route in HEALTH_ROUTES:
-            self.client.get(route, name=route)
+            self.client.get(route, name=route + PROBE_SUFFIX)
 
 
 def mark_rate_limited(response: Any) -> float | None:

@@ -55,7 +55,8 @@ def test_llm_scenario_records_first_token_pacing_tokens_and_rate_limits_apart(tm
                                  "--health-interval", "1")
     route = "POST /v1/messages"
     derived = {route + suffix for suffix in (TTFB_SUFFIX, TTFT_SUFFIX, ITL_SUFFIX, TPOT_SUFFIX)}
-    assert set(run.endpoints) == {route, *derived, "GET /health/live", "GET /health/ready", "GET /metrics"}
+    probes = {f"GET {r}#probe" for r in ("/health/live", "/health/ready", "/metrics")}
+    assert set(run.endpoints) == {route, *derived, *probes}
     total, _ = run.merged(route)
     ttfb, _ = run.merged(route + TTFB_SUFFIX)
     ttft, _ = run.merged(route + TTFT_SUFFIX)
