@@ -122,7 +122,7 @@ def endpoint_label(result: ObjectiveResult) -> str:
     return endpoint_name(result.endpoint) if result.endpoint is not None else "all endpoints"
 
 
-LOWER_BOUND_KINDS = frozenset({"availability", "throughput"})
+LOWER_BOUND_KINDS = frozenset({"availability", "throughput", "hit_ratio", "goodput"})
 """Kinds whose measured value must stay at or above the threshold; every other is an upper bound."""
 
 
