@@ -92,7 +92,8 @@ def spec_files(paths: Sequence[str | Path]) -> list[Path]:
 def group_by_references(paths: Sequence[str | Path]) -> list[list[Path]]:
     """The files of ``paths`` in the groups that make one spec each: OpenSLO files whose objects
     name each other's (an SLO and the file of its SLI) together, every other file alone; in the
-    order given. A file that cannot be read is alone, to be refused on its own."""
+    order given. A name several files define links none of them; a file that cannot be read is
+    alone, to be refused on its own."""
     files = spec_files(paths)
     group = list(range(len(files)))  # union-find: each file's group is its root's
 
@@ -103,14 +104,25 @@ def group_by_references(paths: Sequence[str | Path]) -> list[list[Path]]:
 
     found = [references(objects) if objects and is_openslo(objects) else (set(), set())
              for objects in map(_objects_or_none, files)]
-    for i, (_, named) in enumerate(found):
-        for j, (defined, _) in enumerate(found):
-            if i != j and named & defined:
+    for i, (own, named) in enumerate(found):
+        for name in named - own:  # what a file defines itself is its own
+            j = _defining_file(name, found)
+            if j is not None:
                 group[root(i)] = root(j)
     groups: dict[int, list[Path]] = {}
     for index, path in enumerate(files):
         groups.setdefault(root(index), []).append(path)
     return list(groups.values())
+
+
+def _defining_file(name: tuple[str, str], found: list[tuple[set[Any], set[Any]]]) -> int | None:
+    """The index of the one file that defines ``name`` (of those that define it, the one that does
+    not use it itself: two self-contained specs may both have an SLI named ``availability``); None
+    when no file or several do, so a set is not guessed."""
+    defining = [index for index, (defined, _) in enumerate(found) if name in defined]
+    if len(defining) > 1:
+        defining = [index for index in defining if name not in found[index][1]]
+    return defining[0] if len(defining) == 1 else None
 
 
 def parse_spec(text: str, source: str = "<memory>") -> Spec:

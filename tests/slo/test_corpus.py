@@ -505,17 +505,11 @@ EXPECTED_SETS: dict[tuple[str, ...], str] = {
         "document[1].metadata.name: a second AlertPolicy named 'mix-of-referenced-and-inlined-objects' (t",
     (
         'openslo-go-sdk/openslosdk_test_data_inline_inputs_custom_config.yaml',
-        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_invalid_condition.yaml',
-        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_invalid_target.yaml',
-        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_keep_refs.yaml',
         'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_remove_refs.yaml',
-        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo.yaml',
-        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_policy.yaml',
         'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_sli.yaml',
-        'openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_slo_invalid_target.yaml',
     ):
-        'refused: openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_remove_refs.yaml:3: '
-        "document[0].metadata.name: a second AlertPolicy named 'single-referenced-object' (the first is a",
+        'refused: openslo-go-sdk/openslosdk_test_data_inline_inputs_v1_alert_policies_remove_refs.yaml:13: '
+        "document[1].metadata.name: a second AlertPolicy named 'multiple-referenced-objects' (the first i",
     (
         'openslo-go-sdk/openslosdk_test_data_inline_outputs_custom_config.yaml',
         'openslo-go-sdk/openslosdk_test_data_inline_outputs_v1_alert_policies_keep_refs.yaml',
@@ -523,19 +517,6 @@ EXPECTED_SETS: dict[tuple[str, ...], str] = {
     ):
         'refused: openslo-go-sdk/openslosdk_test_data_inline_outputs_v1_alert_policies_remove_refs.yaml:3: '
         "document[0].metadata.name: a second AlertPolicy named 'single-referenced-object' (the first is a",
-    (
-        'openslo-spec/schema-test_spec-files_v1_alert-notification-target_alert-notification-target-no-description.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-notification-target_alert-notification-target-no-target.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-notification-target_alert-notification-target.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-inline-cond.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-malformed-cond.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-many-cond.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-many-notificationref.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-no-cond.yaml',
-        'openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy.yaml',
-    ):
-        'refused: openslo-spec/schema-test_spec-files_v1_alert-policy_alert-policy-malformed-cond.yaml:3: '
-        "document[0].metadata.name: a second AlertPolicy named 'alert-policy' (the first is at openslo-sp",
 }
 
 

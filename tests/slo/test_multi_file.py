@@ -126,8 +126,11 @@ def test_files_of_different_formats_are_not_one_spec(tmp_path: Path, other: str,
 
 def test_files_are_grouped_by_the_objects_they_name(tmp_path: Path) -> None:
     paths = write(tmp_path, {"a-slo.yaml": SLO, "b-other.yaml": ONE_FILE.read_text(encoding="utf-8"),
-                             "c-sli.yaml": SLI, "d-broken.yaml": "[unclosed"})
-    assert group_by_references(paths) == [[paths[0], paths[2]], [paths[1]], [paths[3]]]
+                             "c-sli.yaml": SLI, "d-broken.yaml": "[unclosed",
+                             "e-own.yaml": f"{SLO}---\n{SLI}", "f-own.yaml": f"{SLO}---\n{SLI}"})
+    # e and f each define the SLI they use: two specs, though c defines one of that name too.
+    a, b, c, d, e, f = paths
+    assert group_by_references(paths) == [[a, c], [b], [d], [e], [f]]
 
 
 def test_validate_checks_sets_and_lone_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
