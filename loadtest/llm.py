@@ -34,6 +34,7 @@ A failed call never names the API key in its message.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import re
 import time
@@ -61,6 +62,7 @@ PROMPTS = (
     "List three reasons a proxy would answer 429, briefly.",
 )
 _COUNTER_PART = re.compile(r"[^a-z0-9]+")
+_MICROSECONDS = 1e6
 
 
 def _lengths(text: str) -> str:
@@ -103,6 +105,7 @@ def user_api_key(options: Any) -> str:
     return api_key_for(configured)
 
 
+@functools.lru_cache(maxsize=256)  # once per stream (its stop reason): the few names, made once
 def counter_name(prefix: str, value: str) -> str:
     """A run counter named after a server-given value (``stop_reason_end_turn``), kept short and tame."""
     return prefix + (_COUNTER_PART.sub("_", value.lower()).strip("_")[:40] or "unknown")
@@ -249,12 +252,13 @@ class MessageCaller:
         if failure is not None:
             response.failure(failure)
             return None
-        self.counters.add(input_tokens=timings.input_tokens or 0, output_tokens=timings.output_tokens,
-                          messages=1)
+        counts = {"input_tokens": timings.input_tokens or 0, "output_tokens": timings.output_tokens,
+                  "messages": 1}
         if timings.stop_reason:
-            self.counters.add(**{counter_name("stop_reason_", timings.stop_reason): 1})
+            counts[counter_name("stop_reason_", timings.stop_reason)] = 1
         if not timings.tokens_from_usage:
-            self.counters.add(tpot_from_chunks=1)
+            counts["tpot_from_chunks"] = 1
+        self.counters.add(**counts)
         return timings
 
     def _record_timings(self, response: Any, timings: StreamTimings) -> None:
@@ -263,11 +267,11 @@ class MessageCaller:
         chunk for ``#itl``) cost more than parsing the stream. Locust's own stats then show the
         request only; without slogate recording the run, they are request events, for Locust."""
         meta = response.request_meta
-        series: list[tuple[str, list[float]]] = [
-            (TTFB_SUFFIX, [timings.ttfb_s] if timings.ttfb_s is not None else []),
-            (TTFT_SUFFIX, [timings.ttft_s] if timings.ttft_s is not None else []),
-            (TPOT_SUFFIX, [timings.tpot_s] if timings.tpot_s is not None else []),
-            (ITL_SUFFIX, list(timings.itl_s)),
+        series: list[tuple[str, tuple[float, ...]]] = [
+            (TTFB_SUFFIX, () if timings.ttfb_s is None else (timings.ttfb_s,)),
+            (TTFT_SUFFIX, () if timings.ttft_s is None else (timings.ttft_s,)),
+            (TPOT_SUFFIX, () if (tpot := timings.tpot_s) is None else (tpot,)),
+            (ITL_SUFFIX, timings.itl_s),
         ]
         recorder = recorder_of(self.user.environment)
         if recorder is not None:
@@ -275,7 +279,7 @@ class MessageCaller:
             key = f"{meta['request_type']} {self.route}"
             for suffix, seconds in series:
                 if seconds:
-                    recorder.record_many(key + suffix, started, [value * 1e6 for value in seconds])
+                    recorder.record_many(key + suffix, started, map(_MICROSECONDS.__mul__, seconds))
             return
         fire = self.user.environment.events.request.fire
         common = {"request_type": meta["request_type"], "response_length": 0, "response": response,

@@ -34,6 +34,7 @@ event parser; this one reads only what the timings need, at a fraction of its co
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,17 @@ OPENAI_DONE = b"[DONE]"
 _ANTHROPIC_CONTENT = {"text_delta": "text", "thinking_delta": "thinking",
                       "input_json_delta": "partial_json"}
 _OPENAI_CONTENT = ("content", "reasoning_content", "reasoning")
+_ANTHROPIC_IGNORED = frozenset((b"ping", b"content_block_start", b"content_block_stop"))
+"""Events that carry nothing the timings need: not decoded."""
+_ANTHROPIC_SKIPPED = tuple(b"event: " + name + b"\n" for name in sorted(_ANTHROPIC_IGNORED))
+_DECODER = json.JSONDecoder()
+# Once per stream each, in the APIs' usual compact form, read without decoding the JSON (anything
+# else is decoded): message_start's usage (a key is never inside a string: its quotes would be
+# escaped), and a whole message_delta of a stop reason, a stop sequence and the output tokens.
+_USUAL_INPUT_TOKENS = re.compile(rb'"usage":\{"input_tokens":(\d+)[,}]')
+_USUAL_MESSAGE_DELTA = re.compile(
+    rb'\{"type":"message_delta","delta":\{"stop_reason":(?:"(\w+)"|null),'
+    rb'"stop_sequence":(?:null|"[^"\\]*")\},"usage":\{"output_tokens":(\d+)\}\}')
 
 
 class MidStreamError(Exception):
@@ -103,9 +115,9 @@ class StreamTimings:
 
 
 def _object(raw: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(raw)
-    except ValueError:
+    try:  # an event stream is UTF-8: decoded here, json.loads(bytes) would first guess (slower)
+        data = _DECODER.decode(raw.decode())
+    except ValueError:  # UnicodeDecodeError too
         return None
     return data if isinstance(data, dict) else None
 
@@ -122,35 +134,28 @@ def _error_of(data: dict[str, Any]) -> MidStreamError:
     return MidStreamError(str(kind), str(error.get("message") or ""))
 
 
-@dataclass(frozen=True)
-class _ContentRun:
-    """How a run of usual content chunks looks in one API style, so that a run of them, however
-    long, is counted with a few byte counts instead of an event at a time.
-
-    Each chunk of the run is an event holding ``token`` once (a content delta's opening in the
-    compact JSON the APIs send: inside a JSON string a quote is escaped, so the token is structure,
-    never text), and ``each`` once; none holds ``never`` (``""``: an empty content, or a text
-    ending in an escaped quote, decoded instead) or any of ``absent``."""
-
-    token: bytes
-    each: bytes
-    absent: tuple[bytes, ...]
-
-    def count(self, data: bytes, start: int, end: int) -> int | None:
-        """The content chunks of ``data[start:end]`` (whole events), None unless all are usual."""
-        events = data.count(b"\n\n", start, end) + 1
-        if data.count(self.token, start, end) != events or data.count(self.each, start, end) != events:
-            return None
-        for marker in self.absent:
-            if data.find(marker, start, end) >= 0:
-                return None
-        return events
+def _string_end(data: bytes, start: int, end: int) -> int:
+    """Where the JSON string whose text starts at ``start`` closes (its quote), -1 if not before ``end``."""
+    quote = data.find(b'"', start, end)
+    while quote > 0 and data[quote - 1] == 0x5C:  # a backslash: escaped, unless itself escaped
+        backslashes = quote - len(data[:quote].rstrip(b"\\"))
+        if backslashes % 2 == 0:
+            break
+        quote = data.find(b'"', quote + 1, end)
+    return quote
 
 
-_ANTHROPIC_RUN = _ContentRun(b'"delta":{"type":"text_delta","text":"',
-                             b"event: content_block_delta\ndata: {", (b'""',))
-_OPENAI_RUN = _ContentRun(b'"delta":{"content":"', b'"finish_reason":null}',
-                          (b'""', b'"usage":{', b'"error"', b"event:"))
+def _usual_anthropic(prefix: bytes, suffix: bytes) -> bool:
+    """A text delta event and nothing else (its prefix holds the delta's opening)."""
+    return suffix == b'"}}' and prefix.startswith(b"event: content_block_delta\ndata: {") and \
+        prefix.count(b"\n") == 1
+
+
+def _usual_openai(prefix: bytes, suffix: bytes) -> bool:
+    """A content chunk without a stop reason, usage or error."""
+    return (prefix.startswith(b"data: {") and b'"finish_reason":null' in suffix
+            and not any(marker in part for part in (prefix, suffix)
+                        for marker in (b"\n", b'"usage":{', b'"error"', b'"finish_reason":"')))
 
 
 class LlmStreamParser:
@@ -174,7 +179,10 @@ class LlmStreamParser:
             raise ValueError(f"API style must be one of {', '.join(API_STYLES)}, got {api!r}")
         self._openai = api == OPENAI
         self._end_marker = "data: [DONE]" if self._openai else "message_stop"
-        self._run = _OPENAI_RUN if self._openai else _ANTHROPIC_RUN
+        self._token = b'"delta":{"content":"' if self._openai else \
+            b'"delta":{"type":"text_delta","text":"'
+        self._usual = _usual_openai if self._openai else _usual_anthropic
+        self._skipped = () if self._openai else _ANTHROPIC_SKIPPED
         self._started = started
         self._pending = b""
         self._ttfb: float | None = None
@@ -211,26 +219,60 @@ class LlmStreamParser:
 
     def _events(self, data: bytes, end: int) -> int:
         """The content chunks among the whole events of ``data[:end]``; the other events read."""
-        token = self._run.token
+        token = self._token
         first = data.find(token, 0, end)
         if first < 0:
             return self._one_by_one(data[:end])
-        run_start = data.rfind(b"\n\n", 0, first) + 2
-        run_start = 0 if run_start == 1 else run_start  # the first event holds it
-        run_end = data.find(b"\n\n", data.rfind(token, first, end), end)
-        run_end = end if run_end < 0 else run_end
-        counted = self._run.count(data, run_start, run_end)
+        start = data.rfind(b"\n\n", 0, first) + 2
+        start = 0 if start == 1 else start  # the first event holds it
+        stop = data.find(b"\n\n", data.rfind(token, first, end), end)
+        stop = end if stop < 0 else stop
+        counted = self._usual_run(data, start, first + len(token), stop)
         if counted is None:
             return self._one_by_one(data[:end])
-        before = self._one_by_one(data[:run_start - 2]) if run_start > 2 else 0
-        after = self._one_by_one(data[run_end + 2:end]) if run_end < end else 0
+        before = self._one_by_one(data[:start - 2]) if start else 0
+        after = self._one_by_one(data[stop + 2:end]) if stop < end else 0
         return before + counted + after
+
+    def _usual_run(self, data: bytes, start: int, text: int, stop: int) -> int | None:
+        """The content chunks of the events ``data[start:stop]`` when they are all usual ones (the
+        first's text at ``text``), counted in one pass; else None.
+
+        The first event gives the template: what comes before its text (``prefix``) and after
+        (``suffix``), which must be a usual content chunk's. Every other event of the run is the
+        same template around another text: between the first text and the last suffix, every line
+        end is in a ``suffix + blank line + prefix`` boundary (a JSON string holds no line end, so
+        an event of another kind in between would add some), and no boundary is followed by the
+        closing quote (an empty text).
+        """
+        text_end = _string_end(data, text, stop)
+        if text_end <= text:  # empty, or no string end: not usual
+            return None
+        first_end = data.find(b"\n\n", text_end, stop)
+        first_end = stop if first_end < 0 else first_end
+        prefix, suffix = data[start:text], data[text_end:first_end]
+        if not self._usual(prefix, suffix):
+            return None
+        if first_end == stop:
+            return 1
+        if not data.endswith(suffix, start, stop):
+            return None
+        boundary = suffix + b"\n\n" + prefix
+        texts_end = stop - len(suffix)
+        boundaries = data.count(boundary, text, texts_end)
+        if data.count(b"\n", text, texts_end) != boundaries * boundary.count(b"\n") or \
+                data.find(boundary + b'"', text, stop) >= 0:
+            return None
+        return boundaries + 1
 
     def _one_by_one(self, data: bytes) -> int:
         """The content chunks among ``data``'s events (blank-line separated), each event read."""
         dispatch = self._openai_event if self._openai else self._anthropic_event
+        skipped = self._skipped
         content = 0
         for block in data.split(b"\n\n"):
+            if block.startswith(skipped) and block.count(b"\n") == 1:
+                continue  # 'event: ping' and the like, in the usual two lines
             # The usual layouts first ('event: NAME\ndata: JSON', 'data: JSON'): no line loop.
             if block.startswith(b"data: ") and b"\n" not in block:
                 content += dispatch(b"", block[6:])
@@ -271,10 +313,18 @@ class LlmStreamParser:
         if name == b"content_block_delta" and b'""' not in raw and (
                 b'"text_delta"' in raw or b'"thinking_delta"' in raw or b'"input_json_delta"' in raw):
             return True  # a content delta with no empty string in it: not empty
-        if name == b"ping":
+        if name in _ANTHROPIC_IGNORED:
             return False
         if name == b"message_stop":
             self._complete = True
+            return False
+        if name == b"message_start" and (usual := _USUAL_INPUT_TOKENS.search(raw)):
+            self._input_tokens = int(usual[1])
+            return False
+        if name == b"message_delta" and (usual := _USUAL_MESSAGE_DELTA.fullmatch(raw)):
+            if usual[1]:
+                self._stop_reason = usual[1].decode()
+            self._output_tokens = int(usual[2])
             return False
         data = _object(raw)
         if data is None:
@@ -334,16 +384,12 @@ class LlmStreamParser:
 
     def timings(self) -> StreamTimings:
         """What the stream showed so far (call it when the stream has ended)."""
-        started = self._started
-
-        def since(moment: float | None) -> float | None:
-            return None if moment is None else moment - started
-
+        started, ttfb, first, last = self._started, self._ttfb, self._first, self._last
         from_usage = self._output_tokens is not None
         return StreamTimings(
-            ttfb_s=since(self._ttfb),
-            ttft_s=since(self._first),
-            last_content_s=since(self._last),
+            ttfb_s=None if ttfb is None else ttfb - started,
+            ttft_s=None if first is None else first - started,
+            last_content_s=None if last is None else last - started,
             itl_s=tuple(self._gaps),
             content_chunks=self._chunks,
             input_tokens=self._input_tokens,

@@ -213,3 +213,105 @@ def test_layouts_off_the_fast_path_read_the_same() -> None:
     t = run(OPENAI, [(0.1, f"data: {spaced}\n\n".encode()), (0.2, f"data: {last}\n\n".encode()),
                      (0.3, b"data: [DONE]\n\n")])
     assert t.itl_s == pytest.approx((0.1,)) and t.stop_reason == "length" and t.complete
+
+
+def anthropic_events(texts: list[str], *, ping_at: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """A whole Anthropic stream's events: a thinking block, then a text block of ``texts``."""
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "m1", "type": "message", "role": "assistant", "content": [], "stop_reason": None,
+            "usage": {"input_tokens": 21, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "thinking", "thinking": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "thinking_delta", "thinking": "hmm"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "signature_delta", "signature": "c2ln"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("content_block_start", {"type": "content_block_start", "index": 1,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("ping", {"type": "ping"}),
+    ]
+    for at, text in enumerate(texts):
+        if at == ping_at:
+            events.append(("ping", {"type": "ping"}))
+        events.append(("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                               "delta": {"type": "text_delta", "text": text}}))
+    return [
+        *events,
+        ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        ("message_delta", {"type": "message_delta",
+                           "delta": {"stop_reason": "stop_sequence", "stop_sequence": "END"},
+                           "usage": {"output_tokens": 3 + len(texts)}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def openai_events(texts: list[str], *, usage_each: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """A whole OpenAI stream's chunks: role, reasoning, ``texts``, a tool call, finish, usage."""
+    def chunk_of(delta_: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "created": 1,
+                                "choices": [{"index": 0, "delta": delta_, "logprobs": None,
+                                             "finish_reason": finish}]}
+        if usage_each:
+            body["usage"] = {"prompt_tokens": 9, "completion_tokens": 1}
+        return body
+    deltas = [{"role": "assistant", "content": ""}, {"reasoning_content": "think"}]
+    deltas += [{"content": text} for text in texts]
+    deltas.append({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})
+    chunks = [chunk_of(d) for d in deltas] + [chunk_of({}, "length")]
+    chunks.append({"id": "c1", "choices": [], "usage": {"prompt_tokens": 9,
+                                                        "completion_tokens": 4 + len(texts)}})
+    return [("", c) for c in chunks]
+
+
+def serialized(events: list[tuple[str, dict[str, Any]]], api: str, *, compact: bool) -> list[bytes]:
+    separators = (",", ":") if compact else (", ", ": ")
+    out = [(f"event: {name}\n" if name else "").encode()
+           + f"data: {json.dumps(data, separators=separators)}\n\n".encode() for name, data in events]
+    return out + ([b"data: [DONE]\n\n"] if api == OPENAI else [])
+
+
+def read_in_groups(pieces: list[bytes], seed: int) -> StreamTimings:
+    """Feed the events in random groups, each read ending inside an event at a random share of it,
+    the reads 10 ms apart: whatever the layout, the same events arrive with the same read."""
+    rng = random.Random(seed)
+    parser = LlmStreamParser(OPENAI if pieces[-1] == b"data: [DONE]\n\n" else ANTHROPIC, started=0.0)
+    body = b"".join(pieces)
+    starts = [sum(len(piece) for piece in pieces[:at]) for at in range(len(pieces))]
+    cuts, at = [], 0
+    while (at := at + rng.choice((1, 1, 2, 3, 7, 40))) < len(pieces):
+        cuts.append(starts[at] + int(len(pieces[at]) * rng.random()))
+    for read, (begin, end) in enumerate(zip([0, *cuts], [*cuts, len(body)], strict=True)):
+        parser.feed(body[begin:end], (read + 1) * 0.01)
+    return parser.timings()
+
+
+TEXTS = ["Hello", " wor", "ld", 'say \\"', "\\\\", "é", "", "tab\\t", '"q"', "x" * 300, "a\nb", "end"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_compact_streams_read_in_bulk_time_as_decoded_ones(seed: int) -> None:
+    # The compact form goes through the bulk count, the spaced one event by event through JSON:
+    # whatever the grouping, the same content chunks arrive at the same reads.
+    rng = random.Random(seed)
+    texts = [rng.choice(TEXTS) for _ in range(rng.randint(1, 80))]
+    for api, events in ((ANTHROPIC, anthropic_events(texts, ping_at=rng.choice((None, 3)))),
+                        (OPENAI, openai_events(texts)), (OPENAI, openai_events(texts, usage_each=True))):
+        bulk = read_in_groups(serialized(events, api, compact=True), seed)
+        decoded = read_in_groups(serialized(events, api, compact=False), seed)
+        assert bulk == decoded
+        expected = sum(1 for t in texts if t) + (2 if api == OPENAI else 1)
+        assert bulk.content_chunks == expected and bulk.complete
+        assert len(bulk.itl_s) == expected - 1 and bulk.stop_reason in {"stop_sequence", "length"}
+        assert bulk.tokens_from_usage and bulk.input_tokens == (21 if api == ANTHROPIC else 9)
+
+
+def test_a_burst_of_chunks_in_one_read_is_one_gap_then_zeros() -> None:
+    pieces = serialized(anthropic_events(["a", "b", "c", "d"]), ANTHROPIC, compact=True)
+    parser = LlmStreamParser(ANTHROPIC, started=0.0)
+    parser.feed(b"".join(pieces[:8]), 0.1)  # the opening (a thinking delta) and the first text
+    parser.feed(b"".join(pieces[8:]), 0.3)  # the rest at once
+    t = parser.timings()
+    assert t.ttft_s == pytest.approx(0.1) and t.itl_s == pytest.approx((0.0, 0.2, 0.0, 0.0))
+    assert t.content_chunks == 5 and t.output_tokens == 7 and t.stop_reason == "stop_sequence"
