@@ -46,7 +46,7 @@ from slogate.loadtest.verdict import deliver_verdict
 from slogate.loadtest.workers import WorkerRoster, mark_final
 from slogate.slo.bundle import check_writable, new_run_id
 from slogate.slo.run import RunResult
-from slogate.slo.spec import Spec
+from slogate.slo.spec import DERIVED_KEY_MARK, Spec
 from slogate.slo.specfile.load import load_spec
 from slogate.slo.specfile.problems import SpecError
 
@@ -457,12 +457,15 @@ class SlogateSession:
 
     def _log_progress(self, now: float, users: int, cpu: float) -> None:
         # Locust's own stats are only shown for progress; verdicts come from the recorder.
-        total = self.environment.stats.total
+        # Derived series ('#probe', '#ttft', ...) are not requests of their own: left out of the counts.
+        entries = [entry for (name, _), entry in self.environment.stats.entries.items()
+                   if DERIVED_KEY_MARK not in name]
         elapsed = now - (self.started_at or now)
         logger.info(
             "slogate: %3.0fs users=%d requests=%d failures=%d rps=%.0f generator_cpu=%.0f%%",
-            elapsed, users, total.num_requests, total.num_failures,
-            total.current_rps, cpu,
+            elapsed, users, sum(entry.num_requests for entry in entries),
+            sum(entry.num_failures for entry in entries),
+            sum(entry.current_rps for entry in entries), cpu,
         )
 
 

@@ -187,6 +187,8 @@ def _common_fields(check: Checker, item: YamlMapping, path: str) -> dict[str, An
     if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.strip()):
         check.fail(item.key_lines["endpoint"], f"{path}.endpoint",
                    "expected an endpoint such as 'POST /v1/messages' or '/v1/messages'")
+    elif isinstance(endpoint, str) and (problem := _endpoint_problem(endpoint.strip())):
+        check.fail(item.key_lines["endpoint"], f"{path}.endpoint", problem)
     min_samples = item.get("min_samples")
     if min_samples is not None and (
         isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1
@@ -388,3 +390,18 @@ def _confidence(value: object) -> float:
         raise ValueError(f"expected a confidence from 50% up to (not including) 100%, such as 95%; "
                          f"got {shown(value)}")
     return confidence
+
+
+def _endpoint_problem(endpoint: str) -> str | None:
+    """Why an endpoint can never match a recorded one ('METHOD /route' or '/route'), or None.
+
+    Scenarios record upper-case methods and routes that start with '/': 'get /content/{id}' or
+    'GET content/{id}' would select nothing, and a verdict on nothing is never what was meant.
+    """
+    method, _, route = endpoint.rpartition(" ")
+    if not route.startswith("/"):
+        return f"the route must start with '/': {endpoint!r} (e.g. 'GET /content/{{id}}')"
+    if method and not (method.isalpha() and method.isupper()):
+        suggestion = f"{method.upper()} {route}" if method.isalpha() else f"GET {route}"
+        return f"the method must be an upper-case HTTP method: {endpoint!r} (e.g. {suggestion!r})"
+    return None

@@ -136,3 +136,25 @@ def test_goodput_and_hit_ratio_faults_are_named() -> None:
     assert any("objectives[0].limits.ttfb" in p and "unknown field" in p for p in found)
     assert any("objectives[1].window" in p and "unknown field" in p for p in found)
     assert any("objectives[2].min" in p and "tokens per second" in p for p in found)
+
+
+_ERROR_RATIO = ("service: s\nobjectives:\n  - name: e\n    kind: error_ratio\n"
+                "    endpoint: {endpoint}\n    max: 1%\n")
+
+
+@pytest.mark.parametrize(("endpoint", "message"), [
+    ("get /content/{id}", "the method must be an upper-case HTTP method: 'get /content/{id}' "
+                          "(e.g. 'GET /content/{id}')"),
+    ("GET content/{id}", "the route must start with '/': 'GET content/{id}'"),
+])
+def test_endpoints_that_can_never_match_are_refused(endpoint: str, message: str) -> None:
+    text = _ERROR_RATIO.format(endpoint=endpoint)
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, "slo.yaml")
+    assert any(message in str(problem) for problem in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.parametrize("endpoint", ["GET /content/{id}:hit", "/v1/messages", "POST /v1/messages#ttft"])
+def test_endpoints_as_scenarios_record_them_load(endpoint: str) -> None:
+    text = _ERROR_RATIO.format(endpoint=endpoint)
+    assert parse_spec(text, "slo.yaml").objectives[0].endpoint == endpoint
