@@ -12,11 +12,13 @@ Anthropic and OpenAI streams, with and without multi-token chunks. Locust's ``--
 the last streams end, so both sides hold the same streams.
 
 Cost: Debian's nginx serves a canned 64-token stream as fast as it can; one Locust process streams
-it with parsing on (the scenario's ``MessageCaller``: incremental parse, ``#ttfb/#ttft/#itl/#tpot``
-recorded in slogate's histograms, one call per series) and off (the same request, its body read
-in one go, as slogate did before). Runs alternate; the figures are streams/s and content chunks/s
-per CPU second of the Locust process (what one core reaches, whatever the neighbours do) and the
-ratio of the medians, goal >= 0.9.
+it with the LLM scenario's call (``MessageCaller``) with parsing on (each network read parsed as it
+arrives, ``#ttfb/#ttft/#itl/#tpot`` recorded in slogate's histograms, one call per series) and off
+(the same call, rate-limit headroom and all, its body read in one go: no parsing, no derived
+series), and as a bare Locust request reading the body in one go (for scale). Runs rotate; the
+figures are streams/s and content chunks/s per CPU second of the Locust process (what one core
+reaches, whatever the neighbours do), the ratio of the medians on/off (goal >= 0.9), each round's
+ratios, and on/bare.
 
 On a loaded machine the server's truth misses what it cannot see: a process asleep in epoll is
 woken up to a scheduler tick late, so a request waits a few ms before the server stamps its
@@ -26,6 +28,7 @@ The benchmark raises its own priority (``nice -10``, children included) when it 
 shared machine's other work delays neither side's wake-ups.
 
     .venv/bin/python -m benchmarks.llm_stream_accuracy [--seconds 8] [--users 8] [--rounds 3]
+        [--skip-accuracy] [--skip-cost]
 """
 
 from __future__ import annotations
