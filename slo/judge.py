@@ -523,6 +523,10 @@ def _decide(objective: AnyObjective, counts: Counts, evidence: _Evidence, spec: 
     short = _too_short(objective, counts, spec, run)
     if short is not None:
         return _Decision("inconclusive", short, None)
+    if allowed >= 1.0:
+        # No share of bad events can exceed 100%: no sample size or variation between slices can
+        # change that verdict, so it needs neither.
+        return _Decision("pass", "")
     if allowed <= 0.0:
         # A zero budget (error ratio max 0%, a target of 100%) has no interval to wait for: one
         # bad event fails it, and an interval that never reaches the limit exactly would otherwise

@@ -39,7 +39,7 @@ def test_processes_merge_losslessly_and_set_the_exit_code(tmp_path: Path, closed
     with ReferenceTarget() as target:
         completed = subprocess.run(
             [sys.executable, "-m", "locust", "-f", str(SCENARIO), "--headless", "--json",
-             "--host", target.proxy_url, "-u", "6", "-r", "6", "-t", "4s", "--processes", "2",
+             "--host", target.proxy_url, "-u", "6", "-r", "6", "-t", "7s", "--processes", "2",
              # Its own master port: another Locust on this machine must not join this run.
              "--master-bind-port", str(closed_port), "--master-port", str(closed_port),
              "--slogate-out", str(bundle), "--slogate-spec", str(spec)],
