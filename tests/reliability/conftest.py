@@ -68,9 +68,10 @@ class FaultyRun:
 
 @pytest.fixture(scope="session")
 def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultyRun]:
-    """`slogate run` for 4 s against a target that resets 8% of responses mid-body, leaves 4%
-    hanging after their headers (the proxy times out after 0.5 s: 504) and answers every request
-    503 for 1 s of every 3 s; with an API key, a bearer token and the metrics endpoint on."""
+    """`slogate run` for 9 s (three bursts: a verdict on bursty errors needs several) against a
+    target that resets 8% of responses mid-body, leaves 4% hanging after their headers (the proxy
+    times out after 0.5 s: 504) and answers every request 503 for 1 s of every 3 s; with an API
+    key, a bearer token and the metrics endpoint on."""
     folder = tmp_path_factory.mktemp("faulty")
     spec = folder / "spec.yaml"
     spec.write_text(ERRORS_SPEC, encoding="utf-8")
@@ -83,7 +84,7 @@ def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultyRun]:
 
         metrics_port = unused_port()
         child = start_slogate(
-            run_args(target.proxy_url, spec, bundle, extra=["--scenario", str(scenario),
+            run_args(target.proxy_url, spec, bundle, duration="9s", extra=["--scenario", str(scenario),
                                                            "--metrics-port", str(metrics_port)]),
             folder, env={"SLOGATE_API_KEY": API_KEY, "RELIABILITY_BEARER": BEARER},
         )
