@@ -92,7 +92,10 @@ def _check_both_sides(bundle: Path) -> None:
     assert fast_server >= fast_client - 0.05 and fast_server == pytest.approx(fast_client, abs=0.25)
     median_client, median_server = client["p50"].measured, server["p50"].measured
     assert median_client is not None and median_server is not None
-    below = max([b for b in CADDY.buckets_s if b <= median_client], default=0.0)
+    # The same bucket, or the one below: Caddy's clock leaves out its own work and the loopback
+    # hops (a few ms here), so a client median just over a bucket bound may be under it for Caddy.
+    below = max([b for b in CADDY.buckets_s if b < median_client], default=0.0)
+    below = max([b for b in CADDY.buckets_s if b < below], default=0.0)
     above = min(b for b in CADDY.buckets_s if b >= median_client)
     assert below <= median_server <= above, (median_client, median_server)
     print(f"caddy agreement: requests {client['availability'].samples} client vs "
