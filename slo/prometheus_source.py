@@ -149,6 +149,10 @@ def evaluate_prometheus(
             f"Prometheus has no {what} in the window "
             f"({format_duration(end - start)} to {end:.0f}): is it scraping the proxy?")
     verdict, reasons = overall(results)
+    # Objectives the proxy's metrics cannot measure are out of the verdict, and said so.
+    gating = {objective.name for objective in spec.all_objectives if objective.gating}
+    reasons += [f"{r.name}: not judged server-side: {r.reason}" for r in results
+                if r.name in gating and not r.gating]
     return Evaluation(service=spec.service, spec_source=spec.source,
                       run_id=f"prometheus {client.url} {start:.0f}..{end:.0f}", verdict=verdict,
                       reasons=tuple(reasons), objectives=results,
@@ -344,11 +348,13 @@ def _judge_latency(objective: LatencyObjective, source: _Source, spec: Spec) -> 
                              target=objective.percentile / 100.0, what=objective.kind,
                              bad_label="slow", period_s=spec.period_s)
         series = DERIVED_LATENCY_KINDS[objective.kind].replace(" ", "-")
-        return dataclasses.replace(result, reason=f"the metric contract has no {series} histogram: "
-                                   f"judge {objective.kind} objectives from a run")
+        return dataclasses.replace(result, gating=False, reason=f"the metric contract has no {series} "
+                                   f"histogram: judge {objective.kind} objectives from a run")
     if not source.contract.has_latency:
+        # What the proxy does not measure is no doubt about the server side: that objective is left
+        # out of the server's verdict (named, never dropped) and judged by the run alone.
         result = judge_budget(objective, Counts(total=0, bad=0, seconds=source.seconds), spec)
-        return dataclasses.replace(result, verdict="inconclusive", reason=(
+        return dataclasses.replace(result, verdict="inconclusive", gating=False, reason=(
             f"{source.contract.label} has no latency histogram ({source.contract.request_count} "
             "counts requests, not their durations): latency is judged client-side only, by the run"))
     counts = source.latency_counts(objective)
