@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from pathlib import Path
 
 from tests.conftest import require_tool
 from tests.prometheus_server import free_port
+from tests.server_process import serving
 
 _CADDYFILE = """\
 {{
@@ -67,27 +65,6 @@ def caddy_proxy(folder: Path, origin_url: str) -> Iterator[CaddyProxy]:
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
         )
     proxy = CaddyProxy(f"http://127.0.0.1:{port}", f"127.0.0.1:{admin_port}", log)
-    try:
-        _wait_listening(proxy, process)
+    with serving(process, "caddy", f"http://{proxy.metrics_target}/metrics", proxy.log_text):
         yield proxy
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
-
-def _wait_listening(proxy: CaddyProxy, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"caddy exited: {proxy.log_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://{proxy.metrics_target}/metrics", timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"caddy did not listen in 10 s: {proxy.log_text()}") from None
-            time.sleep(0.1)

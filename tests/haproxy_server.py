@@ -9,9 +9,6 @@ counts its responses by status class.
 from __future__ import annotations
 
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +16,7 @@ from pathlib import Path
 
 from tests.conftest import require_tool
 from tests.prometheus_server import free_port
+from tests.server_process import serving
 
 BACKEND = "origin"
 
@@ -75,27 +73,6 @@ def haproxy_proxy(folder: Path, origin_url: str) -> Iterator[HaproxyProxy]:
         process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log_file,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     proxy = HaproxyProxy(f"http://127.0.0.1:{port}", f"127.0.0.1:{metrics_port}", log)
-    try:
-        _wait_listening(proxy, process)
+    with serving(process, "haproxy", f"http://{proxy.metrics_target}/metrics", proxy.log_text):
         yield proxy
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
-
-def _wait_listening(proxy: HaproxyProxy, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"haproxy exited: {proxy.log_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://{proxy.metrics_target}/metrics", timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"haproxy did not listen in 10 s: {proxy.log_text()}") from None
-            time.sleep(0.1)

@@ -22,9 +22,6 @@ What the config does, as a production OpenResty/nginx cache would:
 from __future__ import annotations
 
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +29,7 @@ from pathlib import Path
 
 from tests.conftest import require_tool
 from tests.prometheus_server import free_port
+from tests.server_process import serving
 
 MODULES = Path("/usr/lib/nginx/modules")
 LUA_MODULES = (MODULES / "ndk_http_module.so", MODULES / "ngx_http_lua_module.so")
@@ -130,30 +128,6 @@ def nginx_cache(
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
     )
     server = NginxCache(f"http://127.0.0.1:{port}", purge, log)
-    try:
-        _wait_listening(server, process)
+    with serving(process, "nginx", f"{server.url}/", server.log_text):
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
-
-def _wait_listening(server: NginxCache, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"nginx exited: {server.log_text()[-2000:]}")
-        try:
-            # Any answer will do (the origin's 404 included): nginx is listening.
-            with urllib.request.urlopen(f"{server.url}/", timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"nginx did not listen in 10 s: {server.log_text()}") from None
-            time.sleep(0.1)

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import require_tool
+from tests.server_process import serving
 
 SCRAPE_INTERVAL_S = 1
 
@@ -86,25 +87,6 @@ def prometheus(
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     server = PrometheusServer(f"http://127.0.0.1:{port}", process, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"prometheus exited: {log.read_text(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as ready:
-                    if ready.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("prometheus did not become ready in 30 s")
-            time.sleep(0.2)
+    with serving(process, "prometheus", f"{server.url}/-/ready", lambda: log.read_text(errors="replace"),
+                 timeout_s=30, any_answer=False):
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
