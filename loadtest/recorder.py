@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,11 +145,12 @@ class RunRecorder:
             window = by_endpoint[endpoint] = EndpointWindow()
         elif index < self._open_from:
             window = by_endpoint[endpoint] = EndpointWindow.merged([window])  # copy on write
+        # Equal values (chunks of one network read arrive together: gaps of 0) go in one call each.
+        counted = Counter(latency_us if latency_us > 0.0 else 0.0 for latency_us in latencies_us)
         record = window.ok.record
-        recorded = 0
-        for latency_us in latencies_us:
-            record(latency_us if latency_us > 0.0 else 0.0)
-            recorded += 1
+        for latency_us, count in counted.items():
+            record(latency_us, count)
+        recorded = sum(counted.values())
         if recorded:
             window.statuses[status] = window.statuses.get(status, 0) + recorded
 

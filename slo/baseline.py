@@ -31,10 +31,10 @@ import math
 from slogate.slo.bootstrap import Change, batch_description, batches, percentile_change
 from slogate.slo.counts import Counts
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
-from slogate.slo.evaluator import doubts, judged_counts, select
+from slogate.slo.evaluator import doubts, judged_counts, merge_by_endpoint, select
 from slogate.slo.histogram import LatencyHistogram
 from slogate.slo.judge import overall
-from slogate.slo.run import EndpointWindow, RunResult, TimeSlice
+from slogate.slo.run import RunResult
 from slogate.slo.spec import AnyObjective, LatencyObjective, Spec, ThroughputObjective
 from slogate.slo.stats import Dispersion, critical_value, dispersion, mann_whitney, t_cdf
 from slogate.slo.units import format_duration, format_ratio
@@ -63,19 +63,12 @@ class _Run:
     def of(cls, spec: Spec, run: RunResult) -> _Run:
         groups = batches(list(run.slices_from(spec.warmup_s)))
         # Each batch merged by endpoint once; then each objective selects its endpoints in it.
-        merged = [_merged_by_endpoint(group) for group in groups]
+        merged = [merge_by_endpoint(group) for group in groups]
         latencies = {o.name: [select(o, by_endpoint)[0].ok for by_endpoint in merged]
                      for o in spec.all_objectives if _percentile(o) is not None}
         batch_s = sum(s.duration_s for group in groups for s in group) / len(groups) if groups else 0.0
         return cls(judged_counts(spec, run), latencies, batch_description(len(groups), batch_s))
 
-
-def _merged_by_endpoint(slices: list[TimeSlice]) -> dict[str, EndpointWindow]:
-    by_endpoint: dict[str, list[EndpointWindow]] = {}
-    for time_slice in slices:
-        for name, window in time_slice.endpoints.items():
-            by_endpoint.setdefault(name, []).append(window)
-    return {name: EndpointWindow.merged(windows) for name, windows in by_endpoint.items()}
 
 
 def compare(

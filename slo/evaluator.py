@@ -52,7 +52,7 @@ def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluat
     window_start = spec.warmup_s
     window_end = max(window_start, run.duration_s)
     judged = list(run.slices_from(window_start))
-    whole = _merge_by_endpoint(judged)
+    whole = merge_by_endpoint(judged)
     context = _Context(spec, judged, whole, window_start, window_end - window_start, run.endpoints)
     results = family_adjusted([_judge(objective, context) for objective in spec.run_judged_objectives], spec)
     verdict, reasons = overall(results, doubts(run))
@@ -86,7 +86,7 @@ def judged_counts(spec: Spec, run: RunResult) -> dict[str, Counts]:
     """Each objective's counts (by name) over the requests after the warm-up, merged over the run,
     with the counts of each judged slice."""
     judged = list(run.slices_from(spec.warmup_s))
-    whole = _merge_by_endpoint(judged)
+    whole = merge_by_endpoint(judged)
     seconds = max(0.0, run.duration_s - spec.warmup_s)
     return {o.name: dataclasses.replace(selected_counts(o, whole, seconds),
                                         slices=tuple(slice_counts(o, s) for s in judged))
@@ -138,7 +138,8 @@ def slice_counts(objective: JudgedObjective, time_slice: TimeSlice) -> Counts:
                         time_slice.duration_s)
 
 
-def _merge_by_endpoint(slices: Iterable[TimeSlice]) -> dict[str, EndpointWindow]:
+def merge_by_endpoint(slices: Iterable[TimeSlice]) -> dict[str, EndpointWindow]:
+    """Each endpoint's windows over ``slices``, merged."""
     by_endpoint: dict[str, list[EndpointWindow]] = {}
     for time_slice in slices:
         for name, window in time_slice.endpoints.items():
@@ -190,7 +191,7 @@ class _Context:
                 if 0 <= index < count:
                     groups[index].append(position)
             self._windows[length_s] = [
-                (group, _merge_by_endpoint(self.slices[i] for i in group)) for group in groups]
+                (group, merge_by_endpoint(self.slices[i] for i in group)) for group in groups]
         return self._windows[length_s]
 
 
