@@ -91,8 +91,10 @@ def test_client_spans_reach_an_otlp_receiver_with_the_traces_sent(tmp_path: Path
     sent = {TRACEPARENT.match(h["traceparent"]).groups()  # type: ignore[union-attr]
             for h in recorded.headers}
     exported = {(span.trace_id.hex(), span.span_id.hex()) for span in spans}
-    # Every request was exported (the last batch too, flushed when Locust quits), as the very
-    # span whose context the target received.
-    assert len(sent) >= 10 and exported == sent
+    # Every exported span is the very one whose context the target received, and every request
+    # was exported (the last batch too, flushed when Locust quits) except at most one per user:
+    # the request a user had in flight when Locust stopped it, cut off and never completed.
+    assert len(sent) >= 10 and exported <= sent
+    assert len(sent - exported) <= 2, f"{len(sent - exported)} of {len(sent)} requests not exported"
     assert {span.name for span in spans} == {"GET /item/{id}"}
     assert all(span.kind == span.SPAN_KIND_CLIENT for span in spans)
