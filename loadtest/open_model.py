@@ -8,6 +8,11 @@ have been sent during the stall (no coordinated omission). An arrival picked up 
 LATE_AFTER_S after its time is *late* (its latency still counts from the intended time); one that
 no user picked up within the dispatch limit is *dropped* (never sent, counted).
 
+Arrivals are evenly spaced (``uniform``) or a Poisson process (``poisson``: exponential gaps, the
+bursts real traffic has; queues form from them, so evenly spaced arrivals understate tail latency
+at the same mean rate). Both follow the same rate curve: a Poisson arrival is a unit-rate
+exponential sum mapped through the inverse of the expected-arrivals integral, exact during a ramp.
+
 Any scenario runs in the open model unchanged: :func:`install` turns its users' ``wait_time``
 into "take the next arrival".
 """
@@ -15,6 +20,7 @@ into "take the next arrival".
 from __future__ import annotations
 
 import math
+import random
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +30,7 @@ from typing import Any
 import gevent
 from gevent.queue import Empty, Queue
 
+from slogate.loadtest.arrivals import POISSON, UNIFORM, parse_arrivals
 from slogate.loadtest.options import DEFAULT_MAX_LAG_S
 
 LATE_AFTER_S = 0.010
@@ -34,15 +41,18 @@ HAND_OVER_EARLY_S = 0.002
 
 @dataclass(frozen=True)
 class ArrivalSchedule:
-    """``rate`` arrivals/s, going linearly to ``rate_to`` over ``ramp_s`` seconds (then held)."""
+    """``rate`` arrivals/s, going linearly to ``rate_to`` over ``ramp_s`` seconds (then held),
+    evenly spaced or as a Poisson process (``arrivals``)."""
 
     rate: float
     rate_to: float | None = None
     ramp_s: float = 0.0
+    arrivals: str = UNIFORM
 
     def __post_init__(self) -> None:
         if not self.rate > 0 or (self.rate_to is not None and not self.rate_to > 0):
             raise ValueError("an arrival rate must be positive")
+        parse_arrivals(self.arrivals)
 
     def rate_at(self, elapsed_s: float) -> float:
         if self.rate_to is None or self.ramp_s <= 0:
@@ -58,15 +68,23 @@ class ArrivalSchedule:
         during = ramp * (self.rate + self.rate_at(ramp)) / 2
         return during + max(0.0, elapsed_s - self.ramp_s) * self.rate_to
 
-    def offsets(self) -> Iterator[float]:
-        """Intended offsets (seconds from the start) of every arrival, in order, forever."""
+    def offsets(self, rng: random.Random | None = None) -> Iterator[float]:
+        """Intended offsets (seconds from the start) of every arrival, in order, forever; a Poisson
+        schedule draws its gaps from ``rng`` (a new unseeded one if None)."""
+        if self.arrivals == POISSON:
+            draw = (rng or random.Random()).expovariate
+            expected = 0.0
+            while True:
+                expected += draw(1.0)
+                yield self._offset_of(expected)
         n = 0
         while True:
             yield self._offset_of(n)
             n += 1
 
-    def _offset_of(self, n: int) -> float:
-        # Solve arrivals_until(t) = n exactly (linear ramp: a quadratic), so a long run never drifts.
+    def _offset_of(self, n: float) -> float:
+        """When ``n`` arrivals are expected: solve arrivals_until(t) = n exactly (linear ramp: a
+        quadratic), so a long run never drifts."""
         if self.rate_to is None or self.ramp_s <= 0:
             return n / self.rate_at(0.0)
         in_ramp = self.arrivals_until(self.ramp_s)
@@ -78,11 +96,11 @@ class ArrivalSchedule:
         # slope/2 t² + rate t - n = 0
         return (-self.rate + math.sqrt(self.rate**2 + 2 * slope * n)) / slope
 
-    def describe(self) -> dict[str, float]:
-        described = {"rate": self.rate}
+    def describe(self) -> dict[str, float | str]:
+        described: dict[str, float | str] = {"rate": self.rate}
         if self.rate_to is not None:
             described |= {"rate_to": self.rate_to, "ramp_s": self.ramp_s}
-        return described
+        return described | {"arrivals": self.arrivals}
 
 
 class ArrivalDispatcher:
@@ -90,7 +108,8 @@ class ArrivalDispatcher:
 
     ``share`` is the part of the schedule this process sends (its users over all users, when
     several Locust workers share one rate); ``on_late`` / ``on_dropped`` receive the intended
-    epoch time of each late or dropped arrival.
+    epoch time of each late or dropped arrival. ``rng`` draws a Poisson schedule's gaps and which
+    of its arrivals this process sends (unseeded by default: each worker its own).
     """
 
     def __init__(
@@ -101,8 +120,10 @@ class ArrivalDispatcher:
         on_late: Callable[[float], None] = lambda _t: None,
         on_dropped: Callable[[float], None] = lambda _t: None,
         max_lag_s: float = DEFAULT_MAX_LAG_S,
+        rng: random.Random | None = None,
     ) -> None:
         self.schedule = schedule
+        self.rng = rng or random.Random()
         self.share = share
         self.on_late = on_late
         self.on_dropped = on_dropped
@@ -142,15 +163,23 @@ class ArrivalDispatcher:
 
     def _schedule_forever(self) -> None:
         assert self.started_at is not None
+        poisson = self.schedule.arrivals == POISSON
+        chance = self.rng.random
         credit = 0.0
-        for offset in self.schedule.offsets():
+        for offset in self.schedule.offsets(self.rng):
             intended = self.started_at + offset
             delay = intended - HAND_OVER_EARLY_S - time.time()
             if delay > 0:
                 gevent.sleep(delay)
             self._drop_stale()
-            # This process sends its share of the arrivals: a fractional credit keeps the exact
-            # count over time when workers split one rate.
+            # This process sends its share of the arrivals. Evenly spaced: a fractional credit keeps
+            # the exact count over time when workers split one rate. Poisson: each arrival is kept
+            # with the share's probability, so each worker's arrivals, and their sum, stay Poisson
+            # (every k-th arrival would be far more regular than real traffic).
+            if poisson:
+                if chance() < self.share():
+                    self._queue.put(intended)
+                continue
             credit += self.share()
             if credit >= 1.0:
                 credit -= 1.0
