@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from slogate.loadtest.arrivals import UNIFORM, parse_arrivals
 from slogate.slo.units import parse_port, parse_positive, positive_duration
 
 DEFAULT_MAX_LAG_S = 2.0
@@ -108,6 +109,9 @@ OPTIONS: tuple[Option, ...] = (
            on_harness=True),
     Option("rate_ramp", "open model: length of the rate ramp in seconds (default: the run time)", "SECONDS",
            parse_seconds, on_harness=True),
+    Option("arrivals", "open model: arrivals evenly spaced (uniform) or a Poisson process (poisson: "
+                       f"exponential gaps, real traffic's bursts); default {UNIFORM}", "uniform|poisson",
+           parse_arrivals, UNIFORM, on_harness=True),
     Option("max_lag", "open model: an arrival no user took within this many seconds is dropped "
                       f"(default {DEFAULT_MAX_LAG_S:g})", "SECONDS", parse_seconds,
            DEFAULT_MAX_LAG_S),
@@ -150,6 +154,7 @@ class SlogateOptions:
     rate: float | None
     rate_to: float | None
     rate_ramp: float | None
+    arrivals: str
     max_lag: float
     accept_saturated: bool
     metrics_port: int | None

@@ -118,7 +118,7 @@ class SlogateSession:
         if options.rate is None:
             return None
         ramp = options.rate_ramp if options.rate_ramp is not None else float(options.run_time_s or 0)
-        return open_model.ArrivalSchedule(options.rate, options.rate_to, ramp)
+        return open_model.ArrivalSchedule(options.rate, options.rate_to, ramp, options.arrivals)
 
     @property
     def is_worker(self) -> bool:
