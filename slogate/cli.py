@@ -41,7 +41,7 @@ class UsageError(Exception):
     """Bad input found before any work started (exit 2)."""
 
 
-PASSTHROUGH_COMMANDS = ("run", "demo")
+PASSTHROUGH_COMMANDS = ("run", "demo", "capacity")
 """The commands that hand what follows ``--`` to Locust (the scenario's own options)."""
 
 
@@ -163,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
     add_harness_arguments(run)
     run.set_defaults(handler=_cmd_run)
+
+    from slogate.capacity_cli import add_capacity_parser
+
+    add_capacity_parser(commands)
 
     gate = commands.add_parser("gate", help="judge a run bundle (or a Prometheus window) against a spec")
     gate.add_argument("bundle", type=Path, nargs="?", default=None,
@@ -352,7 +356,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc}; no load was sent") from None
     settings = LoadSettings(host=args.host, users=args.users, spawn_rate=args.spawn_rate,
                             duration_s=args.duration, scenario=args.scenario or catalog.DEFAULT_SCENARIO.path,
-                            slice_s=args.slice, extra_args=harness_locust_args(args),
+                            slice_s=args.slice, extra_args=harness_locust_args(args) + _decider(args, args.spec),
                             scenario_args=args.scenario_args)
     return _load_and_report(settings, spec, bundle, run_id, as_json=args.json)
 
@@ -576,7 +580,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with ReferenceTarget(faults=faults) as target:
         console.say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
         settings = LoadSettings(host=target.proxy_url, users=args.users, spawn_rate=args.spawn_rate,
-                                duration_s=args.duration, extra_args=harness_locust_args(args),
+                                duration_s=args.duration,
+                                extra_args=harness_locust_args(args) + _decider(args, args.spec or EXAMPLE_SPEC),
                                 scenario_args=args.scenario_args)
         code = _load_and_report(settings, spec, bundle, run_id, as_json=args.json,
                                 files=[args.out / "dashboards", args.out / "rules"])
@@ -605,6 +610,13 @@ def _load_and_report(
     if outcome.interrupted and judged.evaluation.exit_code == ExitCode.PASS:
         return ExitCode.INCONCLUSIVE  # unreachable in practice: an interrupted run is incomplete
     return judged.evaluation.exit_code
+
+
+def _decider(args: argparse.Namespace, spec: Path | list[Path]) -> tuple[str, ...]:
+    """--until-decided: Locust judges the run at each look, so it is given the spec's files too."""
+    if not args.until_decided:
+        return ()
+    return ("--slogate-spec", os.pathsep.join(map(str, [spec] if isinstance(spec, Path) else spec)))
 
 
 def _contract(path: Path | None) -> MetricContract | None:

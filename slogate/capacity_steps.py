@@ -1,0 +1,169 @@
+"""A step of the capacity search as a real load run: one Locust run at one load, its own bundle
+(``<out>/steps/NN-<load>``), judged against the spec with the settle time as its warm-up, summed
+up as a ``StepResult``.
+
+What decides a step: the spec's verdict on the run, except where the load generator is in doubt.
+A generator that ran out of CPU (its own queueing is in the latency) or of users (closed model) is
+never mistaken for the target: the step says so and the search stops with a lower bound. An open
+model that could not send its arrivals while objectives failed is a failure of the target (its
+slowness held every user of a pool sized for the load; late arrivals count from their intended
+time); without a failure it is again the generator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from slogate import pipeline
+from slogate.locust_process import LoadSettings
+from slogate.slo import validity
+from slogate.slo.bundle import new_run_id
+from slogate.slo.capacity import BrokenObjective, LoadUnit, StepResult, StepVerdict, step_line
+from slogate.slo.evaluation import ExitCode, ObjectiveResult
+from slogate.slo.spec import LatencyObjective, Spec
+from slogate.slo.units import significant
+
+GENERATOR_KINDS = frozenset({validity.GENERATOR_SATURATED, validity.USERS_NOT_REACHED})
+"""Validity flags that say the load generator, not the target, ran out."""
+POOL_SECONDS = 1.0
+"""Open model: the user pool holds this many seconds of arrivals (Little's law: arrivals/s x time
+in the system), or twice the spec's highest latency threshold when that is more."""
+MIN_POOL = 10
+SPAWN_SECONDS = 0.5
+"""Every user is started within this long (the arrivals wait for them inside the settle time)."""
+UNTIL_DECIDED_ARGS: tuple[str, ...] = ()
+"""Locust arguments that end a step as soon as its verdict is settled (none yet: fixed step length)."""
+
+
+class StepRefusedError(Exception):
+    """Locust refused the options of a step before any load (bad input, exit 2)."""
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    host: str
+    spec: Spec
+    scenario: Path
+    out: Path
+    step_s: float
+    settle_s: float
+    unit: LoadUnit = "req/s"
+    arrivals: str = "poisson"
+    slice_s: float = 1.0
+    processes: int | None = None
+    scenario_args: tuple[str, ...] = ()
+
+
+class LocustSteps:
+    """A :class:`slogate.capacity.StepRunner` that runs Locust: one bundle per step."""
+
+    def __init__(
+        self, settings: StepSettings, *, progress: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.spec = dataclasses.replace(settings.spec, warmup_s=settings.settle_s)
+        self.count = 0
+
+    def __call__(self, load: float) -> StepResult:
+        self.count += 1
+        settings = self.settings
+        label = f"{self.count:02d}-{significant(load)}{'users' if settings.unit == 'users' else 'rps'}"
+        bundle = settings.out / "steps" / label
+        self.progress(f"step {self.count}: {significant(load)} {settings.unit} for "
+                      f"{significant(settings.step_s)}s after {significant(settings.settle_s)}s to settle")
+        began = time.monotonic()
+        try:
+            judged, _ = pipeline.load_and_judge(self.load_settings(load), self.spec, bundle,
+                                                new_run_id(), progress=lambda line: None)
+        except pipeline.RunFailedError as exc:
+            if exc.locust_exit_code == ExitCode.BAD_INPUT:
+                raise StepRefusedError(str(exc)) from None
+            step = StepResult(load, "undecided", f"the run failed: {str(exc).splitlines()[0]}",
+                              bundle=bundle.relative_to(settings.out).as_posix())
+        else:
+            step = step_result(load, judged, settings.settle_s, relative_to=settings.out)
+        step = dataclasses.replace(step, seconds=time.monotonic() - began)
+        self.progress(step_line(step, settings.unit))
+        return step
+
+    def load_settings(self, load: float) -> LoadSettings:
+        settings = self.settings
+        extra = ["--processes", f"{settings.processes}"] if settings.processes is not None else []
+        if settings.unit == "users":
+            users = round(load)
+        else:
+            users = pool_users(load, self.spec)
+            extra += ["--slogate-rate", f"{load:g}", "--slogate-arrivals", settings.arrivals]
+        return LoadSettings(
+            host=settings.host, users=users, spawn_rate=max(1.0, users / SPAWN_SECONDS),
+            duration_s=settings.settle_s + settings.step_s, scenario=settings.scenario,
+            slice_s=settings.slice_s, extra_args=(*extra, *UNTIL_DECIDED_ARGS),
+            scenario_args=settings.scenario_args,
+        )
+
+
+def pool_users(rate: float, spec: Spec) -> int:
+    """Users enough to send ``rate`` arrivals/s while each waits up to the pool's seconds."""
+    thresholds = [o.threshold_s for o in spec.objectives if isinstance(o, LatencyObjective)]
+    seconds = max([POOL_SECONDS, *(2 * t for t in thresholds)])
+    return max(MIN_POOL, math.ceil(rate * seconds))
+
+
+def step_result(load: float, judged: pipeline.JudgedRun, settle_s: float, *, relative_to: Path) -> StepResult:
+    """A judged run as a step of the search (see the module's docstring for what decides it)."""
+    run, evaluation = judged.run, judged.evaluation
+    window, _ = run.merged(None, from_s=settle_s)
+    seconds = max(0.0, run.duration_s - settle_s)
+    broken = broken_objectives(evaluation.objectives)
+    flags = {validity.kind_of(flag.code): flag.message for flag in run.validity}
+    generator = [message for kind, message in flags.items() if kind in GENERATOR_KINDS]
+    rate_not_held = flags.get(validity.RATE_NOT_HELD)
+    verdict: StepVerdict
+    if generator:
+        verdict, reason = "generator", generator[0]
+    elif rate_not_held and broken:
+        verdict, reason = "fail", _broken_reason(broken) + " (and the user pool ran out)"
+    elif rate_not_held:
+        verdict, reason = "generator", rate_not_held
+    elif evaluation.verdict == "fail":
+        verdict, reason = "fail", _broken_reason(broken)
+    elif evaluation.verdict == "pass":
+        verdict, reason = "pass", "every gating objective held"
+    else:
+        verdict, reason = "undecided", "; ".join(evaluation.reasons) or "inconclusive"
+    quantile = window.ok.quantile
+    return StepResult(
+        load=load, verdict=verdict, reason=reason,
+        achieved_rate=window.requests / seconds if seconds > 0 else None,
+        p50_s=_seconds(quantile(0.50)), p95_s=_seconds(quantile(0.95)), p99_s=_seconds(quantile(0.99)),
+        error_ratio=window.failures / window.requests if window.requests else None,
+        broken=tuple(broken), bundle=judged.bundle.relative_to(relative_to).as_posix(),
+    )
+
+
+def broken_objectives(objectives: Sequence[ObjectiveResult]) -> list[BrokenObjective]:
+    """The gating objectives that failed, the one most beyond its threshold first."""
+    broken = [BrokenObjective(o.name, objective_words(o), o.measured, o.threshold, o.unit)
+              for o in objectives if o.gating and o.verdict == "fail"]
+    return sorted(broken, key=lambda b: b.overshoot, reverse=True)
+
+
+def objective_words(objective: ObjectiveResult) -> str:
+    """'p99 of POST /v1/messages', 'error ratio of all endpoints'."""
+    what = (f"p{objective.percentile:g}" if objective.percentile is not None
+            else objective.kind.replace("_", " "))
+    return f"{what} of {objective.endpoint or 'all endpoints'} ({objective.name})"
+
+
+def _broken_reason(broken: Sequence[BrokenObjective]) -> str:
+    return "broke " + ", ".join(b.what for b in broken) if broken else "the spec failed"
+
+
+def _seconds(micros: float | None) -> float | None:
+    return None if micros is None else micros / 1e6
