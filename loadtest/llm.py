@@ -22,6 +22,8 @@ that route:
   tokens); ``http_529`` (overloaded) apart from ``http_5xx`` (every other 5xx);
   ``rate_limit_low_<limit>`` (answers leaving at most 10% of a limit, ``loadtest.llm_limits``) and
   ``rate_limited_by_<limit>`` (429s, attributed to the limit that ran out);
+* per streamed request (not rate limited), a row of its start, success, TTFT, TPOT and total time
+  together (``loadtest.llm_rows``, the bundle's ``llm_requests.csv.gz``): goodput is judged on them;
 * per slice (run.json's ``slices[].minimums``): ``rate_limit_headroom_<limit>``, the lowest share
   of each announced rate limit left (0..1), over every user and worker;
 * a 429 is *rate limited*, not failed (``exception=None``, ``context={"rate_limited": True}``),
@@ -196,6 +198,8 @@ class MessageCaller:
                 self._read_answer(response)
         if timings is not None:
             self._record_timings(response, timings)
+        if stream and status != 429:
+            self._keep_row(response, timings)
         honour_retry_after(self.user, wait_s)
 
     def _note_limits(self, response: Any, status: int) -> None:
@@ -260,6 +264,18 @@ class MessageCaller:
             counts["tpot_from_chunks"] = 1
         self.counters.add(**counts)
         return timings
+
+    def _keep_row(self, response: Any, timings: StreamTimings | None) -> None:
+        """The stream's row for goodput (``loadtest.llm_rows``): TTFT, TPOT and total together;
+        a failed stream (``timings`` None) is a row that is never good."""
+        recorder = recorder_of(self.user.environment)
+        if recorder is None:
+            return
+        meta = response.request_meta
+        recorder.stream_rows.add(
+            f"{meta['request_type']} {self.route}", meta.get("start_time") or time.time(),
+            timings is not None, None if timings is None else timings.ttft_s,
+            None if timings is None else timings.tpot_s, (meta.get("response_time") or 0.0) / 1e3)
 
     def _record_timings(self, response: Any, timings: StreamTimings) -> None:
         """The stream's derived series under their own endpoint keys, straight into slogate's

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from slogate.loadtest.llm_rows import StreamRows
 from slogate.slo.redact import redact
 from slogate.slo.run import (
     EndpointWindow,
@@ -76,6 +77,8 @@ class RunRecorder:
     """Each process's latest CPU sample (a worker's: from its latest report), for the live view."""
     minimums: dict[int, dict[str, float]] = field(default_factory=dict)
     """Per slice, the lowest value of each gauge the scenario reported (``minimum``)."""
+    stream_rows: StreamRows = field(default_factory=StreamRows)
+    """Each streamed LLM request's timings together (``loadtest.llm_rows``): goodput's data."""
     _packed_slices: set[int] = field(default_factory=set, repr=False)
     _open_from: float = field(default=-math.inf, repr=False)
     """Slices before this index are closed (compacted): their windows are never changed in place
@@ -259,6 +262,7 @@ class RunRecorder:
             "cpu": {str(index): {process: cpu.to_dict() for process, cpu in by_process.items()}
                     for index, by_process in self.cpu.items()},
             "minimums": {str(index): by_name for index, by_name in self.minimums.items()},
+            "stream_rows": self.stream_rows.drain(),
         }
         self.windows = {}
         self.cpu = {}
@@ -310,6 +314,7 @@ class RunRecorder:
         for index_text, by_name in data.get("minimums", {}).items():
             for name, value in by_name.items():
                 self._keep_minimum(int(index_text), str(name), float(value))
+        self.stream_rows.absorb(data.get("stream_rows"))
 
     # -- the result --------------------------------------------------------------------------
 
@@ -414,4 +419,5 @@ class RunRecorder:
             git_revision=git_revision,
             slogate_version=slogate_version,
             counters={name: int(count) for name, count in sorted((counters or {}).items())},
+            request_rows=self.stream_rows.result(),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import math
@@ -17,6 +18,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from slogate.slo.evaluation import Evaluation
 from slogate.slo.redact import redact, strip_control
+from slogate.slo.request_rows import REQUEST_ROWS_FILE, RequestRows
 from slogate.slo.run import RunResult
 
 _Model = TypeVar("_Model")
@@ -93,6 +95,15 @@ def write_run(path: Path, run: RunResult) -> None:
             text = json.dumps(time_slice.to_dict(packed=True), allow_nan=False)
             handle.write(("\n  " if index == 0 else ",\n  ").encode("utf-8") + text.encode("utf-8"))
         handle.write(b"\n ]\n}\n")
+    _write_request_rows(path.parent / REQUEST_ROWS_FILE, run.request_rows)
+
+
+def _write_request_rows(path: Path, rows: RequestRows) -> None:
+    """The streamed requests' rows beside run.json; none left from an earlier run in the folder."""
+    if rows.blocks:
+        write_atomic(path, rows.csv_gz())
+    else:
+        path.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -157,7 +168,19 @@ def read_run(bundle: Path) -> RunResult:
     problem = _negative_count(run)
     if problem is not None:
         raise BundleError(f"{path}: {problem}: counts cannot be negative; the file was altered or corrupted")
+    rows_path = path.parent / REQUEST_ROWS_FILE
+    if rows_path.exists():
+        run = dataclasses.replace(run, request_rows=_read_request_rows(rows_path))
     return run
+
+
+def _read_request_rows(path: Path) -> RequestRows:
+    try:
+        return RequestRows.from_csv_gz(path.read_bytes())
+    except OSError as exc:
+        raise BundleError(f"{path}: cannot read: {exc.strerror}") from None
+    except ValueError as exc:
+        raise BundleError(f"{path}: {exc}") from None
 
 
 def _negative_count(run: RunResult) -> str | None:

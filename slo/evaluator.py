@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from slogate.slo.counts import Counts, bad_events
 from slogate.slo.evaluation import Evaluation, ObjectiveResult
+from slogate.slo.goodput import judge_goodput
 from slogate.slo.judge import (
     family_adjusted,
     judge_windows,
@@ -53,7 +54,7 @@ def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluat
     window_end = max(window_start, run.duration_s)
     judged = list(run.slices_from(window_start))
     whole = merge_by_endpoint(judged)
-    context = _Context(spec, judged, whole, window_start, window_end - window_start, run.endpoints)
+    context = _Context(spec, judged, whole, window_start, window_end - window_start, run.endpoints, run)
     results = family_adjusted([_judge(objective, context) for objective in spec.run_judged_objectives], spec)
     verdict, reasons = overall(results, doubts(run))
     # Not gating a run, but never silently dropped: the verdict names what it did not judge.
@@ -126,7 +127,7 @@ def counts(objective: JudgedObjective, window: EndpointWindow, seconds: float) -
     if isinstance(objective, HitRatioObjective):
         return Counts(total=window.requests, bad=0, seconds=seconds)  # misses: see key_counts
     if isinstance(objective, GoodputObjective):
-        return Counts(total=0, bad=0, seconds=seconds)  # runs hold no per-request timings yet
+        return Counts(total=0, bad=0, seconds=seconds)  # judged on the run's request rows instead
     return Counts(total=window.requests, bad=bad_events(objective, window.statuses, window.failures),
                   seconds=seconds)
 
@@ -177,6 +178,7 @@ class _Context:
     from_s: float
     seconds: float
     known: list[str]
+    run: RunResult
     _windows: dict[float, list[tuple[list[int], dict[str, EndpointWindow]]]] = dataclasses.field(
         default_factory=dict)
 
@@ -199,6 +201,8 @@ def _judge(objective: JudgedObjective, context: _Context) -> ObjectiveResult:
     spec, seconds = context.spec, context.seconds
     if not getattr(objective, "client_side", True):
         return server_side_only(objective, counts(objective, EndpointWindow(), seconds), spec)
+    if isinstance(objective, GoodputObjective):
+        return judge_goodput(objective, context.run, spec, context.from_s)
     known = {name for name in context.known if selects(objective, name)}
     missing = _missing(objective, known, context.known)
     if missing is not None:
@@ -226,11 +230,6 @@ def _judge(objective: JudgedObjective, context: _Context) -> ObjectiveResult:
 
 def _missing(objective: JudgedObjective, known: set[str], run_has: list[str]) -> str | None:
     """Why the run holds nothing ``objective`` could be judged on; None when it holds something."""
-    if isinstance(objective, GoodputObjective):
-        # Goodput needs each request's TTFT, TPOT and total together; a run keeps histograms of
-        # each apart (their joint distribution is lost), so it cannot be judged from one yet.
-        return ("goodput needs each request's timings together, and runs record TTFT, TPOT and "
-                "total time as separate histograms: not judged")
     if known:
         return None
     suffix = KIND_SUFFIXES.get(objective.kind)

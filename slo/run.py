@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slogate.slo.histogram import LatencyHistogram
+from slogate.slo.request_rows import RequestRows
 from slogate.slo.spec import endpoint_matches
 
 RUN_SCHEMA_VERSION = 2
@@ -305,6 +306,9 @@ class RunResult:
     workers: tuple[WorkerInfo, ...] = ()
     counters: dict[str, int] = field(default_factory=dict)
     """Named totals the scenario kept (input_tokens, output_tokens, cache_hits...), over all workers."""
+    request_rows: RequestRows = field(default_factory=RequestRows)
+    """Each streamed request's timings together (goodput is judged on them); not in run.json: the
+    bundle keeps them in their own file (``slo.request_rows``)."""
     schema_version: int = RUN_SCHEMA_VERSION
 
     @property

@@ -116,7 +116,7 @@ def test_server_side_only_objective_is_named_and_not_gating() -> None:
     assert any(r.startswith(f"b: {SERVER_SIDE_ONLY}") for r in evaluation.reasons)
 
 
-def test_goodput_share_is_judged_with_its_rate_and_runs_say_why_not_yet() -> None:
+def test_goodput_share_is_judged_with_its_rate_and_a_run_without_rows_says_why() -> None:
     spec = parse_spec("service: s\nobjectives:\n  - {name: g, kind: goodput, target: 90%, "
                       "limits: {ttft: 500ms, tpot: 50ms}}\n")
     [goodput] = spec.run_objectives
@@ -124,4 +124,4 @@ def test_goodput_share_is_judged_with_its_rate_and_runs_say_why_not_yet() -> Non
     assert result.verdict == "pass" and result.kind == "goodput"
     assert result.measured == pytest.approx(0.98) and "goodput rate 98 good requests/s" in result.reason
     from_run = evaluate(spec, make_run({MESSAGES: ([5.0] * 100, 0)}), now=START).objectives[0]
-    assert from_run.verdict == "inconclusive" and "separate histograms" in from_run.reason
+    assert from_run.verdict == "inconclusive" and "llm_requests.csv.gz" in from_run.reason
