@@ -22,7 +22,7 @@ from slogate.alerts.rulefmt import AlertingRule
 from slogate.alerts.sli import Sli, slis
 from slogate.slo.burn import WORKBOOK_WINDOWS, BurnWindow, ObjectiveBurn, objective_burn, spec_windows
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
-from slogate.slo.spec import DERIVED_LATENCY_KINDS, LatencyObjective, Spec
+from slogate.slo.spec import DERIVED_LATENCY_KINDS, LatencyObjective, Spec, objective_contract, spec_contract
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class AlertPlan:
 
     spec: Spec
     contract: MetricContract
+    """The proxy's contract (the spec's, else the command's): the health alerts'. Each SLI has
+    its own (``Sli.contract``)."""
     options: RuleOptions
     slis: tuple[SliPlan, ...]
     health: tuple[AlertingRule, ...]
@@ -89,13 +91,6 @@ class AlertPlan:
         moved = any(MOVED_TIER_LABEL in burn.rule.labels for burn in self.burns)
         return ("tier", MOVED_TIER_LABEL) if moved else ("tier",)
 
-    @property
-    def bucket_bounds(self) -> list[float]:
-        """Every latency bucket boundary the rules read, in order."""
-        bounds = {p.sli.bucket_s for p in self.slis if p.sli.bucket_s is not None}
-        slow = {self.slow_request_bound} if self.slow_request_bound is not None else set()
-        return sorted(bounds | slow)
-
 
 def plan_alerts(
     spec: Spec, contract: MetricContract = DEFAULT_CONTRACT, options: RuleOptions = DEFAULT_OPTIONS
@@ -108,11 +103,12 @@ def plan_alerts(
     the SLO period, a factor the bad ratio can never reach). A default tier that cannot fire for an
     objective is left out instead.
     """
-    buckets = contract.buckets_s if options.buckets is None else options.buckets
     unmeasured = unmeasured_objectives(spec, contract)
     measured = dataclasses.replace(spec, objectives=tuple(
         o for o in spec.objectives if o.name not in unmeasured))
-    sli_list = slis(measured, contract, buckets)
+    sli_list = slis(measured, contract, options.buckets)
+    proxy = spec_contract(spec, contract)
+    buckets = proxy.buckets_s if options.buckets is None else options.buckets
     own_labels = spec_labels(spec)
     planned: list[SliPlan] = []
     problems: list[str] = []
@@ -127,13 +123,13 @@ def plan_alerts(
         ))
     if problems:
         raise ValueError("\n".join(problems))
-    slow_bound = slow_request_bound(options.health, buckets if contract.has_latency else ())
+    slow_bound = slow_request_bound(options.health, buckets if proxy.has_latency else ())
     return AlertPlan(
         spec=spec,
-        contract=contract,
+        contract=proxy,
         options=options,
         slis=tuple(planned),
-        health=health_rules(spec, contract, options.health, slow_bound, options.runbook_base),
+        health=health_rules(spec, proxy, options.health, slow_bound, options.runbook_base),
         slow_request_bound=slow_bound,
         windows=spec_windows(measured, options.windows),
         unmeasured=tuple(f"{name}: {why}" for name, why in unmeasured.items()),
@@ -141,14 +137,14 @@ def plan_alerts(
 
 
 def unmeasured_objectives(spec: Spec, contract: MetricContract) -> dict[str, str]:
-    """The objectives the contract's metrics cannot measure server-side, by name, with why."""
+    """The objectives their contracts' metrics cannot measure server-side, by name, with why
+    (``contract`` is the command's; an objective's own, or the spec's, wins)."""
     derived = {o.name: f"{o.kind} is measured from a load test's stream timings; the metric contract has "
                "no histogram of it, so no server-side SLI: it is judged client-side only"
                for o in spec.objectives if o.kind in DERIVED_LATENCY_KINDS and o.sli is None}
-    if contract.has_latency:
-        return derived
     return derived | {
-        o.name: f"{contract.label} has no latency histogram, so no server-side latency SLI: it is "
+        o.name: f"{own.label} has no latency histogram, so no server-side latency SLI: it is "
                 "judged client-side only (by a load test's own measurements)"
         for o in spec.objectives if isinstance(o, LatencyObjective) and o.sli is None
+        and not (own := objective_contract(spec, o, contract)).has_latency
     }

@@ -9,6 +9,11 @@ Synthetic series at a steady rate for every endpoint the spec names, in four sce
   alert whose threshold is under 100% fires, no error-budget alert does.
 - ``proxy-trouble``: upstream errors at 10% of upstream requests and an open circuit breaker.
 
+An objective read with a contract of its own, or with label matchers (``slo.spec.objective_contract``),
+gets series of that contract's metrics with labels its selector picks (regex and negative matchers
+too, ``alerts.synthetic``), beside the proxy's: every scenario's share of failed (slow) requests is
+the same on all of them, so every SLI's expected value holds whichever series it reads.
+
 The recorded SLIs are checked too (``promql_expr_test``), so a wrong recording rule shows as
 such rather than as a missing alert. Bucket series are written the way Python's
 prometheus_client writes them (``le="0.25"``, ``le="1.0"``), which the rules must match.
@@ -48,10 +53,11 @@ from slogate.alerts.conventions import (
 from slogate.alerts.plan import AlertPlan, SliPlan
 from slogate.alerts.query_series import Group, Recipe, bad_ratios, recipe, series_for
 from slogate.alerts.rulefmt import AlertingRule
+from slogate.alerts.synthetic import labels_for
 from slogate.slo import promql, query_sli
 from slogate.slo.contract import MetricContract
-from slogate.slo.sli import EventQueries
-from slogate.slo.spec import Spec
+from slogate.slo.sli import EventQueries, parse_selector
+from slogate.slo.spec import Objective
 
 TestData = dict[str, Any]
 """A piece of the promtool test document (``tests``, ``input_series``, ``exp_alerts``...)."""
@@ -65,7 +71,6 @@ HELD_AT_EVAL_TIME_S = 65 * 60.0
 windows hold two samples (5m), so an alert with a longer ``for`` is still pending."""
 PER_MINUTE = 30  # requests per minute of each synthetic series
 
-_EQUALITY = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 _LABEL_TEMPLATE = re.compile(r"\{\{ \$labels\.([a-zA-Z_][a-zA-Z0-9_]*) \}\}")
 _EQUALITY_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 _MATCHER = re.compile(r'^\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$')
@@ -95,23 +100,14 @@ def equality_labels(selector: str) -> dict[str, str]:
 
 
 def selector_labels(contract: MetricContract) -> dict[str, str]:
-    """The contract's extra selector as labels a synthetic series must carry.
-
-    Only equality matchers can be synthesised; anything else is a ValueError.
-    """
-    text = contract.selector.strip()
-    labels: dict[str, str] = {}
-    position = 0
-    while position < len(text):
-        match = _EQUALITY.match(text, position)
-        if not match:
-            raise ValueError(
-                f"cannot synthesise test series for the contract selector {contract.selector!r}: "
-                'only equality matchers (name="value", ...) are supported'
-            )
-        labels[match.group(1)] = match.group(2).replace('\\"', '"').replace("\\\\", "\\")
-        position = match.end()
-    return labels
+    """Labels a synthetic series must carry for the contract's selector to pick it (any matcher:
+    regex and negative too); a ValueError when its matchers cannot be read or met."""
+    try:
+        matchers = parse_selector(f"series{{{contract.selector}}}").matchers
+        return labels_for(matchers)
+    except ValueError as exc:
+        raise ValueError(f"cannot synthesise test series for the contract selector "
+                         f"{contract.selector!r}: {exc}") from None
 
 
 def status_codes(contract: MetricContract) -> tuple[str, str]:
@@ -139,10 +135,10 @@ def status_codes(contract: MetricContract) -> tuple[str, str]:
     return success, hits[0]
 
 
-def synthetic_endpoints(spec: Spec) -> list[tuple[str, str]]:
-    """(method, route) for every endpoint the spec names; GET / when it names none."""
+def synthetic_endpoints(objectives: Sequence[Objective]) -> list[tuple[str, str]]:
+    """(method, route) for every endpoint the objectives name; GET / when they name none."""
     endpoints: list[tuple[str, str]] = []
-    for objective in spec.objectives:
+    for objective in objectives:
         if objective.endpoint is None:
             continue
         parts = objective.endpoint.split()
@@ -174,9 +170,43 @@ def _gauge(value: float) -> str:
     return f"{promql.number(value)}+0x{STEPS}"
 
 
-def _traffic(
-    spec: Spec,
+def traffic_groups(plan: AlertPlan) -> dict[MetricContract, list[Objective]]:
+    """The objectives whose requests each contract's series stand for: the proxy's contract
+    (the health alerts read it) those of every objective read with it, the user's own SLIs'
+    included (their endpoints as before); each other contract (an objective's own, or one with
+    its matchers) those read with it."""
+    others: dict[MetricContract, list[Objective]] = {}
+    for planned in _contract_slis(plan):
+        contract = planned.sli.contract
+        if contract is not None and contract != plan.contract:
+            others.setdefault(contract, []).append(planned.sli.objective)
+    elsewhere = {o.name for objectives in others.values() for o in objectives}
+    return {plan.contract: [o for o in plan.spec.objectives if o.name not in elsewhere], **others}
+
+
+def _bounds(plan: AlertPlan, contract: MetricContract) -> list[float]:
+    """The bucket bounds (seconds) to write for ``contract``'s histogram: every bound any rule
+    reads of that histogram, so no SLI sees a series with its count and without its bucket."""
+    if not contract.has_latency:
+        return []
+    bounds = {p.sli.bucket_s for p in _contract_slis(plan) if p.sli.bucket_s is not None
+              and p.sli.contract is not None and p.sli.contract.request_bucket == contract.request_bucket}
+    if plan.slow_request_bound is not None and plan.contract.request_bucket == contract.request_bucket:
+        bounds.add(plan.slow_request_bound)
+    return sorted(bounds)
+
+
+def _traffic(plan: AlertPlan, *, failed_share: float, slow: bool) -> list[dict[str, str]]:
+    """Requests of every contract's endpoints: ``failed_share`` of them failed, the successful
+    ones fast or (``slow``) over every bucket bound."""
+    return [one for contract, objectives in traffic_groups(plan).items()
+            for one in _contract_traffic(contract, synthetic_endpoints(objectives),
+                                         _bounds(plan, contract), failed_share=failed_share, slow=slow)]
+
+
+def _contract_traffic(
     contract: MetricContract,
+    endpoints: Sequence[tuple[str, str]],
     bounds: Sequence[float],
     *,
     failed_share: float,
@@ -188,8 +218,8 @@ def _traffic(
     succeeded = PER_MINUTE - failed
     series: list[dict[str, str]] = []
     histogram_count = f"{contract.request_duration}_count"
-    for method, route in synthetic_endpoints(spec):
-        labels = {**base, contract.route_label: route}
+    for method, route in endpoints:
+        labels = {**base, contract.route_label: route} if contract.route_label else dict(base)
         if contract.method_label:
             labels[contract.method_label] = method
         good = {**labels, contract.status_label: ok}
@@ -306,7 +336,10 @@ def _health_rule(plan: AlertPlan, name: str) -> AlertingRule | None:
 def _half_failing(plan: AlertPlan) -> TestData:
     contract, health = plan.contract, plan.options.health
     half = 0.5
-    requests_per_minute = PER_MINUTE * len(synthetic_endpoints(plan.spec))
+    # Every series of the proxy's request counter counts (an objective's matchers pick some of them).
+    requests_per_minute = PER_MINUTE * sum(
+        len(synthetic_endpoints(objectives)) for c, objectives in traffic_groups(plan).items()
+        if c.request_count == contract.request_count)
     rate_limited = [_series(contract.rate_limited, selector_labels(contract),
                             _counter(requests_per_minute * half))] if contract.rate_limited else []
     server = _health_rule(plan, PROXY_SERVER_ERRORS)
@@ -315,7 +348,7 @@ def _half_failing(plan: AlertPlan) -> TestData:
         "name": "half-failing: 50% of requests fail, all fast; as many are rate-limited",
         "interval": INTERVAL,
         "input_series": [
-            *_traffic(plan.spec, contract, plan.bucket_bounds, failed_share=half, slow=False),
+            *_traffic(plan, failed_share=half, slow=False),
             *rate_limited,
         ],
         "promql_expr_test": _sli_checks(_contract_slis(plan), {False: half, True: 0.0}),
@@ -337,8 +370,7 @@ def _healthy(plan: AlertPlan) -> TestData:
     return {
         "name": "healthy: no failures, all fast",
         "interval": INTERVAL,
-        "input_series": _traffic(plan.spec, plan.contract, plan.bucket_bounds, failed_share=0.0,
-                                 slow=False),
+        "input_series": _traffic(plan, failed_share=0.0, slow=False),
         "promql_expr_test": _sli_checks(_contract_slis(plan), {False: 0.0, True: 0.0}),
         "alert_rule_test": [
             *_burn_tests(plan, {False: 0.0, True: 0.0}),
@@ -355,8 +387,7 @@ def _all_slow(plan: AlertPlan) -> TestData:
     return {
         "name": "all-slow: no failures, every request over its threshold",
         "interval": INTERVAL,
-        "input_series": _traffic(plan.spec, plan.contract, plan.bucket_bounds, failed_share=0.0,
-                                 slow=True),
+        "input_series": _traffic(plan, failed_share=0.0, slow=True),
         "promql_expr_test": _sli_checks(_contract_slis(plan), {False: 0.0, True: 1.0}),
         "alert_rule_test": [
             *_burn_tests(plan, {False: 0.0, True: 1.0}),

@@ -13,6 +13,9 @@ series an objective selects, never an average of per-series ratios.
   objectives, and a fast 503 must not make latency look good. T must be a bucket boundary of the
   histogram, since a bucket is the only place Prometheus knows how many requests were under T.
 
+Each objective is read with its own contract (``slo.spec.objective_contract``: the objective's,
+the spec's, else the command's), its ``matchers`` joined to the contract's selector.
+
 An objective whose SLI is given in the user's own PromQL (``objective.sli``: Sloth, Pyrra, OpenSLO
 imports) is recorded from those queries verbatim (``slo.query_sli``), never from the contract.
 
@@ -29,7 +32,7 @@ from slogate.alerts.buckets import bucket_of, nearest_buckets
 from slogate.slo import promql, query_sli
 from slogate.slo.contract import LATENCY_BUCKETS_S, MetricContract
 from slogate.slo.sli import QuerySli
-from slogate.slo.spec import LatencyObjective, Objective, Spec
+from slogate.slo.spec import LatencyObjective, Objective, Spec, objective_contract, spec_contract
 from slogate.slo.units import format_duration
 
 ABSENT_WINDOW = "10m"
@@ -69,6 +72,9 @@ class Sli:
     total_selector: str
     bucket_s: float | None = None
     query: QuerySli | None = None
+    contract: MetricContract | None = None
+    """The contract the selectors are of (the objective's matchers in its selector); None for
+    the user's own SLI."""
 
     @property
     def name(self) -> str:
@@ -137,22 +143,29 @@ def sli_for(
             contract.matchers(*succeeded, promql.le_matcher(contract.le(bound))),
         )
         total = promql.selector(f"{contract.request_duration}_count", contract.matchers(*succeeded))
-        return Sli(objective, spec.service, good, total, bound)
+        return Sli(objective, spec.service, good, total, bound, contract=contract)
     bad, total = promql.error_selectors(objective, contract)
-    return Sli(objective, spec.service, bad, total)
+    return Sli(objective, spec.service, bad, total, contract=contract)
 
 
 def slis(
     spec: Spec,
     contract: MetricContract,
-    buckets: Sequence[float] = LATENCY_BUCKETS_S,
+    buckets: Sequence[float] | None = None,
 ) -> list[Sli]:
-    """Every objective's SLI, in spec order; all bucket problems reported at once."""
+    """Every objective's SLI, in spec order, each read with its own contract (``contract`` is the
+    command's); all bucket problems reported at once. ``buckets`` (seconds, from a live target)
+    stand for the bounds of the spec's contract's histogram; an objective whose contract has
+    another histogram is checked against that contract's buckets."""
     result: list[Sli] = []
     problems: list[str] = []
+    proxy = spec_contract(spec, contract)
     for objective in spec.objectives:
+        own = objective_contract(spec, objective, contract)
+        bounds = own.buckets_s if buckets is None or own.request_duration != proxy.request_duration \
+            else buckets
         try:
-            result.append(sli_for(objective, spec, contract, buckets))
+            result.append(sli_for(objective, spec, own, bounds))
         except ValueError as exc:
             problems.append(str(exc))
     if problems:

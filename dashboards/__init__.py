@@ -27,7 +27,7 @@ from slogate.slo.contract import (
     LoadTestContract,
     MetricContract,
 )
-from slogate.slo.spec import Spec
+from slogate.slo.spec import Spec, spec_contract
 
 __all__ = [
     "DASHBOARD_NAMES",
@@ -54,7 +54,7 @@ def build_dashboard(
 ) -> dict[str, Any]:
     """One dashboard (one of ``DASHBOARD_NAMES``) of ``spec`` as a Grafana JSON model."""
     if name == "proxy-overview":
-        return to_grafana_json(proxy_overview_dashboard(spec, contract))
+        return to_grafana_json(proxy_overview_dashboard(spec, spec_contract(spec, contract)))
     if name == "slos":
         return to_grafana_json(slos_dashboard(spec, contract))
     if name == "loadtest":

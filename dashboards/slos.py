@@ -11,7 +11,15 @@ from slogate.dashboards.panels import Grid, dashboard, datasource_variable, stab
 from slogate.slo import burn, promql, query_sli
 from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.sli import HistogramLatency
-from slogate.slo.spec import DERIVED_LATENCY_KINDS, AvailabilityObjective, LatencyObjective, Objective, Spec
+from slogate.slo.spec import (
+    DERIVED_LATENCY_KINDS,
+    AvailabilityObjective,
+    LatencyObjective,
+    Objective,
+    Spec,
+    objective_contract,
+    spec_contract,
+)
 from slogate.slo.units import format_duration, format_ratio
 
 DASHBOARD = "slos"
@@ -72,12 +80,15 @@ def _sli_panel(objective: Objective, c: MetricContract) -> object:
     )
 
 
-def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboard:
+def slos_dashboard(spec: Spec, given: MetricContract = DEFAULT_CONTRACT) -> Dashboard:
+    """The SLO dashboard; each objective's queries are of its own contract (the objective's, the
+    spec's, else ``given``), its matchers included."""
     grid = Grid()
+    contracts = {o.name: objective_contract(spec, o, given) for o in spec.objectives}
     # Latency objectives a proxy without a latency histogram cannot measure have no SLI and no
     # rules here: they are judged client-side only (the description says which).
-    unmeasured = [o.name for o in spec.objectives if isinstance(o, LatencyObjective)
-                  and o.sli is None and (not c.has_latency or o.kind in DERIVED_LATENCY_KINDS)]
+    unmeasured = [o.name for o in spec.objectives if isinstance(o, LatencyObjective) and o.sli is None
+                  and (not contracts[o.name].has_latency or o.kind in DERIVED_LATENCY_KINDS)]
     for objective in spec.objectives:
         if objective.name in unmeasured:
             continue
@@ -85,9 +96,9 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
         budget = burn.objective_burn(spec, objective)
         allowed, period, active = budget.allowed_bad_ratio, budget.period_s, budget.active
         if allowed <= 0.0:  # no budget: no burn rate or budget to show
-            grid.add(24, _sli_panel(objective, c))
+            grid.add(24, _sli_panel(objective, contracts[objective.name]))
             continue
-        grid.add(7 if active else 10, _sli_panel(objective, c))
+        grid.add(7 if active else 10, _sli_panel(objective, contracts[objective.name]))
         grid.add(4, stat(
             f"{objective.name}: error budget left",
             f"Share of the error budget ({format_ratio(allowed)} bad events) left over the "
@@ -128,7 +139,8 @@ def slos_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -> Dashboar
     return dashboard(
         title=f"{spec.service}: SLOs",
         description=(spec.description or f"SLOs and error budgets of {spec.service} (slogate).")
-        + (f" Judged client-side only (no histogram of theirs in {c.label}'s metrics): "
+        + (f" Judged client-side only (no histogram of theirs in "
+           f"{spec_contract(spec, given).label}'s metrics): "
            f"{', '.join(unmeasured)}." if unmeasured else ""),
         uid=stable_uid(spec.service, DASHBOARD),
         tags=["slogate", spec.service, "slo"],

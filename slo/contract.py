@@ -228,3 +228,44 @@ def contracts_from_mapping(
             f"expected some of: {', '.join(sorted(known))}"
         )
     return contract, replace(DEFAULT_LOADTEST_CONTRACT, **{k: str(v) for k, v in loadtest.items()})
+
+
+def read_contract_file(path: Path) -> tuple[MetricContract, LoadTestContract]:
+    """The contracts of a YAML file of overrides (see ``contracts_from_mapping``); a ValueError
+    naming the file (and the line of a YAML error) when it cannot be read or is not a contract."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the contract file: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{path}{where}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of metric names, got {type(data).__name__}")
+    try:
+        return contracts_from_mapping(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def resolve_contract(reference: object, base_dir: Path) -> MetricContract:
+    """The metric contract a spec names (its ``contract:`` field): a preset's name ('caddy'), a
+    YAML file (relative to ``base_dir``, the spec's folder; a file wins over a preset of the same
+    name, as for ``--contract``) or a mapping of overrides ('preset:' to start from one). A
+    ValueError says what was expected."""
+    if isinstance(reference, dict):
+        contract, _ = contracts_from_mapping(reference)
+        return contract
+    if not isinstance(reference, str) or not reference.strip():
+        raise ValueError("expected a contract preset's name "
+                         f"({', '.join(contract_presets())}), a contract file or a mapping of overrides")
+    path = base_dir / reference.strip()
+    if path.is_file():
+        return read_contract_file(path)[0]
+    if reference.strip() in contract_presets():
+        return read_contract_file(preset_path(reference.strip()))[0]
+    raise ValueError(f"no contract file {path} and no contract preset {reference.strip()!r}; "
+                     f"presets: {', '.join(contract_presets())}")

@@ -17,6 +17,9 @@ window (a ``rate()`` query's per-second value times the window's seconds), a his
 ``le`` over its count. A precomputed ratio query gives no event counts to judge with confidence:
 its objective is inconclusive and says so, as is a quantile query that is not over a histogram.
 
+Each objective is counted with its own contract (``spec.objective_contract``: the objective's, the
+spec's, else the command's ``contract``), its label ``matchers`` in every selector.
+
 A contract without a latency histogram (HAProxy's exporter) judges latency objectives client-side
 only: each is inconclusive server-side and says why, never dropped.
 
@@ -59,6 +62,8 @@ from slogate.slo.spec import (
     LatencyObjective,
     Spec,
     ThroughputObjective,
+    objective_contract,
+    spec_contract,
 )
 from slogate.slo.units import format_duration
 
@@ -140,9 +145,12 @@ def evaluate_prometheus(
     if not end > start:
         raise PrometheusQueryError(f"the window must end after it starts (from {start}, to {end})")
     source = _Source(client, contract, end, end - start)
-    results = tuple(_judge(objective, source, spec) for objective in spec.all_objectives)
+    results = tuple(_judge(objective, dataclasses.replace(
+        source, contract=objective_contract(spec, objective, contract)), spec)
+        for objective in spec.all_objectives)
     if all(r.samples == 0 for r in results):
-        counted = contract.request_duration or contract.request_count
+        proxy = spec_contract(spec, contract)
+        counted = proxy.request_duration or proxy.request_count
         what = (f"{counted} samples" if any(o.sli is None for o in spec.objectives)
                 else "samples of the SLOs' own queries")
         raise PrometheusError(

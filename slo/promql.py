@@ -116,13 +116,15 @@ def endpoint_matchers(endpoint: str | None, contract: MetricContract) -> list[st
     if endpoint is None:
         return []
     parts = endpoint.split()
+    # A proxy without a route (method) label, or an objective whose matchers pick its series on
+    # that label themselves (``spec.objective_contract``), counts the endpoint's every route (method).
     if len(parts) == 1:
-        return [equals(contract.route_label, parts[0])]
+        return [equals(contract.route_label, parts[0])] if contract.route_label else []
     if len(parts) == 2:
         method, route = parts
-        # A proxy without a method label (HAProxy, Envoy, Kong) counts the route's every method.
+        by_route = [equals(contract.route_label, route)] if contract.route_label else []
         by_method = [equals(contract.method_label, method)] if contract.method_label else []
-        return [equals(contract.route_label, route), *by_method]
+        return [*by_route, *by_method]
     raise ValueError(
         f"cannot read the endpoint {endpoint!r}; expected 'METHOD /route' or '/route'"
     )

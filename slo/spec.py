@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from slogate.slo.sli import AlertOverrides, QuerySli
+from slogate.slo.contract import MetricContract
+from slogate.slo.sli import AlertOverrides, Matcher, QuerySli
 
 DEFAULT_PERIOD_S = 30 * 86400.0
 """The SLO period whose error budget a run's burn rate is measured against (SRE workbook: 30d)."""
@@ -93,6 +94,12 @@ class LatencyObjective:
     """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
     alerting: AlertOverrides | None = None
     """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
+    contract: MetricContract | None = None
+    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
+    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
+    matchers: tuple[Matcher, ...] = ()
+    """Label matchers its server-side series must also meet (``handler="api"``), beside the
+    contract's selector; one on the route or method label replaces what the endpoint gives."""
 
     @property
     def tokens_per_s_floor(self) -> float:
@@ -141,6 +148,12 @@ class ErrorRatioObjective:
     """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
     alerting: AlertOverrides | None = None
     """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
+    contract: MetricContract | None = None
+    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
+    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
+    matchers: tuple[Matcher, ...] = ()
+    """Label matchers its server-side series must also meet (``handler="api"``), beside the
+    contract's selector; one on the route or method label replaces what the endpoint gives."""
     calendar: Calendar | None = None
     """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
 
@@ -178,6 +191,12 @@ class AvailabilityObjective:
     """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
     alerting: AlertOverrides | None = None
     """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
+    contract: MetricContract | None = None
+    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
+    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
+    matchers: tuple[Matcher, ...] = ()
+    """Label matchers its server-side series must also meet (``handler="api"``), beside the
+    contract's selector; one on the route or method label replaces what the endpoint gives."""
     calendar: Calendar | None = None
     """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
 
@@ -211,6 +230,12 @@ class ThroughputObjective:
     min_duration_s: float | None = None
     """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
     description: str = ""
+    contract: MetricContract | None = None
+    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
+    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
+    matchers: tuple[Matcher, ...] = ()
+    """Label matchers its server-side series must also meet (``handler="api"``), beside the
+    contract's selector; one on the route or method label replaces what the endpoint gives."""
 
     @property
     def required_samples(self) -> int:
@@ -344,6 +369,9 @@ class Spec:
     calendar: Calendar | None = None
     """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
     labels: dict[str, str] = field(default_factory=dict)
+    contract: MetricContract | None = None
+    """The proxy's metric contract the spec names (``contract:``): its objectives' default and the
+    health alerts' and proxy dashboard's; None: the command's ``--contract`` (or the default)."""
     confidence: float = DEFAULT_CONFIDENCE
     """Two-sided confidence of every interval a verdict rests on."""
     throughput_objectives: tuple[ThroughputObjective, ...] = ()
@@ -360,6 +388,11 @@ class Spec:
     source_text: str | None = field(default=None, compare=False, repr=False)
     """The text the spec was read from (for the report); None for a spec built in code."""
 
+    @property
+    def names_contract(self) -> bool:
+        """Whether the spec, or one of its objectives, names the contract it is read with."""
+        return self.contract is not None or any(o.contract is not None for o in self.all_objectives)
+
     def alert_policies_of(self, objective_name: str) -> tuple[AlertPolicy, ...]:
         """The alert policies that apply to an objective (none: the default tiers apply)."""
         return tuple(p for p in self.alert_policies if objective_name in p.objectives)
@@ -373,6 +406,46 @@ class Spec:
     def run_judged_objectives(self) -> tuple[JudgedObjective, ...]:
         """Every objective a run is judged on: ``all_objectives``, then those judged from a run only."""
         return (*self.all_objectives, *self.run_objectives)
+
+
+def spec_contract(spec: Spec, given: MetricContract) -> MetricContract:
+    """The proxy's contract for ``spec``: the one it names, else ``given`` (``--contract``)."""
+    return spec.contract or given
+
+
+def objective_contract(spec: Spec, objective: AnyObjective, given: MetricContract) -> MetricContract:
+    """The contract an objective's server-side series are read with, its matchers included.
+
+    Precedence: the objective's own ``contract``, then the spec's, then ``given`` (the command's
+    ``--contract``, else the default). The objective's ``matchers`` join the contract's selector,
+    so every query built from the contract (rules, dashboards, ``gate --prometheus``) carries them;
+    a matcher on the route (method) label replaces the endpoint's route (method): the spec's route
+    is the client's, the matcher says which series the proxy files it under.
+    """
+    contract = objective.contract or spec_contract(spec, given)
+    if not objective.matchers:
+        return contract
+    named = {m.label for m in objective.matchers}
+    return replace(
+        contract,
+        selector=contract.matchers(*(str(m) for m in objective.matchers)),
+        route_label="" if contract.route_label in named else contract.route_label,
+        method_label="" if contract.method_label in named else contract.method_label,
+    )
+
+
+def contract_notes(spec: Spec, given: MetricContract) -> list[str]:
+    """What a command's ``--contract`` (``given``) does not decide: the spec, or some objectives,
+    name another contract, which wins (said, never silently)."""
+    notes = []
+    if spec.contract is not None and spec.contract != given:
+        notes.append(f"{spec.source}: the spec names {spec.contract.label}; it is used instead of "
+                     f"--contract ({given.label}) for its objectives and health alerts")
+    for objective in spec.all_objectives:
+        if objective.contract is not None and objective.contract != spec_contract(spec, given):
+            notes.append(f"{spec.source}: objective {objective.name!r} names {objective.contract.label}; "
+                         f"it is used instead of {spec_contract(spec, given).label}")
+    return notes
 
 
 def endpoint_matches(selector: str | None, endpoint: str) -> bool:

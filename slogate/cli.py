@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replace the run bundle already in --out (refused otherwise)")
     run.add_argument("--run-id", default=None, help="run id (default: time and a random suffix)")
     run.add_argument("--json", action="store_true", help="print the evaluation as JSON on stdout")
+    run.add_argument("--contract", type=Path, default=None,
+                     help=f"the proxy's metric names ({CONTRACT_NAMES}, or a YAML file): how an "
+                          "OpenSLO spec's queries are read (which a load test can measure)")
     add_harness_arguments(run)
     run.set_defaults(handler=_cmd_run)
 
@@ -186,8 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--to", dest="to_time", metavar="T2", default=None,
                       help="window end (the one evaluation time of every query; default now)")
     gate.add_argument("--contract", type=Path, default=None,
-                      help=f"with --prometheus: the proxy's metric names: a preset ({CONTRACT_NAMES}) "
-                           "or a YAML file of MetricContract fields")
+                      help=f"the proxy's metric names: a preset ({CONTRACT_NAMES}) or a YAML file of "
+                           "MetricContract fields; what --prometheus queries, and how an OpenSLO "
+                           "spec's queries are read (a contract the spec names wins)")
     gate.set_defaults(handler=_cmd_gate)
 
     report = commands.add_parser("report", help="render a judged bundle's report again")
@@ -318,15 +322,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _validate_one(name: str, files: list[Path], contract: MetricContract | None) -> bool:
     """Check the spec ``files`` make together (one file, mostly) and say so; whether it is usable."""
     from slogate import console
+    from slogate.slo.contract import DEFAULT_CONTRACT
     from slogate.slo.specfile.problems import SpecError
 
     try:
-        spec = _load_spec(files)
+        spec = _load_spec(files, contract)
     except SpecError as exc:
         for problem in exc.problems:
             console.say(f"spec error: {problem}")
         return False
-    unwritable = _rule_problems(spec, contract) if contract is not None else []
+    # A contract (given, or named by the spec) says the histogram's buckets: thresholds are checked.
+    unwritable = (_rule_problems(spec, contract or DEFAULT_CONTRACT)
+                  if contract is not None or spec.names_contract else [])
     for line in unwritable:
         console.say(f"spec error: {name}: {line}")
     if not unwritable:
@@ -339,7 +346,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from slogate.reachability import TargetUnreachableError, check_listening
     from slogate.slo.bundle import RUN_FILE, new_run_id
 
-    spec = _load_spec(args.spec)
+    spec = _load_spec(args.spec, _contract(args.contract))
     _check_url(args.host)
     run_id = args.run_id or new_run_id()
     bundle = args.out or DEFAULT_OUT / "runs" / run_id
@@ -365,13 +372,11 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from slogate import console, pipeline
     from slogate.slo.bundle import read_run
 
-    spec = _load_spec(args.spec)
+    spec = _load_spec(args.spec, _contract(args.contract))
     if args.out is not None:
         _check_writable(args.out)
     if args.prometheus is not None:
         return _gate_prometheus(args, spec)
-    if args.contract is not None:
-        raise UsageError("--contract names the proxy's metrics: it goes with --prometheus")
     if args.bundle is None:
         raise UsageError("gate: give a run bundle, or --prometheus URL --from T1 --to T2")
     if args.tolerance is not None and args.baseline is None:
@@ -442,10 +447,13 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
     from slogate import observability as obs
     from slogate.slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
 
-    spec = _load_spec(args.spec)
     try:
         contract, loadtest = (obs.load_contract_file(_contract_file(args.contract)) if args.contract
                               else (DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT))
+    except obs.ObservabilityError as exc:
+        raise UsageError(str(exc)) from None
+    spec = _load_spec(args.spec, contract if args.contract else None)
+    try:
         token = obs.grafana_token() if args.grafana_url else ""
         if args.grafana_url:
             obs.check_http_url(args.grafana_url, "--grafana-url")
@@ -473,12 +481,13 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     from slogate import observability as obs
     from slogate.pipeline import rules_path
     from slogate.slo.contract import DEFAULT_CONTRACT
+    from slogate.slo.spec import spec_contract
 
-    spec = _load_spec(args.spec)
+    contract = _contract(args.contract)
+    spec = _load_spec(args.spec, contract)
+    contract = contract or DEFAULT_CONTRACT
     out = rules_path(spec, DEFAULT_OUT) if args.out is None else _rules_file(args.out, spec)
     try:
-        contract = (obs.load_contract_file(_contract_file(args.contract))[0] if args.contract
-                    else DEFAULT_CONTRACT)
         windows = alerts.configure_tiers(
             [t.strip() for t in args.tiers.split(",") if t.strip()],
             {"page": args.page_severity, "ticket": args.ticket_severity},
@@ -486,7 +495,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         buckets: Sequence[float] | None = None  # the contract's own
         if args.check_target:
             obs.check_http_url(args.check_target, "--check-target")
-            buckets = obs.fetch_buckets(args.check_target, contract)
+            buckets = obs.fetch_buckets(args.check_target, spec_contract(spec, contract))
     except (obs.ObservabilityError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     options = alerts.RuleOptions(buckets=buckets, windows=windows)
@@ -656,11 +665,19 @@ def _rule_problems(spec: Spec, contract: MetricContract) -> list[str]:
     return []
 
 
-def _load_spec(paths: Path | list[Path]) -> Spec:
-    """The spec of a file, or of files (and folders of them) loaded together."""
+def _load_spec(paths: Path | list[Path], contract: MetricContract | None = None) -> Spec:
+    """The spec of a file, or of files (and folders of them) loaded together, read under the
+    ``--contract`` given (None: the default); where the spec names another contract, which wins,
+    it is said."""
+    from slogate import console
+    from slogate.slo.contract import DEFAULT_CONTRACT
+    from slogate.slo.spec import contract_notes
     from slogate.slo.specfile.load import load_specs
 
-    return load_specs([paths] if isinstance(paths, Path) else paths)
+    spec = load_specs([paths] if isinstance(paths, Path) else paths, contract or DEFAULT_CONTRACT)
+    for note in contract_notes(spec, contract) if contract is not None else ():
+        console.say(f"note: {note}")
+    return spec
 
 
 def _check_url(url: str) -> None:

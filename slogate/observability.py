@@ -14,10 +14,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
-import yaml
 
 from slogate.alerts import buckets_from_exposition
-from slogate.slo.contract import LoadTestContract, MetricContract, contracts_from_mapping
+from slogate.slo.contract import LoadTestContract, MetricContract, read_contract_file
 from slogate.slo.redact import redact
 
 GRAFANA_TOKEN_ENV = "GRAFANA_TOKEN"
@@ -31,21 +30,9 @@ class ObservabilityError(Exception):
 def load_contract_file(path: Path) -> tuple[MetricContract, LoadTestContract]:
     """Metric and load-test contract overrides from a YAML file (see ``contracts_from_mapping``)."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ObservabilityError(f"{path}: cannot read the contract file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ObservabilityError(f"{path}{where}: not valid YAML: {exc}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ObservabilityError(f"{path}: expected a mapping of metric names, got {type(data).__name__}")
-    try:
-        return contracts_from_mapping(data)
+        return read_contract_file(path)
     except ValueError as exc:
-        raise ObservabilityError(f"{path}: {exc}") from None
+        raise ObservabilityError(str(exc)) from None
 
 
 def fetch_buckets(url: str, contract: MetricContract) -> list[float]:

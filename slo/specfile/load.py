@@ -9,6 +9,11 @@ Several files (or a folder of ``*.yaml`` and ``*.yml`` files) make one spec when
 their objects go to the dialect as one list, so an OpenSLO SLO in one file finds its SLI, alert
 policy or conditions in another, and every problem still names the file and line it is at. The
 files of one spec are in one dialect (refused otherwise), and slogate's own format is one file.
+
+The command's metric contract (``--contract``) reaches every dialect: OpenSLO reads with it which
+queries are over the proxy's own request metrics (and so what a load test can measure of them).
+Sloth's and Pyrra's SLIs are PromQL of their own, read the same under any contract; slogate's own
+format names its contract itself (``contract:``), which wins over the command's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract
 from slogate.slo.spec import Spec
 from slogate.slo.specfile.native import parse_native
 from slogate.slo.specfile.openslo import is_openslo, parse_openslo, references
@@ -45,15 +51,17 @@ class Dialect:
     claims: Callable[[list[Any]], bool]
     """Whether a file's objects are written in this dialect (an unsupported version of it too, so
     the dialect can say what it supports)."""
-    parse: Callable[[list[Any], str], Spec]
+    parse: Callable[..., Spec]
     """The Spec of a file's objects, or of several files' (and their names for problems); raises
-    SpecError."""
+    SpecError. Called with the command's contract too when ``reads_contract``."""
+    reads_contract: bool = False
+    """Whether how the dialect reads a file depends on the proxy's metric contract."""
 
 
 DIALECTS: tuple[Dialect, ...] = (
     Dialect(name="Pyrra", claims=is_pyrra, parse=parse_pyrra),
     Dialect(name="Sloth", claims=is_sloth, parse=parse_sloth),
-    Dialect(name="OpenSLO", claims=is_openslo, parse=parse_openslo),
+    Dialect(name="OpenSLO", claims=is_openslo, parse=parse_openslo, reads_contract=True),
 )
 """Most specific claim first: OpenSLO claims any ``apiVersion``, so a dialect recognised by its
 own ``apiVersion`` (a Kubernetes resource) goes before it."""
@@ -63,16 +71,16 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 """The files of a folder given as a spec."""
 
 
-def load_spec(path: str | Path) -> Spec:
+def load_spec(path: str | Path, contract: MetricContract = DEFAULT_CONTRACT) -> Spec:
     """Read and validate a spec file. Raises SpecError (never a traceback-worthy error)."""
-    return parse_spec(_read(Path(path)), str(path))
+    return parse_spec(_read(Path(path)), str(path), contract)
 
 
-def load_specs(paths: Sequence[str | Path]) -> Spec:
-    """One spec from files loaded together (a folder: its ``*.yaml`` and ``*.yml`` files). Raises
-    SpecError naming each problem's file."""
+def load_specs(paths: Sequence[str | Path], contract: MetricContract = DEFAULT_CONTRACT) -> Spec:
+    """One spec from files loaded together (a folder: its ``*.yaml`` and ``*.yml`` files), read
+    under ``contract`` (``--contract``). Raises SpecError naming each problem's file."""
     files = spec_files(paths)
-    return parse_specs([(str(path), _read(path)) for path in files])
+    return parse_specs([(str(path), _read(path)) for path in files], contract)
 
 
 def spec_files(paths: Sequence[str | Path]) -> list[Path]:
@@ -125,19 +133,21 @@ def _defining_file(name: tuple[str, str], found: list[tuple[set[Any], set[Any]]]
     return defining[0] if len(defining) == 1 else None
 
 
-def parse_spec(text: str, source: str = "<memory>") -> Spec:
+def parse_spec(text: str, source: str = "<memory>", contract: MetricContract = DEFAULT_CONTRACT) -> Spec:
     """The Spec written in ``text``, which keeps the text (``Spec.source_text``)."""
-    return parse_specs([(source, text)])
+    return parse_specs([(source, text)], contract)
 
 
-def parse_specs(files: Sequence[tuple[str, str]]) -> Spec:
-    """The one Spec that ``files`` (name, text) make together; it keeps their text."""
+def parse_specs(files: Sequence[tuple[str, str]], contract: MetricContract = DEFAULT_CONTRACT) -> Spec:
+    """The one Spec that ``files`` (name, text) make together, read under ``contract``; it keeps
+    their text."""
     parsed = [(source, _objects(text, source)) for source, text in files]
     dialects = [next((d for d in DIALECTS if d.claims(objects)), None) for _, (_, objects) in parsed]
     source = ", ".join(name for name, _ in files)
     if len(files) == 1:
         documents, objects = parsed[0][1]
-        spec = dialects[0].parse(objects, source) if dialects[0] else parse_native(documents, source)
+        dialect = dialects[0]
+        spec = _parse(dialect, objects, source, contract) if dialect else parse_native(documents, source)
         return replace(spec, source_text=files[0][1])
     if None in dialects or len(set(dialects)) > 1:
         formats = ", ".join(f"{name} is {d.name if d else 'slogate format'}"
@@ -146,15 +156,21 @@ def parse_specs(files: Sequence[tuple[str, str]]) -> Spec:
                                      "format (OpenSLO, Sloth or Pyrra; slogate's own format is one file "
                                      f"a spec): {formats}")])
     dialect = dialects[0]
-    assert dialect is not None
+    assert dialect is not None  # every file is in this one dialect
     objects = [o for _, (_, file_objects) in parsed for o in file_objects]
     try:
-        spec = dialect.parse(objects, source)
+        spec = _parse(dialect, objects, source, contract)
     except SpecError as exc:
         # A problem at a line of no file (the set's own) is the set's, with no line.
         raise SpecError([replace(p, source=source_of(p.line) or p.source,
                                  line=p.line if source_of(p.line) else None) for p in exc.problems]) from None
     return replace(spec, source_text="\n".join(f"# {name}\n{text}" for name, text in files))
+
+
+def _parse(dialect: Dialect, objects: list[Any], source: str, contract: MetricContract) -> Spec:
+    if dialect.reads_contract:
+        return dialect.parse(objects, source, contract)
+    return dialect.parse(objects, source)
 
 
 def _read(path: Path) -> str:

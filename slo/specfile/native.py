@@ -6,8 +6,11 @@ The field tables below are also the source of the published JSON Schema (``specf
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Literal
 
+from slogate.slo.contract import MetricContract, resolve_contract
+from slogate.slo.sli import Matcher, parse_selector
 from slogate.slo.spec import (
     DEFAULT_CONFIDENCE,
     DEFAULT_PERIOD_S,
@@ -28,9 +31,11 @@ from slogate.slo.specfile.source import YamlMapping, YamlSequence
 from slogate.slo.units import parse_duration, parse_ratio, positive_duration, shown
 
 TOP_FIELDS = {"service", "description", "period", "warmup", "labels", "objectives", "confidence",
-              "min_duration", "family"}
+              "min_duration", "family", "contract"}
 COMMON_FIELDS = {"name", "kind", "endpoint", "min_samples", "gating", "description", "window",
                  "window_target", "min_duration"}
+SERVER_FIELDS = {"contract", "matchers"}
+"""How an objective's server-side series are read: its contract and extra label matchers."""
 LATENCY_KINDS: tuple[LatencyKind, ...] = ("latency", "ttfb", "ttft", "itl", "tpot")
 """Kinds stated as a percentile or a share under a threshold (one sample per request, or per
 inter-chunk gap for 'itl')."""
@@ -54,9 +59,20 @@ KIND_REQUIRED: dict[str, set[str]] = {
 }
 WHOLE_RUN_ONLY = {"window", "window_target"}
 """Fields a hit ratio and a goodput objective lack: they are judged over the whole run only."""
+RUN_ONLY_KINDS = ("hit_ratio", "goodput")
+"""Kinds judged from a run only: whole runs, no server-side series."""
 GOODPUT_LIMITS = ("ttft", "tpot", "total")
 """The per-request limits a goodput objective can set (each a duration)."""
 _STATUS_CLASS = re.compile(r"^[1-5][0-9x]{2}$")
+_RESERVED_LABELS = {"le"}
+"""Labels a matcher may not pick: the histogram's bucket bound is the SLI's own."""
+
+
+def objective_fields(kind: str) -> set[str]:
+    """The fields an objective of ``kind`` may have (the JSON Schema's too)."""
+    if kind in RUN_ONLY_KINDS:
+        return (COMMON_FIELDS - WHOLE_RUN_ONLY) | KIND_FIELDS[kind]
+    return COMMON_FIELDS | SERVER_FIELDS | KIND_FIELDS[kind]
 
 
 def parse_native(documents: list[Any], source: str) -> Spec:
@@ -99,7 +115,8 @@ def parse_native(documents: list[Any], source: str) -> Spec:
     if not isinstance(document.get("description", ""), str):
         check.fail(document.key_lines["description"], "description", "expected text")
 
-    objectives = _objectives(check, document, period)
+    contract = _contract(check, document, "contract", source) if "contract" in document else None
+    objectives = _objectives(check, document, period, source)
     if check.problems:
         raise SpecError(check.problems)
     return Spec(
@@ -113,13 +130,14 @@ def parse_native(documents: list[Any], source: str) -> Spec:
         warmup_s=warmup,
         period_s=period,
         labels={str(k): str(v) for k, v in labels.items()},
+        contract=contract,
         confidence=confidence,
         min_duration_s=min_duration,
         family=family,
     )
 
 
-def _objectives(check: Checker, document: YamlMapping, period: float) -> list[JudgedObjective]:
+def _objectives(check: Checker, document: YamlMapping, period: float, source: str) -> list[JudgedObjective]:
     """The objectives that are well written, in order; the others' problems go to ``check``."""
     objectives: list[JudgedObjective] = []
     raw_objectives = document.get("objectives")
@@ -133,7 +151,7 @@ def _objectives(check: Checker, document: YamlMapping, period: float) -> list[Ju
         if not isinstance(item, YamlMapping):
             check.fail(raw_objectives.item_lines[index], path, "expected a mapping")
             continue
-        objective = _objective(check, item, path, period)
+        objective = _objective(check, item, path, period, source)
         if objective is None:
             continue
         if objective.name in names:
@@ -144,15 +162,15 @@ def _objectives(check: Checker, document: YamlMapping, period: float) -> list[Ju
     return objectives
 
 
-def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> JudgedObjective | None:
+def _objective(check: Checker, item: YamlMapping, path: str, period: float,
+               source: str) -> JudgedObjective | None:
     before = len(check.problems)
     kind: Any = item.get("kind")
     if not _known_kind(kind):
         check.fail(item.key_lines.get("kind", item.line), f"{path}.kind",
                    f"expected one of: {', '.join(sorted(KIND_FIELDS))}; got {shown(kind)}")
         return None
-    common_fields = COMMON_FIELDS - WHOLE_RUN_ONLY if kind in ("hit_ratio", "goodput") else COMMON_FIELDS
-    check.unknown_fields(item, common_fields | KIND_FIELDS[kind], f"{path}.")
+    check.unknown_fields(item, objective_fields(kind), f"{path}.")
     for required in sorted(KIND_REQUIRED[kind]):
         if required not in item:
             check.fail(item.line, f"{path}.{required}", f"missing; a {kind} objective needs it")
@@ -162,12 +180,14 @@ def _objective(check: Checker, item: YamlMapping, path: str, period: float) -> J
                    "percentile (p99 <= threshold) or target (99% of requests under threshold), "
                    "not both")
     common = _common_fields(check, item, path)
+    if kind not in RUN_ONLY_KINDS:
+        common |= _server_fields(check, item, path, source)
     objective: JudgedObjective | None
     if kind in LATENCY_KINDS:
         objective = _latency(check, item, path, kind, common)
     elif kind == "tokens_per_s":
         objective = _tokens_per_s(check, item, path, common)
-    elif kind in ("hit_ratio", "goodput"):
+    elif kind in RUN_ONLY_KINDS:
         objective = _run_only(check, item, path, kind, period, common)
     elif kind == "throughput":
         floor = check.convert(item, "min", f"{path}.min", _rate) if "min" in item else None
@@ -223,6 +243,77 @@ def _common_fields(check: Checker, item: YamlMapping, path: str) -> dict[str, An
         "min_duration_s": min_duration,
         "description": description if isinstance(description, str) else "",
     }
+
+
+def _server_fields(check: Checker, item: YamlMapping, path: str, source: str) -> dict[str, Any]:
+    """An objective's own contract and matchers, as keyword arguments of its model."""
+    contract = _contract(check, item, f"{path}.contract", source) if "contract" in item else None
+    matchers = _matchers(check, item, f"{path}.matchers") if "matchers" in item else ()
+    return {"contract": contract, "matchers": matchers}
+
+
+def _contract(check: Checker, mapping: YamlMapping, path: str, source: str) -> MetricContract | None:
+    """The contract a ``contract:`` field names: a preset, a file beside the spec, or overrides."""
+    try:
+        return resolve_contract(mapping["contract"], Path(source).parent)
+    except ValueError as exc:
+        check.fail(mapping.key_lines["contract"], path, str(exc))
+        return None
+
+
+def _matchers(check: Checker, item: YamlMapping, path: str) -> tuple[Matcher, ...]:
+    """``matchers:`` as a mapping of labels to values (equality), or PromQL matchers (one string,
+    or a list of them): ``handler="api"``, ``path=~"/api/.*"``, ``server!="srv1"``."""
+    raw = item["matchers"]
+    line = item.key_lines["matchers"]
+    found: list[tuple[int, Matcher]] = []
+    if isinstance(raw, YamlMapping) and raw:
+        for label, value in raw.items():
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                check.fail(raw.key_lines[label], f"{path}.{label}",
+                           f"expected the label's value as text, got {shown(value)}")
+                continue
+            found.append((raw.key_lines[label], Matcher(str(label), "=", str(value))))
+    elif isinstance(raw, str | YamlSequence) and raw:
+        texts = [raw] if isinstance(raw, str) else list(raw)
+        lines = [line] if isinstance(raw, str) else raw.item_lines
+        for index, (text, at) in enumerate(zip(texts, lines, strict=True)):
+            where = path if isinstance(raw, str) else f"{path}[{index}]"
+            try:
+                if not isinstance(text, str):
+                    raise ValueError
+                parsed = parse_selector(f"x{{{text}}}").matchers
+                if not parsed:
+                    raise ValueError
+            except ValueError:
+                check.fail(at, where, 'expected PromQL label matchers such as handler="api", '
+                           f'path=~"/api/.*" or server!="srv1"; got {shown(text)}')
+                continue
+            found.extend((at, m) for m in parsed)
+    else:
+        check.fail(line, path, "expected a mapping of labels to values ({handler: api}) or a list "
+                   "of PromQL label matchers (['handler=~\"api|v2\"', 'server!=\"srv1\"'])")
+        return ()
+    before = len(check.problems)
+    for at, matcher in found:
+        if problem := _matcher_problem(matcher):
+            check.fail(at, path, problem)
+    return tuple(m for _, m in found) if len(check.problems) == before else ()
+
+
+def _matcher_problem(matcher: Matcher) -> str | None:
+    """Why a matcher cannot be added to a contract's selectors, or None."""
+    if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", matcher.label) or matcher.label.startswith("__"):
+        return (f"{matcher.label!r} is not a usable Prometheus label name (letters, digits and '_', "
+                "not starting with a digit or '__')")
+    if matcher.label in _RESERVED_LABELS:
+        return f"{matcher} picks the histogram's bucket bound, which the SLI sets from its threshold"
+    if matcher.op in ("=~", "!~"):
+        try:
+            re.compile(matcher.value)
+        except re.error as exc:
+            return f"{matcher}: not a valid regular expression ({exc})"
+    return None
 
 
 def _latency(

@@ -9,14 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from slogate.slo.contract import contract_presets
 from slogate.slo.specfile.native import (
-    COMMON_FIELDS,
     GOODPUT_LIMITS,
     KIND_FIELDS,
     KIND_REQUIRED,
     LATENCY_KINDS,
     TOP_FIELDS,
-    WHOLE_RUN_ONLY,
+    objective_fields,
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "spec.schema.json"
@@ -28,6 +28,8 @@ _DURATION = {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?|\.\d+)\s*(us|µs|ms
 _RATIO = {"oneOf": [{"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%$"},
                     {"type": "number", "minimum": 0, "maximum": 1}],
           "description": "a percentage ('99.9%') or a fraction (0.999)"}
+_MATCHER = {"type": "string", "pattern": r'^\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*".*"',
+            "description": 'a PromQL label matcher: handler="api", path=~"/api/.*", server!="srv1"'}
 _FIELDS: dict[str, dict[str, Any]] = {
     "service": {"type": "string", "minLength": 1, "description": "the service the objectives are for"},
     "description": {"type": "string"},
@@ -66,12 +68,25 @@ _FIELDS: dict[str, dict[str, Any]] = {
                "additionalProperties": False,
                "description": "goodput: what a request must meet together to be good, such as "
                               "{ttft: 500ms, tpot: 50ms, total: 20s}"},
+    "contract": {
+        "oneOf": [{"type": "string", "minLength": 1}, {"type": "object"}],
+        "description": "the proxy's metric contract: a preset (" + ", ".join(contract_presets())
+                       + "), a contract file beside the spec, or a mapping of overrides ('preset:' to "
+                       "start from one); wins over --contract",
+    },
+    "matchers": {
+        "oneOf": [{"type": "object", "minProperties": 1,
+                   "additionalProperties": {"type": ["string", "number"]}},
+                  {"type": "array", "minItems": 1, "items": _MATCHER}, _MATCHER],
+        "description": "label matchers the objective's server-side series must also meet, beside the "
+                       "contract's selector: {handler: api} or ['path=~\"/api/.*\"']; one on the "
+                       "route or method label replaces the endpoint's",
+    },
 }
 
 
 def _objective_schema(kind: str) -> dict[str, Any]:
-    common = COMMON_FIELDS - WHOLE_RUN_ONLY if kind in ("hit_ratio", "goodput") else COMMON_FIELDS
-    fields = sorted(common | KIND_FIELDS[kind])
+    fields = sorted(objective_fields(kind))
     properties = {name: _FIELDS[name] for name in fields if name != "kind"}
     properties["kind"] = {"const": kind}
     schema: dict[str, Any] = {

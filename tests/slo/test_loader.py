@@ -60,9 +60,9 @@ def test_bad_yaml_names_line() -> None:
 def test_unknown_field_names_line_and_field() -> None:
     text = GOOD.replace("    threshold: 1.5s\n", "    threshold: 1.5s\n    treshold: 2s\n")
     assert problems(text) == [
-        "spec.yaml:9: objectives[0].treshold: unknown field; expected one of: description, "
-        "endpoint, gating, kind, min_duration, min_samples, name, percentile, target, threshold, "
-        "window, window_target"
+        "spec.yaml:9: objectives[0].treshold: unknown field; expected one of: contract, description, "
+        "endpoint, gating, kind, matchers, min_duration, min_samples, name, percentile, target, "
+        "threshold, window, window_target"
     ]
 
 
