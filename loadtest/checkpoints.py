@@ -7,7 +7,7 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from slogate.loadtest.open_model import ArrivalSchedule
 from slogate.loadtest.options import SlogateOptions
 from slogate.loadtest.recorder import RunRecorder
 from slogate.slo.bundle import RUN_FILE, write_run
-from slogate.slo.run import RunResult
+from slogate.slo.run import RunResult, UntilDecided
 
 logger = logging.getLogger("slogate")
 
@@ -57,10 +57,19 @@ class RunFacts:
     git_revision: str | None
     slogate_version: str
     counters: Mapping[str, int]
+    until_decided: UntilDecided | None = None
+    """``--until-decided``: the look whose verdict stands, as of now (``loadtest.early_stop``)."""
 
 
 def write_checkpoint(recorder: RunRecorder, bundle: Path, facts: RunFacts, *, complete: bool) -> RunResult:
     """The run so far, written to the bundle's run.json, and returned."""
+    run = run_so_far(recorder, facts, complete=complete)
+    write_run(bundle / RUN_FILE, run)
+    return run
+
+
+def run_so_far(recorder: RunRecorder, facts: RunFacts, *, complete: bool) -> RunResult:
+    """The run as the recorder holds it now, with ``facts``."""
     run = recorder.result(
         run_id=facts.run_id,
         target=facts.target,
@@ -73,8 +82,7 @@ def write_checkpoint(recorder: RunRecorder, bundle: Path, facts: RunFacts, *, co
         slogate_version=facts.slogate_version,
         counters=facts.counters,
     )
-    write_run(bundle / RUN_FILE, run)
-    return run
+    return run if facts.until_decided is None else replace(run, until_decided=facts.until_decided)
 
 
 def checkpoint_forever(recorder: RunRecorder, bundle: Path, facts: Callable[[], RunFacts]) -> None:

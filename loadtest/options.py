@@ -95,7 +95,8 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("out", f"run bundle folder (default: {DEFAULT_OUT}/<run-id>)", "DIR"),
     Option("run_id", "run id (default: a new one from the time)", "ID"),
-    Option("spec", "SLO spec: judge the run at the end; the verdict is the exit code", "FILE"),
+    Option("spec", "SLO spec: judge the run at the end; the verdict is the exit code (several files or "
+                   "folders loaded together: joined with the path separator, a.yaml:b.yaml)", "FILE"),
     Option("slice", "width of a time slice of the recorded histograms, in seconds (default 1)", "SECONDS",
            parse_seconds, 1.0),
     Option("api_key", "API key the scenarios send (masked everywhere slogate writes)", "KEY",
@@ -125,6 +126,12 @@ OPTIONS: tuple[Option, ...] = (
                             "traceparent is sent either way)", "URL", parse_http_url,
            on_harness=True),
     Option("no_traceparent", "do not send a W3C traceparent header", default=False),
+    Option("until_decided", "stop as soon as the spec's verdict is settled, pass or fail, with its error "
+                            "rates still bounded (see the README); the run time is then the maximum",
+           default=False, on_harness=True),
+    Option("min_duration", "with until-decided: no decision before this (default: the warm-up plus the "
+                           "spec's min_duration, at least 20 slices)", "SECONDS", parse_seconds,
+           on_harness=True),
 )
 
 
@@ -161,6 +168,8 @@ class SlogateOptions:
     metrics_host: str
     otlp_endpoint: str | None
     no_traceparent: bool
+    until_decided: bool
+    min_duration: float | None
     # Locust's own options that a run's recording depends on.
     users: int | None
     spawn_rate: float | None

@@ -28,15 +28,24 @@ from locust.runners import (
 
 from slogate.loadtest import open_model, recording, tracing
 from slogate.loadtest.checkpoints import (
+    CHECKPOINT_EVERY_S,
     RunFacts,
     checkpoint_forever,
     git_revision,
     load_model,
+    run_so_far,
     slogate_version,
     write_checkpoint,
 )
 from slogate.loadtest.counters import counters_of
 from slogate.loadtest.cpu import CpuMeter, sample_interval_s
+from slogate.loadtest.early_stop import (
+    LOCAL_LAG_S,
+    WORKER_LAG_S,
+    EarlyStop,
+    check_options,
+    planned_looks_of,
+)
 from slogate.loadtest.exporter import LiveState, LoadTestCollector, serve
 from slogate.loadtest.options import DEFAULT_OUT, SlogateOptions, add_options
 from slogate.loadtest.recorder import RunRecorder
@@ -47,7 +56,7 @@ from slogate.loadtest.workers import WorkerRoster, mark_final
 from slogate.slo.bundle import check_writable, new_run_id
 from slogate.slo.run import RunResult
 from slogate.slo.spec import DERIVED_KEY_MARK, Spec
-from slogate.slo.specfile.load import load_spec
+from slogate.slo.specfile.load import load_specs
 from slogate.slo.specfile.problems import SpecError
 
 logger = logging.getLogger("slogate")
@@ -87,7 +96,7 @@ class SlogateSession:
         self.spec: Spec | None = None
         if options.spec:
             try:
-                self.spec = load_spec(options.spec)
+                self.spec = load_specs(options.spec.split(os.pathsep))
             except SpecError as exc:
                 logger.error("slogate: %s", exc)
                 raise SystemExit(2) from None
@@ -101,6 +110,8 @@ class SlogateSession:
         self.workers = WorkerRoster(self.recorder)
         self._finals_collected: gevent.event.Event | None = None
         self.shape_description: dict[str, Any] | None = None
+        self.shape_plan: ShapePlan | None = None
+        self.early_stop: EarlyStop | None = None
         self.schedule = self._arrival_schedule()
         self.dispatcher: open_model.ArrivalDispatcher | None = None
         if not options.no_traceparent:
@@ -151,6 +162,7 @@ class SlogateSession:
             hooks.test_stop.add_listener(self.on_test_stop)
             return
         self._install_shape()
+        self._install_early_stop()
         try:
             check_writable(self.bundle)
         except OSError as exc:
@@ -188,6 +200,29 @@ class SlogateSession:
         shape.runner = self.environment.runner
         self.environment.shape_class = shape
         self.shape_description = plan.describe()
+        self.shape_plan = plan
+
+    def _install_early_stop(self) -> None:
+        """--slogate-until-decided: the looks planned now, so a bad combination stops Locust first."""
+        options = self.options
+        try:
+            check_options(options)
+            if not options.until_decided:
+                return
+            looks = planned_looks_of(options, self.spec, self.shape_plan, CHECKPOINT_EVERY_S)
+        except ValueError as exc:
+            logger.error("slogate: %s", exc)
+            raise SystemExit(2) from None
+        assert self.spec is not None  # planned_looks_of refuses a run without one
+
+        def stop() -> None:
+            # Quit as --run-time does (the master's quit collects its workers' last reports first).
+            runner = self.environment.runner
+            if runner is not None:
+                gevent.spawn(runner.quit)
+
+        self.early_stop = EarlyStop(self.spec, looks, lag_s=WORKER_LAG_S if self.is_master else LOCAL_LAG_S,
+                                    stop=stop)
 
     def _install_open_model(self) -> None:
         if self.schedule is None:
@@ -328,6 +363,10 @@ class SlogateSession:
             self.started_at = time.time()
             self._greenlets += [gevent.spawn(self._sample_forever),
                                 gevent.spawn(checkpoint_forever, self.recorder, self.bundle, self.run_facts)]
+            if self.early_stop is not None:
+                self._greenlets.append(gevent.spawn(
+                    self.early_stop.watch, self.started_at,
+                    lambda: run_so_far(self.recorder, self.run_facts(), complete=False)))
             logger.info("slogate: recording run %s into %s", self.run_id, self.bundle)
 
     def on_test_stop(self, **_: Any) -> None:
@@ -360,8 +399,9 @@ class SlogateSession:
             wanted_users=self.options.users, shaped=environment.shape_class is not None,
             schedule=self.schedule, elapsed_s=elapsed, max_lag_s=self.options.max_lag,
         )
-        run = self.write_checkpoint(complete=not interrupted and ran_planned_time(self.options.run_time_s,
-                                                                                 elapsed))
+        stopped_early = self.early_stop is not None and self.early_stop.stopped_early
+        whole = stopped_early or ran_planned_time(self.options.run_time_s, elapsed)
+        run = self.write_checkpoint(complete=not interrupted and whole)
         if self.spec is not None:
             environment.process_exit_code = int(deliver_verdict(self.spec, run, self.bundle).exit_code)
 
@@ -385,6 +425,7 @@ class SlogateSession:
             git_revision=self.revision,
             slogate_version=slogate_version(),
             counters=self.counters.totals,
+            until_decided=self.early_stop.record if self.early_stop is not None else None,
         )
 
     def write_checkpoint(self, *, complete: bool) -> RunResult:
@@ -467,6 +508,8 @@ class SlogateSession:
             sum(entry.num_failures for entry in entries),
             sum(entry.current_rps for entry in entries), cpu,
         )
+        if self.early_stop is not None:
+            logger.info("slogate: %s", self.early_stop.progress)
 
 
 # Locust's side of a shape lives here, so loadtest.shapes stays free of Locust (and of gevent's

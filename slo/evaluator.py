@@ -32,6 +32,7 @@ from slogate.slo.run import (
     RunResult,
     TimeSlice,
 )
+from slogate.slo.sequential import as_judged, describe_decision
 from slogate.slo.spec import (
     GoodputObjective,
     HitRatioObjective,
@@ -50,6 +51,7 @@ KIND_SUFFIXES = {"ttfb": TTFB_SUFFIX, "ttft": TTFT_SUFFIX, "itl": ITL_SUFFIX, "t
 
 def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluation:
     """The verdict of ``run`` against every objective of ``spec``, warm-up excluded."""
+    spec, run = as_judged(spec, run)  # an --until-decided run: as its deciding look judged it
     window_start = spec.warmup_s
     window_end = max(window_start, run.duration_s)
     judged = list(run.slices_from(window_start))
@@ -59,6 +61,8 @@ def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluat
     verdict, reasons = overall(results, doubts(run))
     # Not gating a run, but never silently dropped: the verdict names what it did not judge.
     reasons += [f"{r.name}: {r.reason}" for r in results if r.reason.startswith(SERVER_SIDE_ONLY)]
+    if run.until_decided is not None:
+        reasons.append(describe_decision(run.until_decided, spec.confidence))
     return Evaluation(
         service=spec.service,
         spec_source=spec.source,

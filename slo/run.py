@@ -273,6 +273,32 @@ class WorkerInfo:
 
 
 @dataclass(frozen=True)
+class UntilDecided:
+    """An ``--until-decided`` run: the look whose verdict stands (``slo.sequential``)."""
+
+    rule: str
+    looks_s: tuple[float, ...]
+    """The planned looks, seconds from the start; the last is the maximum duration."""
+    look: int
+    """1-based: before the last, the run stopped there, and is judged on its slices up to then."""
+    alpha_share: float
+    """The share of the spec's alpha that look spends (its confidence: 1 - share × alpha)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "looks_s": list(self.looks_s), "look": self.look,
+                "alpha_share": self.alpha_share}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UntilDecided:
+        decided = cls(str(data["rule"]), tuple(float(t) for t in data["looks_s"]), int(data["look"]),
+                      float(data["alpha_share"]))
+        if not (1 <= decided.look <= len(decided.looks_s) and 0.0 < decided.alpha_share <= 1.0):
+            raise ValueError(f"until_decided: look {decided.look} of {len(decided.looks_s)} looks, alpha "
+                             f"share {decided.alpha_share}; expected a look among them, a share in (0, 1]")
+        return decided
+
+
+@dataclass(frozen=True)
 class ValidityFlag:
     """Something that makes the measurement untrustworthy (a saturated generator, a lost worker)."""
 
@@ -309,6 +335,8 @@ class RunResult:
     request_rows: RequestRows = field(default_factory=RequestRows)
     """Each streamed request's timings together (goodput is judged on them); not in run.json: the
     bundle keeps them in their own file (``slo.request_rows``)."""
+    until_decided: UntilDecided | None = None
+    """Set by ``--until-decided``: judged as of its deciding look (absent from other runs' run.json)."""
     schema_version: int = RUN_SCHEMA_VERSION
 
     @property
@@ -359,6 +387,8 @@ class RunResult:
             "workers": [worker.to_dict() for worker in self.workers],
             "counters": dict(sorted(self.counters.items())),
         }
+        if self.until_decided is not None:
+            facts["until_decided"] = self.until_decided.to_dict()
         if slices:
             facts["slices"] = [s.to_dict(packed=True) for s in self.slices]
         return facts
@@ -387,6 +417,8 @@ class RunResult:
                 slowest=tuple(SlowRequest.from_dict(r) for r in data.get("slowest", [])),
                 workers=tuple(WorkerInfo.from_dict(w) for w in data.get("workers", [])),
                 counters={str(k): int(v) for k, v in data.get("counters", {}).items()},
+                until_decided=UntilDecided.from_dict(data["until_decided"]) if data.get("until_decided")
+                else None,
                 slices=tuple(TimeSlice.from_dict(s) for s in data["slices"]),
             )
         except KeyError as exc:

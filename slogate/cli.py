@@ -363,7 +363,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc}; no load was sent") from None
     settings = LoadSettings(host=args.host, users=args.users, spawn_rate=args.spawn_rate,
                             duration_s=args.duration, scenario=args.scenario or catalog.DEFAULT_SCENARIO.path,
-                            slice_s=args.slice, extra_args=harness_locust_args(args) + _decider(args, args.spec),
+                            slice_s=args.slice,
+                            extra_args=harness_locust_args(args) + _decider(args, args.spec),
                             scenario_args=args.scenario_args)
     return _load_and_report(settings, spec, bundle, run_id, as_json=args.json)
 
@@ -590,7 +591,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         console.say(f"target up: proxy {target.proxy_url}, upstream {target.upstream_url}")
         settings = LoadSettings(host=target.proxy_url, users=args.users, spawn_rate=args.spawn_rate,
                                 duration_s=args.duration,
-                                extra_args=harness_locust_args(args) + _decider(args, args.spec or EXAMPLE_SPEC),
+                                extra_args=(*harness_locust_args(args),
+                                            *_decider(args, args.spec or EXAMPLE_SPEC)),
                                 scenario_args=args.scenario_args)
         code = _load_and_report(settings, spec, bundle, run_id, as_json=args.json,
                                 files=[args.out / "dashboards", args.out / "rules"])
