@@ -133,7 +133,9 @@ def test_latency_distribution_gives_varied_latencies_in_bounds(make_target: Make
             elapsed.append(time.perf_counter() - start)
             assert resp.status_code == 200
     assert min(elapsed) >= 0.02
-    assert max(elapsed) < 0.06 + 0.15  # loopback and scheduling overhead
+    # Within the distribution's bound plus loopback overhead; a busy machine may stall one or two
+    # requests (a 0.97 s outlier was seen with six test processes on two cores).
+    assert sorted(elapsed)[-3] < 0.06 + 0.05
     assert max(elapsed) - min(elapsed) > 0.01  # not a constant
     assert len({round(e, 3) for e in elapsed}) > 5
 
