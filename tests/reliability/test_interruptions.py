@@ -34,10 +34,13 @@ def target() -> Iterator[ReferenceTarget]:
         yield running
 
 
+# Each signal and each process layout once (Ctrl-C of a multi-process run, a CI job's SIGTERM of a
+# single one): the four combinations took 40 s of a suite kept under 12 minutes, and the handling of
+# a signal does not depend on the layout (one handler in the master, the workers follow the master).
 @pytest.mark.parametrize(
     ("signum", "processes"),
-    [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGINT, 2), (signal.SIGTERM, 2)],
-    ids=["SIGINT-single", "SIGTERM-single", "SIGINT-2-workers", "SIGTERM-2-workers"],
+    [(signal.SIGTERM, 1), (signal.SIGINT, 2)],
+    ids=["SIGTERM-single", "SIGINT-2-workers"],
 )
 def test_signal_mid_run_keeps_partial_results(
     target: ReferenceTarget, tmp_path: Path, signum: signal.Signals, processes: int
