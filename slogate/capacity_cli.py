@@ -45,8 +45,8 @@ def parse_load(text: str) -> float:
 
 def _resolution(text: str) -> float:
     value: float = arg.ratio(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a share between 0 and 100% (e.g. 5%), got {text!r}")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share above 0, at most 100% (e.g. 5%), got {text!r}")
     return value
 
 
@@ -93,8 +93,7 @@ def add_capacity_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     capacity.add_argument("--processes", type=arg.processes, default=None, metavar="N",
                           help="Locust worker processes on this machine (-1: one per CPU)")
     capacity.add_argument("--scenario", type=arg.scenario, default=None,
-                          help="locustfile, or a packaged scenario: mix, llm, caching (default mix); its "
-                               "own options go after `--`")
+                          help="locustfile, or a packaged scenario: mix, llm, caching (default mix)")
     capacity.add_argument("--slice", type=arg.duration, default=1.0, help="time slice width (default 1s)")
     capacity.add_argument("--out", type=Path, default=None,
                           help="folder of capacity.json, its reports and each step's bundle "
@@ -137,7 +136,7 @@ def run_capacity(args: argparse.Namespace) -> int:
     steps = LocustSteps(StepSettings(
         host=args.host, spec=spec, scenario=args.scenario or catalog.DEFAULT_SCENARIO.path, out=out,
         step_s=args.step_duration, settle_s=settle, unit=plan.unit, arrivals=args.arrivals,
-        slice_s=args.slice, processes=args.processes, scenario_args=args.scenario_args,
+        slice_s=args.slice, processes=args.processes,
     ), progress=console.say)
     console.say(f"capacity search on {args.host}: {plan.start:g} to {plan.stop:g} {plan.unit}, "
                 f"resolution {plan.resolution:.0%}; results in {out}")

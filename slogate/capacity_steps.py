@@ -20,22 +20,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slogate import pipeline
+from slogate.loadtest.validity import CPU_SATURATED_PERCENT
 from slogate.locust_process import LoadSettings
 from slogate.slo import validity
 from slogate.slo.bundle import new_run_id
 from slogate.slo.capacity import BrokenObjective, LoadUnit, StepResult, StepVerdict, step_line
 from slogate.slo.evaluation import ExitCode, ObjectiveResult
+from slogate.slo.run import RunResult
 from slogate.slo.spec import LatencyObjective, Spec
 from slogate.slo.units import significant
 
-GENERATOR_KINDS = frozenset({validity.GENERATOR_SATURATED, validity.USERS_NOT_REACHED})
-"""Validity flags that say the load generator, not the target, ran out."""
+MEASURED_HERE = frozenset({validity.GENERATOR_SATURATED, validity.USERS_NOT_REACHED, validity.RATE_NOT_HELD})
+"""Validity flags the step judges itself (the load generator's); any other leaves it undecided."""
 POOL_SECONDS = 1.0
 """Open model: the user pool holds this many seconds of arrivals (Little's law: arrivals/s x time
 in the system), or twice the spec's highest latency threshold when that is more."""
 MIN_POOL = 10
 SPAWN_SECONDS = 0.5
 """Every user is started within this long (the arrivals wait for them inside the settle time)."""
+SAMPLE_MARGIN = 2.0
+"""Open model: a step lasts long enough for this many times the samples its objectives need (the
+slices of a run vary more than independent samples would, so its samples are worth fewer)."""
 UNTIL_DECIDED_ARGS: tuple[str, ...] = ()
 """Locust arguments that end a step as soon as its verdict is settled (none yet: fixed step length)."""
 
@@ -56,7 +61,6 @@ class StepSettings:
     arrivals: str = "poisson"
     slice_s: float = 1.0
     processes: int | None = None
-    scenario_args: tuple[str, ...] = ()
 
 
 class LocustSteps:
@@ -75,8 +79,9 @@ class LocustSteps:
         settings = self.settings
         label = f"{self.count:02d}-{significant(load)}{'users' if settings.unit == 'users' else 'rps'}"
         bundle = settings.out / "steps" / label
-        self.progress(f"step {self.count}: {significant(load)} {settings.unit} for "
-                      f"{significant(settings.step_s)}s after {significant(settings.settle_s)}s to settle")
+        length, settle = significant(self.step_seconds(load)), significant(settings.settle_s)
+        self.progress(f"step {self.count}: {significant(load)} {settings.unit} for {length}s after {settle}s "
+                      "to settle")
         began = time.monotonic()
         try:
             judged, _ = pipeline.load_and_judge(self.load_settings(load), self.spec, bundle,
@@ -102,10 +107,19 @@ class LocustSteps:
             extra += ["--slogate-rate", f"{load:g}", "--slogate-arrivals", settings.arrivals]
         return LoadSettings(
             host=settings.host, users=users, spawn_rate=max(1.0, users / SPAWN_SECONDS),
-            duration_s=settings.settle_s + settings.step_s, scenario=settings.scenario,
+            duration_s=settings.settle_s + self.step_seconds(load), scenario=settings.scenario,
             slice_s=settings.slice_s, extra_args=(*extra, *UNTIL_DECIDED_ARGS),
-            scenario_args=settings.scenario_args,
         )
+
+
+    def step_seconds(self, load: float) -> float:
+        """``--step-duration``, or in the open model the time ``load`` takes to bring the samples
+        the spec's gating objectives need (p99: 1000), if longer: a step too short to decide
+        would only be named undecided."""
+        if self.settings.unit == "users":
+            return self.settings.step_s
+        needed = max((o.required_samples for o in self.spec.run_judged_objectives if o.gating), default=0)
+        return max(self.settings.step_s, math.ceil(SAMPLE_MARGIN * needed / load))
 
 
 def pool_users(rate: float, spec: Spec) -> int:
@@ -122,21 +136,26 @@ def step_result(load: float, judged: pipeline.JudgedRun, settle_s: float, *, rel
     seconds = max(0.0, run.duration_s - settle_s)
     broken = broken_objectives(evaluation.objectives)
     flags = {validity.kind_of(flag.code): flag.message for flag in run.validity}
-    generator = [message for kind, message in flags.items() if kind in GENERATOR_KINDS]
+    generator = saturated_while_judged(run, settle_s) or flags.get(validity.USERS_NOT_REACHED)
     rate_not_held = flags.get(validity.RATE_NOT_HELD)
+    doubts = [message for kind, message in flags.items() if kind not in MEASURED_HERE]
+    doubts += [] if run.complete else ["the run was interrupted before its planned end"]
+    undecided = [f"{o.name}: {o.reason}" for o in evaluation.objectives
+                 if o.gating and o.verdict == "inconclusive"]
     verdict: StepVerdict
     if generator:
-        verdict, reason = "generator", generator[0]
-    elif rate_not_held and broken:
-        verdict, reason = "fail", _broken_reason(broken) + " (and the user pool ran out)"
+        verdict, reason = "generator", generator
+    elif doubts:
+        verdict, reason = "undecided", "; ".join(doubts)
+    elif broken:
+        pool = " (and the user pool ran out)" if rate_not_held else ""
+        verdict, reason = "fail", _broken_reason(broken) + pool
     elif rate_not_held:
         verdict, reason = "generator", rate_not_held
-    elif evaluation.verdict == "fail":
-        verdict, reason = "fail", _broken_reason(broken)
-    elif evaluation.verdict == "pass":
-        verdict, reason = "pass", "every gating objective held"
+    elif undecided or not evaluation.objectives:
+        verdict, reason = "undecided", "; ".join(undecided) or "no gating objective"
     else:
-        verdict, reason = "undecided", "; ".join(evaluation.reasons) or "inconclusive"
+        verdict, reason = "pass", "every gating objective held"
     quantile = window.ok.quantile
     return StepResult(
         load=load, verdict=verdict, reason=reason,
@@ -145,6 +164,17 @@ def step_result(load: float, judged: pipeline.JudgedRun, settle_s: float, *, rel
         error_ratio=window.failures / window.requests if window.requests else None,
         broken=tuple(broken), bundle=judged.bundle.relative_to(relative_to).as_posix(),
     )
+
+
+def saturated_while_judged(run: RunResult, settle_s: float) -> str | None:
+    """Why the load generator ran out of CPU in the judged part of the step (None: it did not).
+    Starting the users during the settle time may busy it; that part is not judged."""
+    for time_slice in run.slices_from(settle_s):
+        for process, cpu in time_slice.generator_processes.items():
+            if cpu.busy_percent >= CPU_SATURATED_PERCENT:
+                return (f"load generator {process} busy {cpu.busy_percent:.0f}% of a slice "
+                        f"{time_slice.start_s:g}s into the step (CPU {cpu.cpu_percent:.0f}%)")
+    return None
 
 
 def broken_objectives(objectives: Sequence[ObjectiveResult]) -> list[BrokenObjective]:

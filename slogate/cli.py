@@ -41,7 +41,7 @@ class UsageError(Exception):
     """Bad input found before any work started (exit 2)."""
 
 
-PASSTHROUGH_COMMANDS = ("run", "demo", "capacity")
+PASSTHROUGH_COMMANDS = ("run", "demo")
 """The commands that hand what follows ``--`` to Locust (the scenario's own options)."""
 
 
