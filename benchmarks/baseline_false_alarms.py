@@ -5,8 +5,8 @@ Each pair is two independent runs of one process (so any regression flagged is a
 covering 5% of the time with latency ×3; rare episodes of ~20 s covering 3% of the time, ×5. In an
 episode the error ratio also rises (0.2% -> 2%). Power: the candidate's tail is stretched so its
 p99 is ×1.3 while its median (and p95) stay put. Both runs are judged by ``slo.baseline.compare``
-(the block bootstrap and batch rank test of the percentile, the two-proportion test with
-batch-means variance) and by the rule it replaced (the percentile worse beyond the tolerance and a
+(the block bootstrap and batch rank test of the percentile, the batch permutation test of the
+bad-event ratio over batches that outlast the slices' correlation) and by the rule it replaced (the percentile worse beyond the tolerance and a
 one-sided Mann-Whitney U test over the histograms; the plain two-proportion z-test), at the default
 10% tolerance and alpha = 5%.
 
@@ -155,7 +155,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     print(f"{args.pairs} pairs per cell; share of pairs flagged as a regression "
           f"(tolerance {DEFAULT_TOLERANCE:.0%}, alpha {DEFAULT_ALPHA:.0%}); old = Mann-Whitney U / plain z, "
-          "new = block bootstrap + batch rank test / batch-means test\n")
+          "new = block bootstrap + batch rank test / batch permutation test\n")
     print("| regime model | run | p99 same: old | p99 same: new | errors same: old | errors same: new "
           "| p99 ×1.3 tail-only: old | p99 ×1.3 tail-only: new |")
     print("|---|---|---|---|---|---|---|---|")

@@ -14,9 +14,12 @@ one-sided p-value is below ``alpha`` (for ratios the two say the same).
   of slow requests widen it as they should, and one slow batch is not mistaken for a regression. A
   Mann-Whitney U test over the two histograms (did the distribution shift?) is said alongside, as a
   secondary signal that decides nothing.
-- ratios (error ratio, availability, share under a latency threshold): the bad-event ratio, by a
-  one-sided two-proportion test whose binomial variances are each inflated by the run's
-  batch-means variance over its binomial one (floored at 1; ``stats.dispersion``, as the verdicts).
+- ratios (error ratio, availability, share under a latency threshold): the bad-event ratio, its
+  p-value from a permutation test of the batches of both runs dealt out again (exact for two runs
+  of one process), its interval from a block bootstrap; the batches last long enough that an
+  episode rarely couples two of them (``bootstrap.ratio_batch_count``: 20, fewer when slices are
+  correlated). Runs of fewer than 5 slices fall back to a two-proportion test whose binomial
+  variances are each inflated by the run's batch-means variation (``stats.dispersion``).
 
 Each compared result carries the test, its p-value and the relative change with its interval
 (``baseline_effect*``). A regression of a gating objective fails it. A baseline with no data for an
@@ -28,7 +31,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from slogate.slo.bootstrap import Change, batch_description, batches, percentile_change
+from slogate.slo.bootstrap import (
+    Change,
+    batch_description,
+    batches,
+    percentile_change,
+    ratio_batch_count,
+    ratio_change,
+)
 from slogate.slo.counts import Counts
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
 from slogate.slo.evaluator import doubts, judged_counts, merge_by_endpoint, select
@@ -157,12 +167,25 @@ def _change(objective: AnyObjective, now: _Run, before: _Run, alpha: float) -> t
         change = percentile_change(before.latencies[name], now.latencies[name], percentile / 100.0,
                                    alpha=alpha)
         return None if change is None else (change, f"over {where}")
+    per_slice = [([float(s.total) for s in slices], [float(s.bad) for s in slices])
+                 for slices in (before.whole[name].slices, now.whole[name].slices)]
+    count = ratio_batch_count(*per_slice)
+    permuted = ratio_change(*(_batched(*run, count) for run in per_slice), alpha=alpha)
+    if permuted is not None:
+        slices = min(len(events) for events, _ in per_slice)
+        return permuted, f"over {count} batches of about {slices // count} slices per run"
     spreads = (_spread(before.whole[name], alpha), _spread(now.whole[name], alpha))
     change = _ratio_change(before.whole[name], now.whole[name], spreads, alpha)
     if change is None:
         return None
     factors = [f"{spread.inflation:.3g}" for spread in spreads]
     return change, f"with the variance ×{factors[1]} (baseline ×{factors[0]}) from batch means over {where}"
+
+
+def _batched(events: list[float], bad: list[float], count: int) -> list[tuple[float, float]]:
+    """(events, bad events) of ``count`` batches of consecutive slices."""
+    return [(sum(events[i] for i in group), sum(bad[i] for i in group))
+            for group in batches(range(len(events)), count)]
 
 
 def _spread(counts: Counts, alpha: float) -> Dispersion:

@@ -20,6 +20,7 @@ resampled as if independent (a multinomial over its whole histogram), and the me
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -36,6 +37,11 @@ enough (30 s of a 10-minute run) to hold an episode whole."""
 
 MIN_BATCHES = 5
 """Fewer batches than this show nothing of the variation between slices."""
+
+SPAN = 10
+"""A ratio's batches last at least this many correlation times beyond one (``ratio_batch_count``):
+then an episode that straddles two batches couples them by about 5% only, and batches of two runs
+of one process can be dealt out as exchangeable."""
 
 RESAMPLES = 1000
 SEED = 0
@@ -101,6 +107,95 @@ def percentile_change(
         test = "bootstrap"
     return Change(effect=effect, low=low, high=high, confidence=1.0 - 2.0 * alpha, p_value=p_value,
                   test=test)
+
+
+def ratio_batch_count(*runs: tuple[Sequence[float], Sequence[float]]) -> int:
+    """How many batches the ratio comparison cuts each run into: ``BATCHES``, fewer (never below
+    ``MIN_BATCHES``) when the runs' slices are correlated, so each batch lasts ``SPAN`` times the
+    slices' integrated correlation time beyond one (``correlation_time``). Each run is given as
+    (events, bad events) per slice; the shorter run and the longer correlation decide."""
+    counts = []
+    for events, bad in runs:
+        excess = correlation_time(events, bad) - 1.0
+        counts.append(len(events) if excess <= 0.0 else math.floor(len(events) / (SPAN * excess)))
+    return max(MIN_BATCHES, min(BATCHES, *counts))
+
+
+def correlation_time(events: Sequence[float], bad: Sequence[float]) -> float:
+    """The integrated autocorrelation time, in slices, of the bad events' excess over the run's
+    ratio: 1 + 2 (rho_1 + rho_2 + ...), summed while the autocorrelations stay positive (Geyer's
+    initial positive sequence) and up to a quarter of the run. 1 for independent slices."""
+    weights, amounts = np.asarray(events, np.float64), np.asarray(bad, np.float64)
+    if weights.sum() <= 0.0 or len(weights) < 8:
+        return 1.0
+    excess = amounts - weights * (amounts.sum() / weights.sum())
+    variance = float(excess @ excess)
+    if variance <= 0.0:
+        return 1.0
+    total = 1.0
+    for lag in range(1, len(excess) // 4):
+        rho = float(excess[:-lag] @ excess[lag:]) / variance
+        if rho <= 0.0:
+            break
+        total += 2.0 * rho
+    return total
+
+
+def ratio_change(
+    baseline: Sequence[tuple[float, float]],
+    candidate: Sequence[tuple[float, float]],
+    *,
+    alpha: float,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Change | None:
+    """The change of a bad-event ratio from ``baseline`` to ``candidate``, each given as (events,
+    bad events) per batch (:func:`batches`), relative to the baseline's ratio (infinite from 0);
+    None when either run has no events or fewer than ``MIN_BATCHES`` batches.
+
+    The p-value is a permutation test of the difference of the two ratios, the pooled batches of
+    both runs dealt out again at random: exact when the batches are exchangeable (two runs of one
+    process), however unevenly slow episodes fall among them. The interval resamples each run's
+    batches with replacement, independently."""
+    if min(len(baseline), len(candidate)) < MIN_BATCHES:
+        return None
+    runs = [np.asarray(run, np.float64).reshape(-1, 2) for run in (baseline, candidate)]
+    if not (runs[0][:, 0].sum() > 0 and runs[1][:, 0].sum() > 0):
+        return None
+    rng = np.random.default_rng(seed)
+    before, after = (_resampled_ratios(run, resamples, rng) for run in runs)
+    changes = _relative(after, before)
+    low, high = (float(v) for v in np.quantile(changes, [alpha, 1.0 - alpha], method="inverted_cdf"))
+    point = [run[:, 1].sum() / run[:, 0].sum() for run in runs]
+    pooled = np.vstack(runs)
+    dealt = rng.random((resamples, len(pooled))).argsort(axis=1)
+    taken = np.zeros((resamples, len(pooled)), np.float64)
+    np.put_along_axis(taken, dealt[:, :len(runs[1])], 1.0, axis=1)
+    differences = _ratio_difference(taken, pooled)
+    observed = point[1] - point[0]
+    p_value = (int(np.count_nonzero(differences >= observed - 1e-12)) + 1) / (resamples + 1)
+    effect = float(_relative(np.array([point[1]]), np.array([point[0]]))[0])
+    return Change(effect=effect, low=low, high=high, confidence=1.0 - 2.0 * alpha, p_value=p_value,
+                  test="block bootstrap, batch permutation test")
+
+
+def _resampled_ratios(run: _Matrix, resamples: int, rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    """The bad-event ratio of ``resamples`` resamples of a run's batches (rows: events, bad)."""
+    groups = len(run)
+    chosen = rng.multinomial(groups, np.full(groups, 1.0 / groups), size=resamples).astype(np.float64)
+    events, bad = chosen @ run[:, 0], chosen @ run[:, 1]
+    return np.asarray(np.where(events > 0, bad / np.maximum(events, 1.0), 0.0))
+
+
+def _ratio_difference(taken: _Matrix, pooled: _Matrix) -> npt.NDArray[np.float64]:
+    """Per row of ``taken`` (1: the batch goes to the candidate): the candidate's ratio minus the
+    baseline's, of the pooled batches (rows: events, bad)."""
+    events, bad = taken @ pooled[:, 0], taken @ pooled[:, 1]
+    rest_events, rest_bad = pooled[:, 0].sum() - events, pooled[:, 1].sum() - bad
+    with np.errstate(divide="ignore", invalid="ignore"):
+        difference = (np.where(events > 0, bad / events, 0.0)
+                      - np.where(rest_events > 0, rest_bad / rest_events, 0.0))
+    return np.asarray(difference)
 
 
 def batch_description(batch_count: int, batch_s: float) -> str:

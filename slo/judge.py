@@ -416,11 +416,18 @@ def _ratio_statistic(bad: int, total: int, allowed: float) -> float | None:
 _SHARE_FORMULA = ("Wilson score interval, exact binomial (Clopper-Pearson) with fewer than 50 events on "
                   "a side, on n_eff = n / phi effective samples, phi = batch-means variance of the share "
                   "over about 20 batches of consecutive slices / binomial variance (>= 1), with Student's "
-                  "t of B−1 degrees of freedom when phi > 1")
+                  "t when phi > 1, its degrees of freedom B−1 or fewer when a few batches carry the "
+                  "variation (Satterthwaite, from the batches' kurtosis)")
+
+COVERAGE_CYCLES = 10
+"""A run of length L speaks for slow episodes (GC pauses, noisy neighbours, cache refills) that begin
+at least every L / 10 on average: it meets about ten of them, so the batch-means interval sees how
+they vary (``benchmarks.calibration`` measures it). Episodes rarer than that it may never have met,
+and no statistic of the run can tell: ``min_duration`` states the horizon a verdict must cover."""
 
 MIN_SLICES_TO_PASS = 5
 """A pass needs events in at least this many slices: with fewer, the variation between slices
-cannot be estimated at all (from 5 on, Student's t with B - 1 degrees of freedom pays for it)."""
+cannot be estimated at all (from 5 on, Student's t with the batches' degrees of freedom pays for it)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -638,7 +645,9 @@ def _coverage_fields(counts: Counts, evidence: _Evidence, run: Counts | None) ->
         "regime_change": change is not None,
         "coverage": (f"judged {format_duration(counts.seconds)} in {slices} slices: {counts.total} events, "
                      f"worth {effective:.0f} independent ones ({varied}){shift}; a run that never met a "
-                     "slow episode cannot know about it"),
+                     f"slow episode cannot know about it: this one covers episodes that recur at least "
+                     f"every {format_duration(counts.seconds / COVERAGE_CYCLES)}, rarer ones it may "
+                     "have missed"),
     }
 
 
@@ -657,7 +666,8 @@ def judge_throughput(objective: ThroughputObjective, counts: Counts, spec: Spec,
     formula = (f"throughput = requests (any outcome, rate-limited included) / judged seconds; {level} "
                f"interval = (n ∓ c·sqrt(phi·n)) / seconds, phi = batch-means variance of the rate over "
                f"about 20 batches of consecutive slices / Poisson variance (>= 1), c normal or Student's "
-               f"t (B−1 degrees of freedom) when phi > 1; pass when its lower bound >= {floor:g}/s, "
+               f"t (B−1 degrees of freedom or fewer, from the batches' kurtosis) when phi > 1; "
+               f"pass when its lower bound >= {floor:g}/s, "
                "fail when its upper bound < the floor")
     common: dict[str, Any] = {"threshold": floor, "samples": requests, "confidence": confidence,
                               "formula": formula}

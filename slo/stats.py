@@ -9,7 +9,8 @@ Pure standard library (``statistics.NormalDist``, ``math.lgamma``); numpy only m
 - Requests of one run are not independent: slow episodes cover consecutive slices. ``dispersion``
   measures it by batch means (about 20 batches of consecutive slices): the inflation of the
   variance over the binomial one (phi) divides n into the effective sample size n / phi, and the
-  interval then uses Student's t with B - 1 degrees of freedom (its variance was estimated).
+  interval then uses Student's t (its variance was estimated) with B - 1 degrees of freedom, fewer
+  when a few batches carry most of the variation (one episode met is one observation of episodes).
 - A percentile's interval is distribution-free: the q-quantile lies between the order statistics of
   ranks ``n * L`` and ``n * U``, (L, U) the binomial interval of q, read from the histogram at the
   lower bound of the low bucket and the upper bound of the high one (never inside the rounding).
@@ -204,12 +205,16 @@ def samples_to_separate(observed: float, limit: float, confidence: float = DEFAU
             return share_bound(observed * effective, effective, critical, upper=True) < limit
         return share_bound(observed * effective, effective, critical, upper=False) > limit
 
-    high = 1
+    # Bracket from the normal approximation's size, so the exact bounds are computed a few times only.
+    guess = critical ** 2 * inflation * max(observed * (1.0 - observed), 1e-12) / (observed - limit) ** 2
+    high = max(1, math.ceil(guess))
     while not separates(high):
         high *= 2
         if high > 1 << 50:
             return None
     low = high // 2
+    while low >= 1 and separates(low):
+        high, low = low, low // 2
     while high - low > max(1, high // 100):  # to a percent: an estimate, not a promise
         middle = (low + high) // 2
         low, high = (low, middle) if separates(middle) else (middle, high)
@@ -225,7 +230,8 @@ class Dispersion:
 
     ``inflation`` (phi >= 1) is the batch-means variance of the share (or rate) over the binomial
     (Poisson) one: slices that vary more than independent requests would. ``effective`` is n / phi.
-    ``dof`` is B - 1 when phi > 1 (its variance was estimated from B batches), else None (normal).
+    ``dof`` is that of the variance estimated from B batches when phi > 1 (``variance_dof``: B - 1,
+    fewer when a few batches carry the deviation), else None (normal).
     """
 
     samples: float
@@ -275,6 +281,28 @@ def ratio_variance(groups: Sequence[tuple[float, float]]) -> float | None:
     return spread / (count * (count - 1))
 
 
+def variance_dof(groups: Sequence[tuple[float, float]]) -> int:
+    """Degrees of freedom of the batch-means variance (``ratio_variance``): B - 1 when the batches
+    deviate like normal ones, fewer when a few batches carry most of the deviation (a run that met
+    one or two slow episodes has seen one or two of them, whatever its batch count).
+
+    Satterthwaite's chi-square match with the batches' own kurtosis k = B sum(d^4) / sum(d^2)^2
+    (floored at the normal 3): Var(s^2) = sigma^4 (2 / (B - 1) + (k - 3) / B), so
+    dof = 2 / (2 / (B - 1) + (k - 3) / B), rounded down, at least 1."""
+    count = len(groups)
+    total = sum(w for w, _ in groups)
+    if count < 2 or total <= 0:
+        return 1
+    ratio = sum(a for _, a in groups) / total
+    mean = total / count
+    squares = [((w / mean) * (a / w - ratio)) ** 2 for w, a in groups]
+    spread = sum(squares)
+    if spread <= 0.0:
+        return count - 1
+    kurtosis = max(3.0, count * sum(s * s for s in squares) / spread ** 2)
+    return max(1, min(count - 1, math.floor(2.0 / (2.0 / (count - 1) + (kurtosis - 3.0) / count) + 1e-9)))
+
+
 def dispersion(weights: Sequence[float], amounts: Sequence[float], independent_variance: float,
                critical: float) -> Dispersion:
     """phi, n_eff and the degrees of freedom of a ratio sum(amount) / sum(weight) whose variance
@@ -286,7 +314,7 @@ def dispersion(weights: Sequence[float], amounts: Sequence[float], independent_v
     if observed is None or independent_variance <= 0.0:
         return Dispersion(samples, samples, 1.0, len(groups), None)
     inflation = max(1.0, observed / independent_variance)
-    dof = len(groups) - 1 if inflation > 1.0 else None
+    dof = variance_dof(groups) if inflation > 1.0 else None
     return Dispersion(samples, samples / inflation, inflation, len(groups), dof,
                       _regime_change(groups, independent_variance * samples, critical), observed)
 

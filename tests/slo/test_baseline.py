@@ -10,6 +10,7 @@ from benchmarks.baseline_false_alarms import MODELS, simulated_run
 from benchmarks.baseline_false_alarms import SPEC as SIMULATED_SPEC
 from slogate.cli import main
 from slogate.slo.baseline import compare
+from slogate.slo.bootstrap import BATCHES, MIN_BATCHES, correlation_time, ratio_batch_count
 from slogate.slo.bundle import write_json
 from slogate.slo.evaluator import evaluate
 from slogate.slo.run import RunResult
@@ -46,7 +47,7 @@ def test_significant_regressions_fail_and_name_the_test() -> None:
     assert p95.baseline_effect_confidence == 0.9  # type: ignore[attr-defined]
     assert "regression" in p95.reason and "p95 +99.4% (90% interval" in p95.reason  # type: ignore[attr-defined]
     assert "Mann-Whitney U, not decisive" in p95.reason  # type: ignore[attr-defined]
-    assert errors.regression is True and errors.test == "two-proportion test"  # type: ignore[attr-defined]
+    assert errors.regression is True and errors.test == "block bootstrap, batch permutation test"  # type: ignore[attr-defined]
     assert errors.baseline is not None and abs(errors.baseline - 50 / 10050) < 1e-9  # type: ignore[attr-defined]
     # 300 of 10300 failed against 50 of 10050: about 5.9 times the ratio.
     assert abs(errors.baseline_effect - (300 / 10300) / (50 / 10050) + 1) < 1e-9  # type: ignore[attr-defined]
@@ -67,7 +68,8 @@ def test_a_burst_of_errors_is_weighed_as_one_event_not_hundreds() -> None:
     errors = judged(bursts, steady)["errors"]
     assert errors.regression is False and errors.p_value > 0.05  # type: ignore[attr-defined]
     assert errors.baseline_effect is not None and abs(errors.baseline_effect - 0.3) < 1e-9  # type: ignore[attr-defined]
-    assert "with the variance ×" in errors.reason  # type: ignore[attr-defined]
+    # The bursts make neighbouring seconds alike: fewer, longer batches, dealt out between the runs.
+    assert "batch permutation test over 5 batches" in errors.reason  # type: ignore[attr-defined]
     # The same errors spread evenly over the seconds are a regression.
     even = make_run([{CONTENT: ([10.0] * 987, {"503": 13})}] * 20)
     assert judged(even, steady)["errors"].regression is True  # type: ignore[attr-defined]
@@ -116,3 +118,15 @@ def test_gate_with_baseline_on_the_command_line(tmp_path: Path) -> None:
     assert shown in (tmp_path / "new" / "summary.md").read_text(encoding="utf-8")
     assert shown in (tmp_path / "new" / "report.html").read_text(encoding="utf-8")
     assert main([*common, "--baseline", str(tmp_path / "absent")]) == 2
+
+
+def test_ratio_batches_last_longer_when_episodes_couple_neighbouring_slices() -> None:
+    rng = np.random.default_rng(3)
+    events = [200.0] * 600
+    independent = rng.binomial(200, 0.01, 600).astype(float).tolist()
+    # Episodes of 10 s, one a minute, with ten times the errors: neighbouring seconds are alike.
+    episodic = rng.binomial(200, np.where(np.arange(600) % 60 < 10, 0.05, 0.005)).astype(float).tolist()
+    assert correlation_time(events, independent) < 1.5
+    assert correlation_time(events, episodic) > 5
+    assert ratio_batch_count((events, independent), (events, independent)) == BATCHES
+    assert MIN_BATCHES <= ratio_batch_count((events, independent), (events, episodic)) < 10

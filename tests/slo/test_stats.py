@@ -116,6 +116,11 @@ def test_batch_means_see_slices_that_vary_more_than_independent_requests() -> No
     assert steady.inflation == 1.0 and steady.effective == 4000 and steady.dof is None
     # The same 40 bad requests all in 2 of 40 slices: an episode.
     bursty = dispersion([100.0] * 40, [0.0] * 19 + [20.0, 20.0] + [0.0] * 19, 0.01 * 0.99 / 4000, 1.96)
-    assert bursty.inflation > 10 and bursty.effective < 400 and bursty.dof == 19
+    # One episode is one observation of how episodes vary, however many batches it spans: two
+    # batches carry all the deviation, so the variance has a few degrees of freedom, not B - 1 = 19.
+    assert bursty.inflation > 10 and bursty.effective < 400 and bursty.dof == 5
+    # Every other batch bad: the batches deviate alike, so B - 1.
+    alternating = dispersion([100.0] * 40, [4.0, 4.0, 0.0, 0.0] * 10, 0.01 * 0.99 / 4000, 1.96)
+    assert alternating.inflation > 1 and alternating.dof == 19
     shifted = dispersion([100.0] * 40, [0.0] * 20 + [2.0] * 20, 0.01 * 0.99 / 4000, 1.96)
     assert shifted.change is not None and shifted.change.second == pytest.approx(0.02)
