@@ -132,6 +132,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("min_duration", "with until-decided: no decision before this (default: the warm-up plus the "
                            "spec's min_duration, at least 20 slices)", "SECONDS", parse_seconds,
            on_harness=True),
+    # Not on the harness: `slogate run --contract` is its own flag (shared with gate, alerts, ...) and
+    # passes this on when Locust judges the spec itself (--until-decided).
+    Option("contract", "the proxy's metric contract, a preset name or a YAML file: how an OpenSLO "
+                       "spec's queries are read (a contract the spec names wins)", "NAME|FILE"),
 )
 
 
@@ -170,6 +174,7 @@ class SlogateOptions:
     no_traceparent: bool
     until_decided: bool
     min_duration: float | None
+    contract: str | None
     # Locust's own options that a run's recording depends on.
     users: int | None
     spawn_rate: float | None

@@ -54,6 +54,7 @@ from slogate.loadtest.validity import RunValidity, not_started, ran_planned_time
 from slogate.loadtest.verdict import deliver_verdict
 from slogate.loadtest.workers import WorkerRoster, mark_final
 from slogate.slo.bundle import check_writable, new_run_id
+from slogate.slo.contract import DEFAULT_CONTRACT, MetricContract, resolve_contract
 from slogate.slo.run import RunResult
 from slogate.slo.spec import DERIVED_KEY_MARK, Spec
 from slogate.slo.specfile.load import load_specs
@@ -96,7 +97,7 @@ class SlogateSession:
         self.spec: Spec | None = None
         if options.spec:
             try:
-                self.spec = load_specs(options.spec.split(os.pathsep))
+                self.spec = load_specs(options.spec.split(os.pathsep), contract=_contract(options))
             except SpecError as exc:
                 logger.error("slogate: %s", exc)
                 raise SystemExit(2) from None
@@ -532,3 +533,15 @@ class PlannedShape(LoadTestShape):
         ramp = self.plan.params.get("ramp", 0.0)
         rate = max(self.spawn_rate, self.plan.users / ramp if ramp > 0 else self.spawn_rate)
         return users, rate
+
+
+def _contract(options: SlogateOptions) -> MetricContract:
+    """The ``--slogate-contract`` the spec is read under (a file, relative to where Locust runs,
+    wins over a preset of that name); the default contract when none is given."""
+    if options.contract is None:
+        return DEFAULT_CONTRACT
+    try:
+        return resolve_contract(options.contract, Path.cwd())
+    except ValueError as exc:
+        logger.error("slogate: --slogate-contract: %s", exc)
+        raise SystemExit(2) from None

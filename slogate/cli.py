@@ -627,7 +627,9 @@ def _decider(args: argparse.Namespace, spec: Path | list[Path]) -> tuple[str, ..
     """--until-decided: Locust judges the run at each look, so it is given the spec's files too."""
     if not args.until_decided:
         return ()
-    return ("--slogate-spec", os.pathsep.join(map(str, [spec] if isinstance(spec, Path) else spec)))
+    contract = getattr(args, "contract", None)
+    return ("--slogate-spec", os.pathsep.join(map(str, [spec] if isinstance(spec, Path) else spec)),
+            *(("--slogate-contract", str(contract)) if contract is not None else ()))
 
 
 def _contract(path: Path | None) -> MetricContract | None:

@@ -159,6 +159,7 @@ def test_quitting_before_the_test_started_is_inconclusive_not_a_silent_pass(tmp_
     (["--slogate-metrics-port", "99999"], "expected a TCP port from 0 (any free one) to 65535"),
     (["--slogate-slice", "0"], "expected a positive number of seconds, got '0'"),
     (["--slogate-rate", "0"], "expected a positive number, got '0'"),
+    (["--slogate-contract", "no-such-proxy"], "--slogate-contract: no contract file"),
 ])
 def test_bad_options_of_plain_locust_stop_it_before_any_load(
     tmp_path: Path, option: list[str], expected: str
