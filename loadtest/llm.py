@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import random
 import re
 import time
@@ -287,7 +288,6 @@ class MessageCaller:
             (TTFB_SUFFIX, () if timings.ttfb_s is None else (timings.ttfb_s,)),
             (TTFT_SUFFIX, () if timings.ttft_s is None else (timings.ttft_s,)),
             (TPOT_SUFFIX, () if (tpot := timings.tpot_s) is None else (tpot,)),
-            (ITL_SUFFIX, timings.itl_s),
         ]
         recorder = recorder_of(self.user.environment)
         if recorder is not None:
@@ -296,7 +296,13 @@ class MessageCaller:
             for suffix, seconds in series:
                 if seconds:
                     recorder.record_many(key + suffix, started, map(_MICROSECONDS.__mul__, seconds))
+            # The gaps between reads, then the zeros between chunks of one read: one float for all.
+            if timings.content_chunks > 1:
+                gaps_us = map(_MICROSECONDS.__mul__, timings.read_gaps_s)
+                zeros = itertools.repeat(0.0, timings.same_read_gaps)
+                recorder.record_many(key + ITL_SUFFIX, started, itertools.chain(gaps_us, zeros))
             return
+        series.append((ITL_SUFFIX, timings.itl_s))
         fire = self.user.environment.events.request.fire
         common = {"request_type": meta["request_type"], "response_length": 0, "response": response,
                   "exception": None, "context": meta.get("context", {}),

@@ -78,8 +78,11 @@ class StreamTimings:
     ttfb_s: float | None
     ttft_s: float | None
     last_content_s: float | None
-    itl_s: tuple[float, ...]
-    """One gap per pair of consecutive content chunks."""
+    read_gaps_s: tuple[float, ...]
+    """The gap before each network read's first content chunk, since the last content chunk of the
+    read before (none for the first read with content)."""
+    chunks_per_read: tuple[int, ...]
+    """Content chunks in each network read that held some: the chunks of one read arrived together."""
     content_chunks: int
     input_tokens: int | None
     output_tokens: int
@@ -90,6 +93,21 @@ class StreamTimings:
     complete: bool
     """The end marker arrived (``message_stop``, ``data: [DONE]``) and no error."""
     end_marker: str
+
+    @property
+    def itl_s(self) -> tuple[float, ...]:
+        """One gap per pair of consecutive content chunks, in order: a read's first chunk after its
+        read gap, the others of the same read 0 apart (what the reader saw)."""
+        gaps: list[float] = [0.0] * (self.chunks_per_read[0] - 1) if self.chunks_per_read else []
+        for gap, chunks in zip(self.read_gaps_s, self.chunks_per_read[1:], strict=True):
+            gaps.append(gap)
+            gaps += [0.0] * (chunks - 1)
+        return tuple(gaps)
+
+    @property
+    def same_read_gaps(self) -> int:
+        """The gaps of 0 in ``itl_s``: between chunks that arrived in the same read."""
+        return self.content_chunks - len(self.chunks_per_read)
 
     @property
     def tpot_s(self) -> float | None:
@@ -189,6 +207,7 @@ class LlmStreamParser:
         self._first: float | None = None
         self._last: float | None = None
         self._gaps: list[float] = []
+        self._reads: list[int] = []
         self._chunks = 0
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
@@ -298,13 +317,13 @@ class LlmStreamParser:
         return data is not None and dispatch(name, data)
 
     def _content(self, now: float, chunks: int) -> None:
-        """``chunks`` content chunks arrived at ``now``: one gap since the last, then 0 apart."""
+        """``chunks`` content chunks arrived at ``now``: one gap since the last, then 0 apart (kept
+        as a count: a stream of one read would otherwise make a list of zeros to record)."""
         if self._last is None:
             self._first = now
         else:
             self._gaps.append(now - self._last)
-        if chunks > 1:
-            self._gaps += [0.0] * (chunks - 1)
+        self._reads.append(chunks)
         self._last = now
         self._chunks += chunks
 
@@ -390,7 +409,8 @@ class LlmStreamParser:
             ttfb_s=None if ttfb is None else ttfb - started,
             ttft_s=None if first is None else first - started,
             last_content_s=None if last is None else last - started,
-            itl_s=tuple(self._gaps),
+            read_gaps_s=tuple(self._gaps),
+            chunks_per_read=tuple(self._reads),
             content_chunks=self._chunks,
             input_tokens=self._input_tokens,
             output_tokens=self._output_tokens if self._output_tokens is not None else self._chunks,
