@@ -18,6 +18,7 @@ from markupsafe import Markup
 from slogate.reports import format as fmt
 from slogate.reports import series
 from slogate.reports.charts import render_charts, window_chart
+from slogate.reports.llm_charts import llm_charts
 from slogate.reports.totals import run_totals
 from slogate.slo.evaluation import (
     VERDICT_EXIT_CODES,
@@ -187,7 +188,7 @@ def _context(
             "" if server is None else f" on the client side, {fmt.gating_met(server)} on the server side"),
         "objectives": [_objective_row(o, evaluation, i) for i, o in enumerate(evaluation.objectives)],
         "show_baseline_column": any(o.baseline is not None for o in evaluation.objectives),
-        "charts": render_charts(run, evaluation, baseline),
+        "charts": render_charts(run, evaluation, baseline) + llm_charts(run, evaluation),
         "comparison": _comparison(run, evaluation, baseline),
         "baseline_run": None if baseline is None else baseline.run_id,
         "slowest": _slowest_rows(run),

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 
 from slogate.reports import format as fmt
 from slogate.reports import series
+from slogate.reports.llm_summary import stream_summary
 from slogate.reports.totals import run_totals
 from slogate.slo.evaluation import (
     VERDICT_EXIT_CODES,
@@ -76,6 +77,8 @@ def render_markdown(
     lines += _server_side(evaluation, server)
     lines += _endpoints(run, evaluation)
     lines += _totals(run)
+    streams = stream_summary(run, evaluation)
+    lines += [] if streams is None else [escape(streams, CELL_LIMIT), ""]
     lines += _errors(run)
     lines += _slowest(run)
     lines += _facts(run, evaluation)

@@ -100,6 +100,8 @@ class ObjectiveResult:
     """One-sided p-value of 'the objective is met' (what a family-wise correction reads)."""
     coverage: str = ""
     """What the verdict covered and what it cannot rule out, in a sentence."""
+    limits: dict[str, float] | None = None
+    """Goodput: the limits a good request met together, seconds by name ('ttft', 'tpot', 'total')."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

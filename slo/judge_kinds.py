@@ -44,11 +44,19 @@ def judge_objective(objective: JudgedObjective, counts: Counts, spec: Spec, *,
         result = _as_share(objective, counts, spec, what="goodput",
                            bad_label=f"missing a limit ({limits_text(objective)})",
                            fail_confidence=fail_confidence, run=run)
+        result = dataclasses.replace(result, limits=limits_of(objective))
         if counts.seconds <= 0.0:
             return result
         rate = f"goodput rate {counts.good / counts.seconds:.4g} good requests/s"
         return dataclasses.replace(result, reason=f"{result.reason}; {rate}")
     return judge(objective, counts, spec, fail_confidence=fail_confidence, run=run)
+
+
+def limits_of(objective: GoodputObjective) -> dict[str, float]:
+    """The limits a good request meets, seconds by name (``ObjectiveResult.limits``)."""
+    limits = objective.limits
+    named = (("ttft", limits.ttft_s), ("tpot", limits.tpot_s), ("total", limits.total_s))
+    return {name: value for name, value in named if value is not None}
 
 
 def limits_text(objective: GoodputObjective) -> str:
