@@ -44,6 +44,11 @@ def parse_seconds(text: str) -> float:
                          "with a unit: 10s, 5m, 250ms)") from None
 
 
+def parse_warmup(text: str) -> float:
+    """Seconds left out of the verdict at the start of a run: like :func:`parse_seconds`, or 0."""
+    return 0.0 if text.strip() in ("0", "0s") else parse_seconds(text)
+
+
 @dataclass(frozen=True)
 class Option:
     """One slogate option: ``--slogate-<name>`` for Locust, maybe ``--<name>`` for ``slogate run``."""
@@ -132,6 +137,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("min_duration", "with until-decided: no decision before this (default: the warm-up plus the "
                            "spec's min_duration, at least 20 slices)", "SECONDS", parse_seconds,
            on_harness=True),
+    Option("warmup", "judge the run from this many seconds in, instead of the spec's own warm-up (the "
+                     "time a change of load takes to settle); slogate gate judges a bundle with the spec's",
+           "SECONDS", parse_warmup, on_harness=True),
     # Not on the harness: `slogate run --contract` is its own flag (shared with gate, alerts, ...) and
     # passes this on when Locust judges the spec itself (--until-decided).
     Option("contract", "the proxy's metric contract, a preset name or a YAML file: how an OpenSLO "
@@ -174,6 +182,7 @@ class SlogateOptions:
     no_traceparent: bool
     until_decided: bool
     min_duration: float | None
+    warmup: float | None
     contract: str | None
     # Locust's own options that a run's recording depends on.
     users: int | None

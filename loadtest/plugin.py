@@ -9,6 +9,7 @@ test can build its own Environment and session.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -101,6 +102,8 @@ class SlogateSession:
             except SpecError as exc:
                 logger.error("slogate: %s", exc)
                 raise SystemExit(2) from None
+            if options.warmup is not None:
+                self.spec = dataclasses.replace(self.spec, warmup_s=options.warmup)
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.revision = git_revision()

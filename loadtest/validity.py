@@ -14,8 +14,8 @@ from slogate.loadtest.open_model import ArrivalSchedule
 from slogate.loadtest.recorder import RunRecorder
 from slogate.slo import validity
 from slogate.slo.run import ProcessCpu, ValidityFlag
+from slogate.slo.validity import CPU_SATURATED_PERCENT
 
-CPU_SATURATED_PERCENT = 90.0
 MAX_DROPPED_SHARE = 0.01
 """Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
 PLANNED_TIME_SLACK_S = 0.5

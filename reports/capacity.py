@@ -37,6 +37,7 @@ from slogate.slo.capacity import (
     CapacityResult,
     StepResult,
     answer,
+    decision_text,
     gate_sentences,
     load_text,
     requirement_verdict,
@@ -158,6 +159,7 @@ class StepRow:
     load: str
     verdict: str
     css: str
+    decided: str
     achieved: str
     p50: str
     p95: str
@@ -172,6 +174,7 @@ def step_rows(result: CapacityResult) -> list[StepRow]:
     return [StepRow(
         number=index, load=load_text(step.load, result.unit), verdict=step.verdict,
         css=step.verdict if step.verdict in ("pass", "fail") else "inconclusive",
+        decided=decision_text(step).removeprefix("decided at ") or fmt.MISSING,
         achieved=fmt.MISSING if step.achieved_rate is None else fmt.rate(step.achieved_rate),
         p50=fmt.duration(step.p50_s), p95=fmt.duration(step.p95_s), p99=fmt.duration(step.p99_s),
         errors=fmt.ratio(step.error_ratio), reason=step.reason, bundle=step.bundle,
@@ -194,11 +197,11 @@ def render_capacity_markdown(result: CapacityResult) -> str:
     lines += [f"- {line}" for line in gate_sentences(result)]
     lines += [f"- {len(result.steps)} steps in {fmt.duration(result.search_s)}; exit code "
               f"{int(result.exit_code)}", "",
-              "| # | offered | verdict | achieved | p50 | p95 | p99 | errors | why |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| # | offered | verdict | decided | achieved | p50 | p95 | p99 | errors | why |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in step_rows(result):
         offered = f"[{row.load}]({row.link})" if row.link else row.load
-        cells = [str(row.number), offered, row.verdict, row.achieved, row.p50, row.p95, row.p99,
+        cells = [str(row.number), offered, row.verdict, row.decided, row.achieved, row.p50, row.p95, row.p99,
                  row.errors, row.reason]
         lines.append("| " + " | ".join(fmt.one_line(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"

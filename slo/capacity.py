@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from slogate.slo.evaluation import ExitCode, Verdict
+from slogate.slo.sequential import clock
 from slogate.slo.spec import AvailabilityObjective, ErrorRatioObjective, LatencyObjective, Spec
 from slogate.slo.units import format_duration, format_ratio, significant
 
@@ -84,7 +85,9 @@ class StepResult:
     verdict: StepVerdict
     reason: str
     achieved_rate: float | None = None
-    """Requests/s completed in the judged part of the step (after the settle time)."""
+    """Requests/s in the whole slices of the judged part of the step: those from the first slice
+    boundary after the settle time (slices are on the clock's grid) to the last whole slice (the
+    last one holds the stop, with no arrivals). Poisson arrivals vary by about 1/sqrt(n) of n."""
     p50_s: float | None = None
     p95_s: float | None = None
     p99_s: float | None = None
@@ -95,6 +98,12 @@ class StepResult:
     """The step's run bundle, relative to the folder of ``capacity.json``."""
     seconds: float | None = None
     """Wall time the step took."""
+    decided_s: float | None = None
+    """A step decided as early as its data allows (the default): seconds into the step, its
+    settle time included, of the look whose verdict stands (before ``max_s``: it stopped there).
+    None when no look settled it, or it ran a fixed length."""
+    max_s: float | None = None
+    """The longest a step decided early could run, its settle time included (None: a fixed length)."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -366,8 +375,20 @@ def gate_sentences(result: CapacityResult) -> list[str]:
     return lines
 
 
+def decision_text(step: StepResult) -> str:
+    """When a step decided early settled: 'decided at 0:23 of 1:05', 'not settled by 1:05'; ''
+    for a fixed-length step."""
+    if step.max_s is None:
+        return ""
+    if step.decided_s is None:
+        return f"not settled by {clock(step.max_s)}"
+    return f"decided at {clock(step.decided_s)} of {clock(step.max_s)}"
+
+
 def step_line(step: StepResult, unit: LoadUnit) -> str:
-    """One step in a line: '640 req/s: fail (p99 of POST /v1/messages 412ms > 250ms)'."""
+    """One step in a line: '640 req/s: fail, achieved 601 req/s, decided at 0:25 of 1:05: broke
+    p99 of POST /v1/messages'."""
     achieved = (f", achieved {significant(step.achieved_rate)} req/s"
                 if step.achieved_rate is not None else "")
-    return f"{load_text(step.load, unit)}: {step.verdict}{achieved}: {step.reason}"
+    decided = f", {decision_text(step)}" if step.max_s is not None else ""
+    return f"{load_text(step.load, unit)}: {step.verdict}{achieved}{decided}: {step.reason}"

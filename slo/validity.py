@@ -17,6 +17,10 @@ RATE_NOT_HELD = "rate_not_held"
 WORKER_LOST = "worker_lost"
 NOT_STARTED = "not_started"
 
+CPU_SATURATED_PERCENT = 90.0
+"""A load-generator process busy (running, or waiting for a CPU) this share of a slice or more is
+saturated: its own queueing is in the latency it measured."""
+
 EXPLANATIONS: Mapping[str, str] = MappingProxyType({
     GENERATOR_SATURATED: (
         "The load generator ran out of CPU, so requests waited in the generator itself and "

@@ -1,13 +1,17 @@
 """The capacity search: which load to try next, from the verdicts of the loads tried so far.
 
 Geometric steps from ``start`` (each ``growth`` times the last, the last one ``stop``) until a step
-does not pass; then bisection (at the geometric mean) between the highest load that passed and the
-lowest that did not (failed, or could not be decided), until they are within ``resolution`` of each
-other. An undecided step is never guessed around: it bounds what the search can certify (near the
-knee the objectives sit at their thresholds, where no finite step can tell), and it is named in the
-answer. A step where the load generator ran out ends the search: the answer is then a lower bound,
-said as such. With ``probe`` (the ``--require`` load) inside the bracket, bisection tries it
-first, so a requirement is decided by a step at exactly that load.
+fails, the load generator runs out, or two steps in a row cannot be decided; then bisection (at the
+geometric mean) of the bracket between the highest load that passed and the lowest that failed
+(with none failed: the highest that could not be decided), until every gap between the loads
+tried inside it is within ``resolution``. Steps that could not be decided split the bracket but do
+not end it: bisection goes on in the widest gap, around them, so a pass above an undecided step
+still raises the answer (a step decided early by the sequential rule is worth as much as any).
+An undecided step is never guessed: it is named in the answer, and once ``MAX_UNDECIDED`` of them
+sit in the bracket the search stops with what its decided steps show. A step where the load
+generator ran out ends the search: the answer is then a lower bound, said as such. With ``probe``
+(the ``--require`` load) inside the bracket, bisection tries it first, so a requirement is decided
+by a step at exactly that load.
 
 Pure logic: a step is anything that turns a load into a :class:`StepResult` (:class:`StepRunner`),
 a real Locust run in ``slogate.capacity_steps``, an in-memory stand-in in the tests.
@@ -15,16 +19,22 @@ a real Locust run in ``slogate.capacity_steps``, an in-memory stand-in in the te
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from slogate.slo.capacity import CapacityResult, LoadUnit, StepResult, holds_at, lowest_not_held
+from slogate.slo.capacity import CapacityResult, LoadUnit, StepResult, holds_at
 
 DEFAULT_GROWTH = 2.0
 DEFAULT_RESOLUTION = 0.05
+RAMP_UNDECIDED_IN_A_ROW = 2
+"""The geometric phase goes on past one step that could not tell, not past two in a row."""
+MAX_UNDECIDED = 4
+"""Bisection stops once this many steps in the bracket could not tell: near the knee the
+objectives sit at their thresholds, where more steps of the same length would not tell either."""
 
 
 class StepRunner(Protocol):
@@ -61,15 +71,44 @@ def ramp_loads(plan: SearchPlan) -> list[float]:
     return sorted(set(loads))
 
 
-def next_probe(low: float | None, high: float, plan: SearchPlan, tried: set[float]) -> float | None:
-    """The load to try between ``low`` (passed; None: none did) and ``high`` (failed); None once
-    the bracket is within the resolution, or no other load fits in it."""
-    if plan.probe is not None and plan.probe not in tried and (low or 0.0) < plan.probe < high:
+def bracket(steps: Sequence[StepResult]) -> list[float]:
+    """The loads that bound the capacity, in order: the highest that passed (none: no bracket),
+    the undecided ones above it, and the lowest that failed above it (none failed: the highest
+    undecided is the top)."""
+    low = holds_at(steps)
+    if low is None:
+        return []
+    failed = [s.load for s in steps if s.verdict == "fail" and s.load > low]
+    top = min(failed, default=math.inf)
+    undecided = sorted(s.load for s in steps if s.verdict == "undecided" and low < s.load < top)
+    return [low, *undecided, *([top] if failed else [])]
+
+
+def next_probe(steps: Sequence[StepResult], plan: SearchPlan) -> float | None:
+    """The load to try next after ``steps``; None once every gap of the bracket is within the
+    resolution, it holds ``MAX_UNDECIDED`` undecided steps, or no other load fits in it."""
+    tried = {s.load for s in steps}
+    loads = bracket(steps)
+    not_held = [s.load for s in steps if s.verdict in ("fail", "undecided")]
+    low = loads[0] if loads else 0.0
+    high = loads[-1] if len(loads) > 1 else min(not_held, default=0.0)
+    if plan.probe is not None and plan.probe not in tried and low < plan.probe < high:
         return plan.probe
-    if low is None or high <= low * (1 + plan.resolution):
+    undecided = sum(s.verdict == "undecided" for s in steps if s.load in loads)
+    if len(loads) < 2 or undecided >= MAX_UNDECIDED:
         return None
-    middle = _whole(_rounded(math.sqrt(low * high), low, high), plan)
-    return middle if low < middle < high and middle not in tried else None
+    # The widest gap (as a ratio) first; of equal ones the highest, where a pass raises the answer most.
+    gaps = sorted(itertools.pairwise(loads), key=lambda gap: (gap[1] / gap[0], gap[0]), reverse=True)
+    return next((m for below, above in gaps if (m := middle(below, above, plan, tried)) is not None), None)
+
+
+def middle(low: float, high: float, plan: SearchPlan, tried: set[float]) -> float | None:
+    """The geometric mean of ``low`` and ``high`` (a whole number of users, three significant
+    digits when that stays inside); None when they are within the resolution or nothing new fits."""
+    if high <= low * (1 + plan.resolution):
+        return None
+    load = _whole(_rounded(math.sqrt(low * high), low, high), plan)
+    return load if low < load < high and load not in tried else None
 
 
 def _rounded(load: float, low: float, high: float) -> float:
@@ -87,18 +126,13 @@ def search(plan: SearchPlan, run_step: StepRunner, *,
     """Run the steps the plan calls for, each decided by ``run_step``, and say what they show."""
     began = clock()
     steps: list[StepResult] = []
+    undecided_in_a_row = 0
     for load in ramp_loads(plan):
         steps.append(run_step(load))
-        if steps[-1].verdict != "pass":
+        undecided_in_a_row = undecided_in_a_row + 1 if steps[-1].verdict == "undecided" else 0
+        if steps[-1].verdict in ("fail", "generator") or undecided_in_a_row == RAMP_UNDECIDED_IN_A_ROW:
             break
-    while steps[-1].verdict != "generator":
-        low = holds_at(steps)
-        top = lowest_not_held(steps, low)
-        if top is None:
-            break
-        probe = next_probe(low, top, plan, {s.load for s in steps})
-        if probe is None:
-            break
+    while steps[-1].verdict != "generator" and (probe := next_probe(steps, plan)) is not None:
         steps.append(run_step(probe))
     return CapacityResult(unit=plan.unit, steps=tuple(steps), start=plan.start, stop=plan.stop,
                           resolution=plan.resolution, search_s=clock() - began)

@@ -9,21 +9,35 @@ drop beyond ``--tolerance`` from ``--baseline``), 1 it is lower, 3 the steps can
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from slogate import arguments as arg
 from slogate import catalog
-from slogate.cli import DEFAULT_OUT, SPEC_HELP, UsageError, _check_url, _check_writable, _load_spec
+from slogate.cli_input import (
+    CONTRACT_NAMES,
+    DEFAULT_OUT,
+    SPEC_HELP,
+    UsageError,
+    check_url,
+    check_writable,
+    contract_of,
+    load_spec,
+)
 
 if TYPE_CHECKING:
     from slogate.capacity import SearchPlan
     from slogate.slo.capacity import CapacityResult, LoadUnit
+    from slogate.slo.spec import Spec
 
 DEFAULT_FROM = 10.0
 DEFAULT_TO = 1000.0
+DEFAULT_MAX_STEP_S = 60.0
+"""A step decided early (the default) runs at most this long."""
 DEFAULT_STEP_S = 20.0
+"""A fixed-length step (--fixed-steps) runs this long."""
 DEFAULT_SETTLE_S = 5.0
 DEFAULT_TOLERANCE = 0.10
 LOAD_SUFFIXES = ("req/s", "rps", "/s", "users")
@@ -71,8 +85,15 @@ def add_capacity_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
                           help=f"highest load tried (default {DEFAULT_TO:g}, or twice --require)")
     capacity.add_argument("--resolution", type=_resolution, default=0.05,
                           help="stop bisecting once the bracket is this narrow (default 5%%)")
-    capacity.add_argument("--step-duration", type=arg.duration, default=DEFAULT_STEP_S,
-                          help=f"judged length of each step (default {DEFAULT_STEP_S:g}s)")
+    capacity.add_argument("--step-duration", type=arg.duration, default=None,
+                          help="longest judged length of a step: each stops once its verdict is settled "
+                               f"(default {DEFAULT_MAX_STEP_S:g}s; with --fixed-steps its length, default "
+                               f"{DEFAULT_STEP_S:g}s)")
+    capacity.add_argument("--min-step", type=arg.duration, default=None,
+                          help="no step decided before this much of it is judged (default: the spec's "
+                               "min_duration, at least 20 slices)")
+    capacity.add_argument("--fixed-steps", action="store_true",
+                          help="every step runs --step-duration, judged once at its end (no early decision)")
     capacity.add_argument("--settle", type=arg.duration, default=None,
                           help="time after each change of load left out of the verdict (default: the "
                                f"spec's warm-up, or {DEFAULT_SETTLE_S:g}s)")
@@ -93,7 +114,11 @@ def add_capacity_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     capacity.add_argument("--processes", type=arg.processes, default=None, metavar="N",
                           help="Locust worker processes on this machine (-1: one per CPU)")
     capacity.add_argument("--scenario", type=arg.scenario, default=None,
-                          help="locustfile, or a packaged scenario: mix, llm, caching (default mix)")
+                          help="locustfile, or a packaged scenario: mix, llm, caching (default mix); its "
+                               "own options go after `--`: slogate capacity ... -- --cache-keys 5000")
+    capacity.add_argument("--contract", type=Path, default=None,
+                          help=f"the proxy's metric names ({CONTRACT_NAMES}, or a YAML file): how an "
+                               "OpenSLO spec's queries are read (which a load test can measure)")
     capacity.add_argument("--slice", type=arg.duration, default=1.0, help="time slice width (default 1s)")
     capacity.add_argument("--out", type=Path, default=None,
                           help="folder of capacity.json, its reports and each step's bundle "
@@ -113,14 +138,11 @@ def run_capacity(args: argparse.Namespace) -> int:
     from slogate.slo.bundle import new_run_id
     from slogate.slo.capacity import CAPACITY_FILE, answer, gate_sentences, with_gates
 
-    spec = _load_spec(args.spec)
-    _check_url(args.host)
+    spec = load_spec(args.spec, contract_of(args.contract))
+    check_url(args.host)
     plan = _plan(args)
     settle = args.settle if args.settle is not None else (spec.warmup_s or DEFAULT_SETTLE_S)
-    if spec.min_duration_s > args.step_duration:
-        raise UsageError(f"--step-duration {args.step_duration:g}s is shorter than the "
-                         f"{spec.min_duration_s:g}s the spec ({spec.source}) needs to judge anything "
-                         "(its min_duration)")
+    step_s = _step_seconds(args, spec, settle)
     if args.tolerance is not None and args.baseline is None:
         raise UsageError("--tolerance needs --baseline")
     baseline = _read_baseline(args.baseline, plan.unit) if args.baseline is not None else None
@@ -128,15 +150,17 @@ def run_capacity(args: argparse.Namespace) -> int:
     if (out / CAPACITY_FILE).exists() and not args.overwrite:
         raise UsageError(f"{out} already holds a capacity result ({CAPACITY_FILE}): give another --out, "
                          "or --overwrite to replace it")
-    _check_writable(out)
+    check_writable(out)
     try:
         check_listening(args.host)
     except TargetUnreachableError as exc:
         raise UsageError(f"{exc}; no load was sent") from None
     steps = LocustSteps(StepSettings(
-        host=args.host, spec=spec, scenario=args.scenario or catalog.DEFAULT_SCENARIO.path, out=out,
-        step_s=args.step_duration, settle_s=settle, unit=plan.unit, arrivals=args.arrivals,
-        slice_s=args.slice, processes=args.processes,
+        host=args.host, spec=spec, spec_paths=tuple(args.spec),
+        scenario=args.scenario or catalog.DEFAULT_SCENARIO.path, out=out, step_s=step_s, settle_s=settle,
+        unit=plan.unit, arrivals=args.arrivals, slice_s=args.slice, processes=args.processes,
+        until_decided=not args.fixed_steps, min_step_s=args.min_step, contract=args.contract,
+        scenario_args=args.scenario_args,
     ), progress=console.say)
     console.say(f"capacity search on {args.host}: {plan.start:g} to {plan.stop:g} {plan.unit}, "
                 f"resolution {plan.resolution:.0%}; results in {out}")
@@ -155,6 +179,27 @@ def run_capacity(args: argparse.Namespace) -> int:
             print(line)
         print(f"{len(result.steps)} steps in {result.search_s:.0f}s; report: {paths[1]}")
     return int(result.exit_code)
+
+
+def _step_seconds(args: argparse.Namespace, spec: Spec, settle_s: float) -> float:
+    """The judged length of a step (its maximum when steps are decided early), checked against
+    what the spec needs and, decided early, against the first decision's time."""
+    from slogate.slo.sequential import default_min_duration
+
+    if args.fixed_steps and args.min_step is not None:
+        raise UsageError("--min-step goes with steps decided early: drop --fixed-steps")
+    step_s: float = args.step_duration or (DEFAULT_STEP_S if args.fixed_steps else DEFAULT_MAX_STEP_S)
+    if spec.min_duration_s > step_s:
+        raise UsageError(f"--step-duration {step_s:g}s is shorter than the {spec.min_duration_s:g}s the "
+                         f"spec ({spec.source}) needs to judge anything (its min_duration)")
+    first = (args.min_step if args.min_step is not None
+             else default_min_duration(dataclasses.replace(spec, warmup_s=0.0), args.slice))
+    if not args.fixed_steps and first >= step_s:
+        raise UsageError(f"--step-duration {step_s:g}s leaves nothing to decide early: the first decision "
+                         f"comes after {first:g}s of a step (--min-step; default: the spec's min_duration, "
+                         "at least 20 slices); give a longer --step-duration, a shorter --min-step, or "
+                         "--fixed-steps")
+    return step_s
 
 
 def _plan(args: argparse.Namespace) -> SearchPlan:

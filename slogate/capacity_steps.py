@@ -2,6 +2,11 @@
 (``<out>/steps/NN-<load>``), judged against the spec with the settle time as its warm-up, summed
 up as a ``StepResult``.
 
+By default a step is decided as early as its data allows: Locust judges it at planned looks
+(``--slogate-until-decided``, the sequential rule of ``slo.sequential``) with the settle time as
+the spec's warm-up (``--slogate-warmup``), and stops it once its verdict is settled; the step
+duration is then its maximum. With ``until_decided`` off a step runs its fixed length.
+
 What decides a step: the spec's verdict on the run, except where the load generator is in doubt.
 A generator that ran out of CPU (its own queueing is in the latency) or of users (closed model) is
 never mistaken for the target: the step says so and the search stops with a lower bound. An open
@@ -14,20 +19,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from slogate import pipeline
-from slogate.loadtest.validity import CPU_SATURATED_PERCENT
 from slogate.locust_process import LoadSettings
 from slogate.slo import validity
 from slogate.slo.bundle import new_run_id
 from slogate.slo.capacity import BrokenObjective, LoadUnit, StepResult, StepVerdict, step_line
 from slogate.slo.evaluation import ExitCode, ObjectiveResult
 from slogate.slo.run import RunResult
-from slogate.slo.spec import LatencyObjective, Spec
+from slogate.slo.sequential import up_to
+from slogate.slo.spec import LatencyObjective, Spec, endpoint_matches
 from slogate.slo.units import significant
 
 MEASURED_HERE = frozenset({validity.GENERATOR_SATURATED, validity.USERS_NOT_REACHED, validity.RATE_NOT_HELD})
@@ -41,8 +47,6 @@ SPAWN_SECONDS = 0.5
 SAMPLE_MARGIN = 2.0
 """Open model: a step lasts long enough for this many times the samples its objectives need (the
 slices of a run vary more than independent samples would, so its samples are worth fewer)."""
-UNTIL_DECIDED_ARGS: tuple[str, ...] = ()
-"""Locust arguments that end a step as soon as its verdict is settled (none yet: fixed step length)."""
 
 
 class StepRefusedError(Exception):
@@ -53,14 +57,23 @@ class StepRefusedError(Exception):
 class StepSettings:
     host: str
     spec: Spec
+    spec_paths: tuple[Path, ...]
+    """The files ``spec`` was loaded from: Locust loads them too, to decide a step early."""
     scenario: Path
     out: Path
     step_s: float
+    """The judged length of a step: its maximum when ``until_decided``."""
     settle_s: float
     unit: LoadUnit = "req/s"
     arrivals: str = "poisson"
     slice_s: float = 1.0
     processes: int | None = None
+    until_decided: bool = True
+    min_step_s: float | None = None
+    """No decision before this much of a step is judged (None: the sequential rule's default)."""
+    contract: Path | None = None
+    """``--contract``: how Locust reads an OpenSLO spec (a preset name or a file)."""
+    scenario_args: tuple[str, ...] = ()
 
 
 class LocustSteps:
@@ -80,8 +93,9 @@ class LocustSteps:
         label = f"{self.count:02d}-{significant(load)}{'users' if settings.unit == 'users' else 'rps'}"
         bundle = settings.out / "steps" / label
         length, settle = significant(self.step_seconds(load)), significant(settings.settle_s)
-        self.progress(f"step {self.count}: {significant(load)} {settings.unit} for {length}s after {settle}s "
-                      "to settle")
+        most = "at most " if settings.until_decided else ""
+        self.progress(f"step {self.count}: {significant(load)} {settings.unit} for {most}{length}s after "
+                      f"{settle}s to settle")
         began = time.monotonic()
         try:
             judged, _ = pipeline.load_and_judge(self.load_settings(load), self.spec, bundle,
@@ -93,6 +107,8 @@ class LocustSteps:
                               bundle=bundle.relative_to(settings.out).as_posix())
         else:
             step = step_result(load, judged, settings.settle_s, relative_to=settings.out)
+        if settings.until_decided and step.max_s is None:  # a run that failed has no record of its looks
+            step = dataclasses.replace(step, max_s=settings.settle_s + self.step_seconds(load))
         step = dataclasses.replace(step, seconds=time.monotonic() - began)
         self.progress(step_line(step, settings.unit))
         return step
@@ -108,9 +124,21 @@ class LocustSteps:
         return LoadSettings(
             host=settings.host, users=users, spawn_rate=max(1.0, users / SPAWN_SECONDS),
             duration_s=settings.settle_s + self.step_seconds(load), scenario=settings.scenario,
-            slice_s=settings.slice_s, extra_args=(*extra, *UNTIL_DECIDED_ARGS),
+            slice_s=settings.slice_s, extra_args=(*extra, *self.decider_args()),
+            scenario_args=settings.scenario_args,
         )
 
+    def decider_args(self) -> tuple[str, ...]:
+        """Locust's options that stop a step once its verdict is settled: the spec's files (read
+        under the same contract), judged from the settle time on (none for fixed-length steps)."""
+        settings = self.settings
+        if not settings.until_decided:
+            return ()
+        minimum = ("--slogate-min-duration", f"{settings.settle_s + settings.min_step_s:g}") \
+            if settings.min_step_s is not None else ()
+        contract = ("--slogate-contract", str(settings.contract)) if settings.contract is not None else ()
+        return ("--slogate-until-decided", "--slogate-spec", os.pathsep.join(map(str, settings.spec_paths)),
+                "--slogate-warmup", f"{settings.settle_s:g}", *minimum, *contract)
 
     def step_seconds(self, load: float) -> float:
         """``--step-duration``, or in the open model the time ``load`` takes to bring the samples
@@ -130,10 +158,12 @@ def pool_users(rate: float, spec: Spec) -> int:
 
 
 def step_result(load: float, judged: pipeline.JudgedRun, settle_s: float, *, relative_to: Path) -> StepResult:
-    """A judged run as a step of the search (see the module's docstring for what decides it)."""
-    run, evaluation = judged.run, judged.evaluation
+    """A judged run as a step of the search (see the module's docstring for what decides it).
+    A step decided early is described as its deciding look saw it (the slices up to then)."""
+    evaluation, decided = judged.evaluation, judged.run.until_decided
+    stopped_early = decided is not None and decided.look < len(decided.looks_s)
+    run = up_to(judged.run, decided.looks_s[decided.look - 1]) if decided and stopped_early else judged.run
     window, _ = run.merged(None, from_s=settle_s)
-    seconds = max(0.0, run.duration_s - settle_s)
     broken = broken_objectives(evaluation.objectives)
     flags = {validity.kind_of(flag.code): flag.message for flag in run.validity}
     generator = saturated_while_judged(run, settle_s) or flags.get(validity.USERS_NOT_REACHED)
@@ -158,12 +188,26 @@ def step_result(load: float, judged: pipeline.JudgedRun, settle_s: float, *, rel
         verdict, reason = "pass", "every gating objective held"
     quantile = window.ok.quantile
     return StepResult(
-        load=load, verdict=verdict, reason=reason,
-        achieved_rate=window.requests / seconds if seconds > 0 else None,
+        load=load, verdict=verdict, reason=reason, achieved_rate=achieved_rate(run, settle_s),
         p50_s=_seconds(quantile(0.50)), p95_s=_seconds(quantile(0.95)), p99_s=_seconds(quantile(0.99)),
         error_ratio=window.failures / window.requests if window.requests else None,
         broken=tuple(broken), bundle=judged.bundle.relative_to(relative_to).as_posix(),
+        decided_s=(decided.looks_s[decided.look - 1]
+                   if decided is not None and verdict in ("pass", "fail") else None),
+        max_s=None if decided is None else decided.looks_s[-1],
     )
+
+
+def achieved_rate(run: RunResult, settle_s: float) -> float | None:
+    """Requests/s in the judged part's whole slices. Not the requests over the run's seconds
+    after the settle time: the judged slices start at the first slice boundary after it (slices
+    are on the clock's grid, up to one slice later), and the last slice holds Locust's stop, when
+    no arrivals come; both undercounted the rate by up to a slice each (5% of a 20 s step)."""
+    whole = [s for s in run.slices_from(settle_s) if s.duration_s >= run.slice_s - 1e-6]
+    seconds = sum(s.duration_s for s in whole)
+    requests = sum(window.requests for time_slice in whole for name, window in time_slice.endpoints.items()
+                   if endpoint_matches(None, name))
+    return requests / seconds if seconds > 0 else None
 
 
 def saturated_while_judged(run: RunResult, settle_s: float) -> str | None:
@@ -171,7 +215,7 @@ def saturated_while_judged(run: RunResult, settle_s: float) -> str | None:
     Starting the users during the settle time may busy it; that part is not judged."""
     for time_slice in run.slices_from(settle_s):
         for process, cpu in time_slice.generator_processes.items():
-            if cpu.busy_percent >= CPU_SATURATED_PERCENT:
+            if cpu.busy_percent >= validity.CPU_SATURATED_PERCENT:
                 return (f"load generator {process} busy {cpu.busy_percent:.0f}% of a slice "
                         f"{time_slice.start_s:g}s into the step (CPU {cpu.cpu_percent:.0f}%)")
     return None

@@ -17,10 +17,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from slogate import arguments as arg
 from slogate import catalog
+from slogate.cli_input import (
+    CONTRACT_NAMES,
+    DEFAULT_OUT,
+    SPEC_HELP,
+    UsageError,
+    check_url,
+    check_writable,
+    contract_file,
+    contract_of,
+    load_spec,
+)
 from slogate.slo.evaluation import ExitCode
 
 if TYPE_CHECKING:
@@ -28,20 +38,11 @@ if TYPE_CHECKING:
     from slogate.slo.contract import MetricContract
     from slogate.slo.spec import Spec
 
-DEFAULT_OUT = Path("out")
-CONTRACT_NAMES = ", ".join(catalog.contract_names())
 DEMO_LATENCY = "lognormal:15ms,0.5"
 DEMO_ERROR_RATIO = "0.2%"
 EXAMPLE_SPEC = Path(__file__).resolve().parent / "specs" / "reference.yaml"
-SPEC_HELP = ("SLO spec file (YAML) or preset:NAME; repeat it, or give a folder, for the files of one spec "
-             "(OpenSLO objects that refer to each other)")
 
-
-class UsageError(Exception):
-    """Bad input found before any work started (exit 2)."""
-
-
-PASSTHROUGH_COMMANDS = ("run", "demo")
+PASSTHROUGH_COMMANDS = ("run", "demo", "capacity")
 """The commands that hand what follows ``--`` to Locust (the scenario's own options)."""
 
 
@@ -85,8 +86,9 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> arg
                 f"{' '.join(unknown)}" if passes_through and unknown[0].startswith("-") else "")
         usage.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     if args.scenario_args and not passes_through:
-        usage.error(f"options after `--` go to Locust, which only {' and '.join(PASSTHROUGH_COMMANDS)} "
-                    f"start: {' '.join(args.scenario_args)}")
+        starters = f"{', '.join(PASSTHROUGH_COMMANDS[:-1])} and {PASSTHROUGH_COMMANDS[-1]}"
+        usage.error(f"options after `--` go to Locust, which only {starters} start: "
+                    f"{' '.join(args.scenario_args)}")
     return args
 
 
@@ -299,7 +301,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from slogate.slo.specfile.load import group_by_references, spec_files
     from slogate.slo.specfile.problems import SpecError
 
-    contract = _contract(args.contract)
+    contract = contract_of(args.contract)
     failed = False
     files: dict[Path, str] = {}  # each file to check, and how the user named it
     for text in args.specs:
@@ -326,7 +328,7 @@ def _validate_one(name: str, files: list[Path], contract: MetricContract | None)
     from slogate.slo.specfile.problems import SpecError
 
     try:
-        spec = _load_spec(files, contract)
+        spec = load_spec(files, contract)
     except SpecError as exc:
         for problem in exc.problems:
             console.say(f"spec error: {problem}")
@@ -346,15 +348,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from slogate.reachability import TargetUnreachableError, check_listening
     from slogate.slo.bundle import RUN_FILE, new_run_id
 
-    spec = _load_spec(args.spec, _contract(args.contract))
-    _check_url(args.host)
+    spec = load_spec(args.spec, contract_of(args.contract), warmup_s=args.warmup)
+    check_url(args.host)
     run_id = args.run_id or new_run_id()
     bundle = args.out or DEFAULT_OUT / "runs" / run_id
     if (bundle / RUN_FILE).exists() and not args.overwrite:
         raise UsageError(f"{bundle} already holds a run bundle ({RUN_FILE}): give another --out, or "
                          "--overwrite to replace it")
     fresh = not bundle.exists()
-    _check_writable(bundle)
+    check_writable(bundle)
     try:
         check_listening(args.host)
     except TargetUnreachableError as exc:
@@ -373,9 +375,9 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     from slogate import console, pipeline
     from slogate.slo.bundle import read_run
 
-    spec = _load_spec(args.spec, _contract(args.contract))
+    spec = load_spec(args.spec, contract_of(args.contract))
     if args.out is not None:
-        _check_writable(args.out)
+        check_writable(args.out)
     if args.prometheus is not None:
         return _gate_prometheus(args, spec)
     if args.bundle is None:
@@ -404,7 +406,7 @@ def _gate_prometheus(args: argparse.Namespace, spec: Spec) -> int:
         raise UsageError("--prometheus without a bundle needs --from (and --to, default now)")
     from slogate.slo.contract import DEFAULT_CONTRACT
 
-    contract = _contract(args.contract) or DEFAULT_CONTRACT
+    contract = contract_of(args.contract) or DEFAULT_CONTRACT
     try:
         gated = pipeline.gate_prometheus(args.prometheus, spec, bundle=args.bundle, out=args.out,
                                          start=start, end=end, contract=contract)
@@ -449,11 +451,11 @@ def _cmd_dashboards(args: argparse.Namespace) -> int:
     from slogate.slo.contract import DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT
 
     try:
-        contract, loadtest = (obs.load_contract_file(_contract_file(args.contract)) if args.contract
+        contract, loadtest = (obs.load_contract_file(contract_file(args.contract)) if args.contract
                               else (DEFAULT_CONTRACT, DEFAULT_LOADTEST_CONTRACT))
     except obs.ObservabilityError as exc:
         raise UsageError(str(exc)) from None
-    spec = _load_spec(args.spec, contract if args.contract else None)
+    spec = load_spec(args.spec, contract if args.contract else None)
     try:
         token = obs.grafana_token() if args.grafana_url else ""
         if args.grafana_url:
@@ -484,8 +486,8 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     from slogate.slo.contract import DEFAULT_CONTRACT
     from slogate.slo.spec import spec_contract
 
-    contract = _contract(args.contract)
-    spec = _load_spec(args.spec, contract)
+    contract = contract_of(args.contract)
+    spec = load_spec(args.spec, contract)
     contract = contract or DEFAULT_CONTRACT
     out = rules_path(spec, DEFAULT_OUT) if args.out is None else _rules_file(args.out, spec)
     try:
@@ -539,7 +541,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_presets(args: argparse.Namespace) -> int:
     from slogate import console
 
-    presets = [(name, _load_spec(catalog.preset_path(name)).description,
+    presets = [(name, load_spec(catalog.preset_path(name)).description,
                 catalog.preset_scenario(name).name) for name in catalog.preset_names()]
     scenarios = [(scenario.name, scenario.file, scenario.summary) for scenario in catalog.SCENARIOS]
     print(console.catalog(presets, scenarios))
@@ -569,14 +571,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from slogate.slo.bundle import new_run_id
     from slogate.target import FaultConfig, ReferenceTarget
 
-    spec = _load_spec(args.spec or EXAMPLE_SPEC)
+    spec = load_spec(args.spec or EXAMPLE_SPEC, warmup_s=args.warmup)
     try:
         faults = FaultConfig.parse(latency=args.latency, error_ratio=args.error_ratio)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     run_id = new_run_id()
     bundle = args.out / "runs" / run_id
-    _check_writable(bundle)
+    check_writable(bundle)
     # Dashboards and rules first: they are quick, and a spec they cannot express is bad input
     # that should stop the demo before it spends a load run.
     try:
@@ -632,31 +634,6 @@ def _decider(args: argparse.Namespace, spec: Path | list[Path]) -> tuple[str, ..
             *(("--slogate-contract", str(contract)) if contract is not None else ()))
 
 
-def _contract(path: Path | None) -> MetricContract | None:
-    """The metric contract of a ``--contract`` file; None when none was given."""
-    if path is None:
-        return None
-    from slogate import observability as obs
-
-    try:
-        return obs.load_contract_file(_contract_file(path))[0]
-    except obs.ObservabilityError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _contract_file(path: Path) -> Path:
-    """A ``--contract`` value as a file: the file itself, or the packaged preset of that name (a
-    file the user has always wins)."""
-    from slogate.slo.contract import preset_path
-
-    if path.exists() or str(path) not in catalog.contract_names():
-        if not path.exists() and not path.suffix:
-            raise UsageError(f"--contract: no file {path} and no contract preset of that name; "
-                             f"presets: {', '.join(catalog.contract_names())}")
-        return path
-    return preset_path(str(path))
-
-
 def _rule_problems(spec: Spec, contract: MetricContract) -> list[str]:
     """Why the rules of ``spec`` cannot be written for ``contract`` (thresholds that are no bucket
     bound, names Prometheus refuses, SLIs of the user's own not yet supported); none if they can."""
@@ -667,37 +644,6 @@ def _rule_problems(spec: Spec, contract: MetricContract) -> list[str]:
     except ValueError as exc:
         return str(exc).splitlines()
     return []
-
-
-def _load_spec(paths: Path | list[Path], contract: MetricContract | None = None) -> Spec:
-    """The spec of a file, or of files (and folders of them) loaded together, read under the
-    ``--contract`` given (None: the default); where the spec names another contract, which wins,
-    it is said."""
-    from slogate import console
-    from slogate.slo.contract import DEFAULT_CONTRACT
-    from slogate.slo.spec import contract_notes
-    from slogate.slo.specfile.load import load_specs
-
-    spec = load_specs([paths] if isinstance(paths, Path) else paths, contract or DEFAULT_CONTRACT)
-    for note in contract_notes(spec, contract) if contract is not None else ():
-        console.say(f"note: {note}")
-    return spec
-
-
-def _check_url(url: str) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise UsageError(f"--host: expected an http(s) URL such as http://127.0.0.1:8080, got {url!r}")
-
-
-def _check_writable(folder: Path) -> None:
-    """Fail before the run, not after it, when results could not be written."""
-    from slogate.slo.bundle import check_writable
-
-    try:
-        check_writable(folder)
-    except OSError as exc:
-        raise UsageError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from slogate.capacity import SearchPlan, next_probe, ramp_loads, search
+from slogate.capacity import MAX_UNDECIDED, SearchPlan, bracket, middle, ramp_loads, search
 from slogate.reports.capacity import write_capacity_reports
 from slogate.slo.capacity import (
     BrokenObjective,
@@ -20,6 +20,7 @@ from slogate.slo.capacity import (
     Threshold,
     compare_baseline,
     gate_sentences,
+    step_line,
     with_gates,
 )
 from slogate.slo.spec import Spec
@@ -35,15 +36,19 @@ class Target:
     capacity: float
     band: float = 0.0
     generator: float = math.inf
+    noisy: frozenset[float] = frozenset()
+    """Loads that cannot be told wherever they are (a machine busy with other work)."""
     offered: list[float] = field(default_factory=list)
 
     def __call__(self, load: float) -> StepResult:
         self.offered.append(load)
         if load >= self.generator:
             return StepResult(load, "generator", "load generator local CPU at 97%")
+        if load in self.noisy:
+            return StepResult(load, "undecided", "api-p99: the slices varied too much", max_s=65.0)
         if load <= self.capacity:
             return StepResult(load, "pass", "every gating objective held", achieved_rate=load,
-                              p50_s=0.01, p95_s=0.05, p99_s=0.1, error_ratio=0.0)
+                              p50_s=0.01, p95_s=0.05, p99_s=0.1, error_ratio=0.0, decided_s=25.0, max_s=65.0)
         if load <= self.capacity * (1 + self.band):
             return StepResult(load, "undecided", "api-p99: the interval straddles the limit")
         return StepResult(load, "fail", "broke p99", achieved_rate=load * 0.9, p50_s=0.1, p95_s=0.3,
@@ -73,8 +78,8 @@ def test_ramp_ends_at_stop_and_users_are_whole() -> None:
     assert ramp_loads(SearchPlan(start=10, stop=100)) == [10, 20, 40, 80, 100]
     users = SearchPlan(start=3, stop=50, unit="users")
     assert ramp_loads(users) == [3, 6, 12, 24, 48, 50]
-    assert next_probe(12, 13, users, set()) is None  # no whole number between
-    assert next_probe(12, 24, users, set()) == 17
+    assert middle(12, 13, users, set()) is None  # no whole number between
+    assert middle(12, 24, users, set()) == 17
 
 
 @pytest.mark.parametrize(("require", "code"), [(900, 1), (800, 0), (850, 0)])
@@ -103,10 +108,42 @@ def test_undecided_steps_bound_the_bracket_and_are_named() -> None:
     assert result.holds_at is not None and top <= result.holds_at * 1.05
 
 
+def test_a_pass_above_an_undecided_step_raises_the_answer() -> None:
+    # 100 req/s could not be told (a busy machine), far below the knee: bisection goes around it.
+    target = Target(capacity=146, noisy=frozenset({100.0}))
+    result = search(SearchPlan(start=50, stop=300), target)
+    assert target.offered[:4] == [50, 100, 200, 141]  # the ramp went past 100; the upper gap first
+    assert result.outcome == "found"
+    assert result.holds_at is not None and 146 / 1.05 <= result.holds_at <= 146
+    assert "cannot tell" not in result.to_dict()["answer"]  # 100 is below what held
+    assert [s.load for s in result.undecided] == [100]
+
+
+def test_a_band_that_cannot_be_told_stops_the_search_and_is_named() -> None:
+    band = frozenset({100.0, 141.0, 84.1, 119.0, 109.0, 130.0})
+    target = Target(capacity=146, noisy=band)
+    result = search(SearchPlan(start=50, stop=300), target)
+    loads = bracket(result.steps)
+    assert sum(s.verdict == "undecided" for s in result.steps if s.load in loads) == MAX_UNDECIDED
+    assert result.outcome == "undecided"
+    words = result.to_dict()["answer"]
+    assert words.startswith(f"capacity under SLO: at least {result.holds_at:g} req/s")
+    assert "cannot tell at 84.1, 100" in words
+
+
+def test_step_lines_say_when_a_step_was_decided() -> None:
+    passed = Target(capacity=100)(50)
+    assert step_line(passed, "req/s").startswith("50 req/s: pass, achieved 50 req/s, decided at 0:25 of "
+                                                 "1:05:")
+    assert "not settled by 1:05" in step_line(Target(100, noisy=frozenset({80.0}))(80), "req/s")
+    fixed = StepResult(10, "pass", "every gating objective held")
+    assert step_line(fixed, "req/s") == "10 req/s: pass: every gating objective held"
+
+
 def test_nothing_decided_is_inconclusive() -> None:
     target = Target(capacity=1, band=1e9)
     result = gated(search(SearchPlan(start=10, stop=100), target))
-    assert target.offered == [10]
+    assert target.offered == [10, 20]  # the ramp goes past one step that cannot tell, not two
     assert result.outcome == "undecided"
     assert result.exit_code == 3
 
@@ -158,6 +195,7 @@ def test_capacity_json_round_trip_and_reports(tmp_path: Path) -> None:
     assert "<svg" in html and "holds at" in html and result.to_dict()["answer"] in html
     suite = ET.parse(paths[3]).getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "0"
-    assert "| # | offered |" in paths[2].read_text()
+    summary = paths[2].read_text()
+    assert "| # | offered | verdict | decided |" in summary and "| pass | 0:25 of 1:05 |" in summary
     with pytest.raises(ValueError, match="schema_version"):
         CapacityResult.from_dict({"schema_version": 9})

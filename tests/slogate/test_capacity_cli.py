@@ -5,12 +5,14 @@ most)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks.capacity import LOCUSTFILE, Queue, finite_capacity_server
-from slogate.cli import main
+from slogate.cli import build_parser, main, parse_arguments
 from tests.conftest import REFERENCE_SPEC
 
 HOST = "http://127.0.0.1:9"
@@ -41,6 +43,9 @@ def exit_code(argv: list[str]) -> int:
     (["--resolution", "0%"], "expected a share above 0, at most 100%"),
     (["--users-search", "--from", "2.5"], "must be whole numbers"),
     (["--baseline", "missing.json"], "--baseline missing.json: No such file"),
+    (["--step-duration", "5s", "--min-step", "10s"], "--step-duration 5s leaves nothing to decide early"),
+    (["--step-duration", "10s"], "the first decision comes after 20s of a step"),
+    (["--fixed-steps", "--min-step", "10s"], "--min-step goes with steps decided early"),
 ])
 def test_bad_input_is_refused_before_any_load(
     options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -49,6 +54,20 @@ def test_bad_input_is_refused_before_any_load(
                       *options]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "steps").exists()
+
+
+def test_bad_input_is_refused_without_a_traceback_under_python_m(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "slogate.cli", "capacity", "--host", HOST, "--spec",
+                           str(REFERENCE_SPEC), "--out", str(tmp_path), "--from", "100", "--to", "10"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "--from 100 is above --to 10" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_scenarios_options_go_after_double_dash() -> None:
+    args = parse_arguments(build_parser(), ["capacity", "--host", HOST, "--spec", "preset:web-api",
+                                            "--", "--cache-keys", "5000"])
+    assert args.scenario_args == ("--cache-keys", "5000")
 
 
 def test_an_unreachable_target_gets_no_load(
@@ -77,8 +96,8 @@ def test_capacity_of_a_finite_capacity_server(tmp_path: Path, capsys: pytest.Cap
     out = tmp_path / "capacity"
     with finite_capacity_server(Queue(servers=1, median_s=0.020, sigma=0.1)) as url:
         code = main(["capacity", "--host", url, "--spec", str(spec), "--scenario", str(locustfile),
-                     "--from", "30", "--to", "60", "--resolution", "100%", "--step-duration", "3s",
-                     "--settle", "1s", "--slice", "0.5", "--out", str(out)])
+                     "--from", "30", "--to", "60", "--resolution", "100%", "--step-duration", "9s",
+                     "--min-step", "2s", "--settle", "1s", "--slice", "0.5", "--out", str(out)])
     printed = capsys.readouterr().out
     found = json.loads((out / "capacity.json").read_text())
     assert code == 0, printed
@@ -88,6 +107,10 @@ def test_capacity_of_a_finite_capacity_server(tmp_path: Path, capsys: pytest.Cap
     assert found["outcome"] == "found", found["answer"]
     assert found["holds_at"] == 30 and [s["load"] for s in found["steps"]] == [30, 60]
     assert found["answer"] in printed
+    # Each step decided at its first look (5 s in), well before its maximum (10 s).
+    passed = found["steps"][0]
+    assert passed["max_s"] == 10 and passed["decided_s"] is not None and passed["decided_s"] < 10, passed
+    assert passed["achieved_rate"] == pytest.approx(30, rel=0.35)
     for step in found["steps"]:
         assert (out / step["bundle"] / "report.html").exists()
     assert "<svg" in (out / "report.html").read_text()

@@ -106,7 +106,8 @@ def test_a_scenarios_options_go_after_double_dash(capsys: pytest.CaptureFixture[
     # A command that starts no Locust takes nothing after `--`.
     with pytest.raises(SystemExit):
         parse_arguments(build_parser(), ["validate", "preset:web-api", "--", "--x"])
-    assert "options after `--` go to Locust, which only run and demo start: --x" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "options after `--` go to Locust, which only run, demo and capacity start: --x" in err
 
 
 def test_an_existing_bundle_is_kept_unless_overwrite(
