@@ -6,6 +6,7 @@ from __future__ import annotations
 from grafanalib.core import Dashboard
 
 from slogate.dashboards import queries as q
+from slogate.dashboards.llm import llm_row
 from slogate.dashboards.panels import (
     Grid,
     dashboard,
@@ -105,6 +106,7 @@ def proxy_overview_dashboard(spec: Spec, c: MetricContract = DEFAULT_CONTRACT) -
         grid.row("Cache, rate limiting, LLM tokens, concurrency")
         for panel in others:
             grid.add(24 // len(others), panel)
+    llm_row(grid, spec, c)
     count = q.selector(c.request_count, c)
     variables = [
         datasource_variable(),

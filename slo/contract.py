@@ -24,6 +24,13 @@ LATENCY_BUCKETS_S: tuple[float, ...] = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )
 """Histogram buckets (seconds) of the reference target: every common SLO threshold is a boundary."""
+GENAI_TTFT_BUCKETS_S: tuple[float, ...] = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)
+GENAI_TPOT_BUCKETS_S: tuple[float, ...] = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+)
+"""The GenAI semantic conventions' bucket boundaries for time to first token and per output token."""
 
 DurationUnit = Literal["s", "ms"]
 StatusForm = Literal["code", "class"]
@@ -66,6 +73,13 @@ class MetricContract:
     circuit_breaker_state: str = "proxy_circuit_breaker_state"  # 0 closed, 1 half-open, 2 open
     llm_tokens: str = "proxy_llm_tokens_total"  # label token_type: input | output
     token_type_label: str = "token_type"
+    # LLM answers as the OpenTelemetry GenAI conventions export them to Prometheus: histograms (in
+    # seconds, of GENAI_*_BUCKETS_S) of time to first token and per output token, and of token usage
+    # by gen_ai_token_type (input | output). Empty: the proxy has none (no LLM dashboard row).
+    genai_time_to_first_token: str = "gen_ai_server_time_to_first_token_seconds"
+    genai_time_per_output_token: str = "gen_ai_server_time_per_output_token_seconds"
+    genai_token_usage: str = "gen_ai_client_token_usage"
+    genai_token_type_label: str = "gen_ai_token_type"
     # Which responses are errors for availability and error-ratio SLIs, as a label matcher.
     error_status_matcher: str = '=~"5.."'
     # Extra selector put in every query, e.g. 'job="my-proxy"'; empty for none.

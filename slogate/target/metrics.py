@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from slogate.slo.contract import DEFAULT_CONTRACT, LATENCY_BUCKETS_S, MetricContract
+from slogate.slo.contract import (
+    DEFAULT_CONTRACT,
+    GENAI_TPOT_BUCKETS_S,
+    GENAI_TTFT_BUCKETS_S,
+    LATENCY_BUCKETS_S,
+    MetricContract,
+)
 
 CACHE_RESULTS = ("hit", "miss", "bypass")
 TOKEN_TYPES = ("input", "output")
@@ -39,9 +45,6 @@ GENAI_TOKEN_USAGE = "gen_ai_client_token_usage"
 GENAI_LABELS = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
 GENAI_TOKEN_TYPE_LABEL = "gen_ai_token_type"
 GENAI_OPERATION = "chat"
-TTFT_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
-                  7.5, 10.0)
-TPOT_BUCKETS_S = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 REQUEST_DURATION_BUCKETS_S = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24,
                               20.48, 40.96, 81.92)
 TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216,
@@ -113,12 +116,12 @@ class ProxyMetrics:
         )
         self.genai_ttft = Histogram(
             GENAI_TIME_TO_FIRST_TOKEN, "Time to generate first token for successful responses.",
-            GENAI_LABELS, buckets=TTFT_BUCKETS_S, registry=registry,
+            GENAI_LABELS, buckets=GENAI_TTFT_BUCKETS_S, registry=registry,
         )
         self.genai_tpot = Histogram(
             GENAI_TIME_PER_OUTPUT_TOKEN,
             "Time per output token generated after the first token for successful responses.",
-            GENAI_LABELS, buckets=TPOT_BUCKETS_S, registry=registry,
+            GENAI_LABELS, buckets=GENAI_TPOT_BUCKETS_S, registry=registry,
         )
         self.genai_duration = Histogram(
             GENAI_REQUEST_DURATION, "Generative AI server request duration (to the last byte).",

@@ -91,10 +91,12 @@ def test_proxy_overview_panels(models: dict[str, dict[str, Any]]) -> None:
         "Request rate by route", "Error ratio by status class", "Latency p50 / p95 / p99 by route",
         "Upstream latency p50 / p95 / p99", "Upstream errors by reason", "Circuit breaker state",
         "Cache hit ratio", "Rate-limited requests by route", "LLM tokens by type",
-        "In-flight requests",
+        "In-flight requests", "Time to first token p50 / p95 / p99",
+        "Time per output token p50 / p95 / p99", "Output tokens per second",
+        "Streams within the TTFT / TPOT limits",
     ]
     rows = [p["title"] for p in model["panels"] if p["type"] == "row"]
-    assert len(rows) == 3
+    assert len(rows) == 4
 
 
 def test_slo_panels_per_objective(reference_spec: Spec, models: dict[str, dict[str, Any]]) -> None:

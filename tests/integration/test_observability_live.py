@@ -1,11 +1,14 @@
 """Every dashboard panel shows data: a real Prometheus scrapes the reference target and a
 running load test (its own metrics endpoint), loads the generated rules, and answers every
-panel's query, with Grafana's variables filled in as the 'All' choice would."""
+panel's query, with Grafana's variables filled in as the 'All' choice would. Streamed LLM answers
+of both API styles run beside the load test (its mix calls the messages API unstreamed), so the
+LLM row's GenAI histograms have data."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,19 @@ def panel_queries(models: dict[str, dict[str, Any]]) -> list[tuple[str, str, str
     return found
 
 
+def stream_llm_answers(proxy_url: str, stop: threading.Event) -> None:
+    """Streamed answers, Anthropic and OpenAI style in turn, until ``stop`` is set."""
+    message = {"max_tokens": 12, "stream": True,
+               "messages": [{"role": "user", "content": "stream a short answer"}]}
+    while not stop.is_set():
+        for route, model in (("/v1/messages", "claude-live"), ("/v1/chat/completions", "gpt-live")):
+            with requests.post(proxy_url + route, json={**message, "model": model}, stream=True,
+                               headers={"x-api-key": "sk-live-dashboard"}, timeout=10) as resp:
+                for _ in resp.iter_content(chunk_size=None):
+                    pass
+        stop.wait(0.1)
+
+
 def _wait(server: PrometheusServer, expr: str, what: str, timeout_s: float = 20.0) -> None:
     assert server.wait_for(expr, timeout_s), f"{what}: no data for {expr} within {timeout_s:g} s"
 
@@ -67,9 +83,15 @@ def test_every_panel_query_returns_data(reference_spec: Spec, tmp_path: Path) ->
             with (tmp_path / "locust.log").open("wb") as log:
                 locust = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL)
+            stop_streams = threading.Event()
+            streams = threading.Thread(target=stream_llm_answers, args=(target.proxy_url, stop_streams),
+                                       daemon=True)
+            streams.start()
             try:
                 _wait(server, f"{DEFAULT_LOADTEST_CONTRACT.users} > 0", "load test exporter")
                 _wait(server, 'count(up{job="proxy"} == 1) == 2', "both targets scraped")
+                _wait(server, "sum(gen_ai_server_time_per_output_token_seconds_count) > 0",
+                      "streamed LLM answers")
                 # A few scrapes of traffic, so that every rate has two samples in its window
                 # and the recording rules have been evaluated over them.
                 time.sleep(4)
@@ -106,6 +128,8 @@ def test_every_panel_query_returns_data(reference_spec: Spec, tmp_path: Path) ->
                 assert not unhealthy, unhealthy
                 assert len(queries) >= 60
             finally:
+                stop_streams.set()
                 locust.terminate()
                 locust.wait(timeout=30)
+                streams.join(timeout=15)
         assert requests.get(f"{target.proxy_url}/metrics", timeout=5).ok
