@@ -6,9 +6,9 @@ covering 5% of the time with latency ×3; rare episodes of ~20 s covering 3% of 
 episode the error ratio also rises (0.2% -> 2%). Power: the candidate's tail is stretched so its
 p99 is ×1.3 while its median (and p95) stay put. Both runs are judged by ``slo.baseline.compare``
 (the block bootstrap and batch rank test of the percentile, the batch permutation test of the
-bad-event ratio over batches that outlast the slices' correlation) and by the rule it replaced (the percentile worse beyond the tolerance and a
-one-sided Mann-Whitney U test over the histograms; the plain two-proportion z-test), at the default
-10% tolerance and alpha = 5%.
+bad-event ratio over batches that outlast the slices' correlation) and by the rule it replaced
+(the percentile worse beyond the tolerance and a one-sided Mann-Whitney U test over the
+histograms; the plain two-proportion z-test), at the default 10% tolerance and alpha = 5%.
 
     .venv/bin/python -m benchmarks.baseline_false_alarms [--pairs 200]
 """
