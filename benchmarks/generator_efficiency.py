@@ -1,14 +1,18 @@
-"""Overhead: the most requests/s a scenario reaches with slogate on, against bare Locust.
+"""Generator efficiency: the most requests/s one machine generates with slogate on, against bare
+Locust and wrk.
 
-Two locustfiles that differ only in ``import loadtest.plugin`` (slogate's recorder, Prometheus
-exporter and W3C traceparent on every request), each with FastHttpUser users that never wait,
-run against the same static file served by Debian's nginx on 127.0.0.1 (a fixed target far
-faster than one Locust process), with the same users and process count. Runs alternate
-(bare, slogate, slogate, bare, ...) so drift of a shared machine cancels; the figure is the ratio of the
-medians, goal >= 0.95.
+Two locustfiles that differ only in ``import slogate.loadtest.plugin`` (slogate's recorder, its
+Prometheus endpoint and a W3C traceparent on every request: tracing as a run has it by default),
+each with FastHttpUser users that never wait, run against the same 1 KiB static file served by
+Debian's nginx on 127.0.0.1, with the same users, at 1 and at 2 Locust processes. Runs alternate
+(bare, slogate, slogate, bare, ...) so drift of a shared machine cancels; the figures are the
+ratios slogate / bare (goal >= 0.95 at each process count), as the ratio of the medians and as the
+median of each round's pair. wrk (a C load generator, ``apt-get install wrk``) against the same
+file gives the machine's ceiling beside both.
 
-    .venv/bin/python -m benchmarks.overhead [--rounds 3] [--seconds 6] [--users 20] [--processes 1]
-    .venv/bin/python -m benchmarks.overhead --profile    # cProfile of one slogate run instead
+    .venv/bin/python -m benchmarks.generator_efficiency [--rounds 6] [--seconds 6] [--users 20]
+        [--processes 1 2] [--no-wrk]
+    .venv/bin/python -m benchmarks.generator_efficiency --profile    # cProfile of one slogate run
 
 Needs nginx (``apt-get install -y nginx-light``; scripts/setup --with-system installs it).
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import socket
 import statistics
@@ -27,10 +32,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 GOAL = 0.95
+BARE, SLOGATE = "bare Locust", "slogate"
 USER_CODE = """\
 import json
 import time
@@ -53,7 +60,7 @@ def started(**_):
 @events.test_stop.add_listener
 def stopped(**_):
     cpu, wall = time.process_time() - MEASURE["cpu"], time.monotonic() - MEASURE["wall"]
-    print("OVERHEAD " + json.dumps({"requests": MEASURE["requests"], "cpu_s": cpu, "wall_s": wall}),
+    print("MEASURED " + json.dumps({"requests": MEASURE["requests"], "cpu_s": cpu, "wall_s": wall}),
           flush=True)
 
 
@@ -85,6 +92,14 @@ http {{
 """
 
 
+@dataclass(frozen=True)
+class Measured:
+    """One run: requests/s on the wall clock, and per CPU second of the processes that sent them."""
+
+    per_s: float
+    per_cpu_s: float
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -96,7 +111,7 @@ def nginx(folder: Path) -> Iterator[str]:
     """Debian's nginx as a child process serving a 1 KiB static file on a free loopback port."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
-        raise SystemExit("overhead: nginx not found: apt-get install -y nginx-light")
+        raise SystemExit("generator_efficiency: nginx not found: apt-get install -y nginx-light")
     (folder / "www").mkdir()
     (folder / "www" / "index.html").write_text("x" * 1024)
     port = free_port()
@@ -116,7 +131,7 @@ def nginx(folder: Path) -> Iterator[str]:
             except OSError:
                 if time.time() > deadline or process.poll() is not None:
                     log = (folder / "error.log").read_text()
-                    raise SystemExit(f"overhead: nginx did not start: {log}") from None
+                    raise SystemExit(f"generator_efficiency: nginx did not start: {log}") from None
                 time.sleep(0.1)
         yield url
     finally:
@@ -124,39 +139,81 @@ def nginx(folder: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def run_once(locustfile: Path, host: str, args: argparse.Namespace, *extra: str) -> tuple[float, float]:
-    """(requests/s, requests per CPU second of the load-generating processes) of one run.
-
-    Both come from the MEASURE block every locustfile carries, between test start and stop (no
-    imports, no end-of-run work). The second figure is what the generator reaches with a core of
-    its own: on a shared machine the wall-clock rate moves with the neighbours, a request's cost
-    does not.
-    """
+def run_locust(locustfile: Path, host: str, args: argparse.Namespace, processes: int,
+               *extra: str) -> Measured:
+    """One run, measured by the MEASURE block every locustfile carries, between test start and
+    stop (no imports, no end-of-run work). The CPU figure is what the generator reaches with the
+    cores to itself: on a shared machine the wall-clock rate moves with the neighbours, a
+    request's cost does not."""
     command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", host,
                "-u", str(args.users), "-r", str(args.users), "-t", f"{args.seconds:g}s",
                "--stop-timeout", "2", "--loglevel", "WARNING", "--only-summary", *extra]
-    if args.processes > 1:
+    if processes > 1:
         port = free_port()
-        command += ["--processes", str(args.processes),
+        command += ["--processes", str(processes),
                     "--master-bind-port", str(port), "--master-port", str(port)]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
                                timeout=args.seconds + 60, check=False)
     measured = [json.loads(line.split(" ", 1)[1]) for line in completed.stdout.splitlines()
-                if line.startswith("OVERHEAD ")]
-    requests = sum(m["requests"] for m in measured)
-    if not requests:
-        raise SystemExit(f"overhead: no requests measured:\n{completed.stderr[-2000:]}")
-    wall = max(m["wall_s"] for m in measured if m["requests"])
-    cpu = sum(m["cpu_s"] for m in measured if m["requests"])
-    return requests / wall, requests / cpu
+                if line.startswith("MEASURED ")]
+    sending = [m for m in measured if m["requests"]]
+    if not sending:
+        raise SystemExit(f"generator_efficiency: no requests measured:\n{completed.stderr[-2000:]}")
+    requests = sum(m["requests"] for m in sending)
+    return Measured(requests / max(m["wall_s"] for m in sending), requests / sum(m["cpu_s"] for m in sending))
+
+
+def run_wrk(host: str, args: argparse.Namespace) -> float | None:
+    """wrk's requests/s against the same file, 2 threads and the same connections; None without wrk."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        return None
+    completed = subprocess.run(
+        [binary, "-t", "2", "-c", str(args.users), "-d", f"{args.seconds:g}s", host + "/index.html"],
+        capture_output=True, text=True, timeout=args.seconds + 30, check=False,
+    )
+    found = re.search(r"Requests/sec:\s*([\d.]+)", completed.stdout)
+    return float(found.group(1)) if found else None
+
+
+def compare(bare: Path, with_slogate: Path, host: str, args: argparse.Namespace, processes: int,
+            slogate_args: tuple[str, ...]) -> dict[str, list[Measured]]:
+    runs: dict[str, list[Measured]] = {BARE: [], SLOGATE: []}
+    for round_number in range(args.rounds):
+        # ABBA order: neither side is always the second run of its round.
+        order = [(BARE, bare, ()), (SLOGATE, with_slogate, slogate_args)]
+        for name, locustfile, extra in order[:: -1 if round_number % 2 else 1]:
+            runs[name].append(run_locust(locustfile, host, args, processes, *extra))
+    return runs
+
+
+def show(runs: dict[str, list[Measured]], processes: int) -> float:
+    """Print one process count's figures; returns the slogate / bare ratio of the wall-clock medians."""
+    print(f"{processes} process(es)")
+    ratio_of_medians = 0.0
+    for field, label in (("per_s", "req/s (wall clock)"), ("per_cpu_s", "req per generator CPU second")):
+        values = {name: [getattr(m, field) for m in measured] for name, measured in runs.items()}
+        medians = {name: statistics.median(column) for name, column in values.items()}
+        print(f"  {label}")
+        for name, column in values.items():
+            print(f"    {name:12} median {medians[name]:8.0f}   runs: {' '.join(f'{v:.0f}' for v in column)}")
+        ratio = medians[SLOGATE] / medians[BARE]
+        # Each round's slogate run against the bare run beside it: drift cancels in the pair.
+        paired = statistics.median(s / b for s, b in zip(values[SLOGATE], values[BARE], strict=True))
+        print(f"    slogate / bare: x{ratio:.3f} of the medians, x{paired:.3f} median of the rounds' ratios "
+              f"(goal >= x{GOAL})")
+        if field == "per_s":
+            ratio_of_medians = ratio
+    return ratio_of_medians
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-wrk", action="store_true", help="leave wrk out")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile one slogate run (single process) and print the top functions")
     args = parser.parse_args()
@@ -164,34 +221,26 @@ def main() -> None:
         folder = Path(folder_name)
         bare = folder / "bare.py"
         bare.write_text(USER_CODE)
-        with_slogate = folder / "slogate.py"
-        with_slogate.write_text("import loadtest.plugin  # noqa: F401\n" + USER_CODE)
+        with_slogate = folder / "with_slogate.py"
+        with_slogate.write_text("import slogate.loadtest.plugin  # noqa: F401\n" + USER_CODE)
         slogate_args = ("--slogate-out", str(folder / "bundle"), "--slogate-metrics-port", "0")
         if args.profile:
             profile(with_slogate, host, args, folder, slogate_args)
             return
-        runs: dict[str, list[tuple[float, float]]] = {"bare Locust": [], "slogate": []}
-        for round_number in range(args.rounds):
-            # ABBA order: neither side is always the second run of its round.
-            order = [("bare Locust", bare, ()), ("slogate", with_slogate, slogate_args)]
-            for name, locustfile, extra in order[:: -1 if round_number % 2 else 1]:
-                runs[name].append(run_once(locustfile, host, args, *extra))
-    print(f"nginx static file on 127.0.0.1, FastHttpUser, {args.users} users, {args.processes} process(es), "
-          f"{args.rounds} alternating rounds of {args.seconds:g} s")
-    for column, label in ((0, "req/s (wall clock)"), (1, "req per generator CPU second")):
-        print(label)
-        medians = {}
-        for name, values in runs.items():
-            medians[name] = statistics.median(v[column] for v in values)
-            shown = " ".join(f"{v[column]:.0f}" for v in values)
-            print(f"  {name:12} median {medians[name]:8.0f}   runs: {shown}")
-        ratio = medians["slogate"] / medians["bare Locust"]
-        # Each round's slogate run against the bare run just before it: drift cancels in the pair.
-        paired = statistics.median(
-            s[column] / b[column] for s, b in zip(runs["slogate"], runs["bare Locust"], strict=True)
-        )
-        print(f"  ratio slogate / bare: {ratio:.3f} of the medians, {paired:.3f} median of the rounds' "
-              f"ratios (goal >= {GOAL})")
+        print(f"nginx static file (1 KiB) on 127.0.0.1, FastHttpUser, {args.users} users, "
+              f"{args.rounds} alternating rounds of {args.seconds:g} s, traceparent on every request")
+        highest: dict[str, float] = {}
+        for processes in args.processes:
+            runs = compare(bare, with_slogate, host, args, processes, slogate_args)
+            show(runs, processes)
+            for name, measured in runs.items():
+                highest[name] = max(highest.get(name, 0.0), statistics.median(m.per_s for m in measured))
+        wrk = None if args.no_wrk else run_wrk(host, args)
+        print("highest req/s on this machine (median of the rounds, best process count):")
+        for name, per_s in highest.items():
+            print(f"  {name:12} {per_s:8.0f}")
+        print(f"  {'wrk':12} {wrk:8.0f}" if wrk is not None else
+              "  wrk          (not installed: apt-get install wrk)")
 
 
 def profile(

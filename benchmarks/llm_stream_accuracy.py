@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from benchmarks.overhead import free_port
+from benchmarks.generator_efficiency import free_port
 from slogate.loadtest.llm_stream import ANTHROPIC, OPENAI
 from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFT_SUFFIX, RunResult
 from slogate.target.streams import (

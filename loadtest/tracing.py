@@ -4,7 +4,7 @@
 FastHttpSession: every get/post goes through it) to send a ``traceparent`` header and to put the
 trace id into the request event's context, where the recorder keeps it for the slowest requests.
 
-Without OpenTelemetry configured the ids are random (cheap, nothing exported). With an OTLP
+Without OpenTelemetry configured the ids are random (drawn in bulk: cheap; nothing exported). With an OTLP
 endpoint (:func:`configure_otlp`), each request is a client span of the opentelemetry-sdk, exported
 in batches, and the header carries that span's context.
 """
@@ -12,8 +12,8 @@ in batches, and the header carries that span's context.
 from __future__ import annotations
 
 import functools
-import random
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from locust.clients import HttpSession
@@ -22,8 +22,9 @@ from locust.contrib.fasthttp import FastHttpSession
 TRACE_ID_KEY = "slogate_trace_id"
 """The request event's context key holding the request's trace id (32 hex digits)."""
 
-_SPAN_MASK = (1 << 64) - 1
-_random_bits = random.getrandbits
+IDS_PER_DRAW = 256
+"""Trace and span ids drawn from the system's random source at once (one read for many requests)."""
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _tracer: Any = None
 _provider: Any = None
 _installed = False
@@ -31,6 +32,30 @@ _installed = False
 
 def traceparent(trace_id: int, span_id: int) -> str:
     return f"00-{trace_id:032x}-{span_id:016x}-01"
+
+
+def random_ids() -> Iterator[tuple[str, str]]:
+    """(trace id, traceparent header) pairs with random trace and span ids, forever.
+
+    Once per request, so the ids are read in bulk and cut from one hex string: no integer
+    formatting per request. All-zero ids are invalid in W3C trace context: skipped.
+    """
+    while True:
+        digits = os.urandom(24 * IDS_PER_DRAW).hex()
+        for start in range(0, len(digits), 48):
+            trace_id, span_id = digits[start:start + 32], digits[start + 32:start + 48]
+            if trace_id != _ZERO_TRACE and span_id != _ZERO_SPAN:
+                yield trace_id, f"00-{trace_id}-{span_id}-01"
+
+
+def _restart_ids() -> None:
+    global _next_ids
+    _next_ids = random_ids().__next__
+
+
+_next_ids: Callable[[], tuple[str, str]] = random_ids().__next__
+# A forked Locust worker (--processes) must not send the ids its parent has drawn already.
+os.register_at_fork(after_in_child=_restart_ids)
 
 
 def enable() -> None:
@@ -77,10 +102,8 @@ def _traced(original: Callable[..., Any]) -> Callable[..., Any]:
         if _tracer is not None:
             return _with_span(original, self, method, url, dict(headers or {}), dict(context or {}),
                               args, kwargs)
-        # Once per request: one random draw for both ids, and the caller's dicts copied, not changed.
-        bits = _random_bits(192)
-        trace_id = f"{(bits >> 64) or 1:032x}"
-        header = f"00-{trace_id}-{(bits & _SPAN_MASK) or 1:016x}-01"
+        # Once per request: ids drawn in bulk, and the caller's dicts copied, not changed.
+        trace_id, header = _next_ids()
         kwargs["headers"] = {**headers, "traceparent": header} if headers else {"traceparent": header}
         kwargs["context"] = {**context, TRACE_ID_KEY: trace_id} if context else {TRACE_ID_KEY: trace_id}
         return original(self, method, url, *args, **kwargs)

@@ -3,6 +3,7 @@ each span's trace is the one the request's traceparent header carried to the tar
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from slogate.loadtest import tracing
 from tests.loadtest.harness_server import Recorded, harness_server, serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,3 +100,14 @@ def test_client_spans_reach_an_otlp_receiver_with_the_traces_sent(tmp_path: Path
     assert len(sent - exported) <= 2, f"{len(sent - exported)} of {len(sent)} requests not exported"
     assert {span.name for span in spans} == {"GET /item/{id}"}
     assert all(span.kind == span.SPAN_KIND_CLIENT for span in spans)
+
+
+def test_ids_drawn_in_bulk_are_valid_distinct_and_redrawn_after_a_fork() -> None:
+    drawn = list(itertools.islice(tracing.random_ids(), 3 * tracing.IDS_PER_DRAW))
+    assert len({trace_id for trace_id, _ in drawn}) == len(drawn)
+    for trace_id, header in drawn:
+        assert TRACEPARENT.match(header) and header[3:35] == trace_id
+        assert trace_id != "0" * 32 and header[36:52] != "0" * 16
+    before = tracing._next_ids
+    tracing._restart_ids()  # what a forked worker runs first: its own ids, not its parent's
+    assert tracing._next_ids is not before
