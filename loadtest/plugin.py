@@ -331,7 +331,7 @@ class SlogateSession:
         context: dict[str, Any] | None = None,
         **_: Any,
     ) -> None:
-        # Once per request of the run: kept to plain operations (see benchmarks/overhead.py).
+        # Once per request of the run: kept to plain operations (see benchmarks/generator_efficiency.py).
         code = getattr(response, "status_code", None) or 0
         status = _STATUS_TEXT.get(code) or (str(code) if code else "none")
         rate_limited = bool(context.get("rate_limited")) if context else False
