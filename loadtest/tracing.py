@@ -12,19 +12,17 @@ in batches, and the header carries that span's context.
 from __future__ import annotations
 
 import functools
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession
 
+from slogate.loadtest import trace_ids
+
 TRACE_ID_KEY = "slogate_trace_id"
 """The request event's context key holding the request's trace id (32 hex digits)."""
 
-IDS_PER_DRAW = 256
-"""Trace and span ids drawn from the system's random source at once (one read for many requests)."""
-_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 _tracer: Any = None
 _provider: Any = None
 _installed = False
@@ -32,30 +30,6 @@ _installed = False
 
 def traceparent(trace_id: int, span_id: int) -> str:
     return f"00-{trace_id:032x}-{span_id:016x}-01"
-
-
-def random_ids() -> Iterator[tuple[str, str]]:
-    """(trace id, traceparent header) pairs with random trace and span ids, forever.
-
-    Once per request, so the ids are read in bulk and cut from one hex string: no integer
-    formatting per request. All-zero ids are invalid in W3C trace context: skipped.
-    """
-    while True:
-        digits = os.urandom(24 * IDS_PER_DRAW).hex()
-        for start in range(0, len(digits), 48):
-            trace_id, span_id = digits[start:start + 32], digits[start + 32:start + 48]
-            if trace_id != _ZERO_TRACE and span_id != _ZERO_SPAN:
-                yield trace_id, f"00-{trace_id}-{span_id}-01"
-
-
-def _restart_ids() -> None:
-    global _next_ids
-    _next_ids = random_ids().__next__
-
-
-_next_ids: Callable[[], tuple[str, str]] = random_ids().__next__
-# A forked Locust worker (--processes) must not send the ids its parent has drawn already.
-os.register_at_fork(after_in_child=_restart_ids)
 
 
 def enable() -> None:
@@ -103,7 +77,7 @@ def _traced(original: Callable[..., Any]) -> Callable[..., Any]:
             return _with_span(original, self, method, url, dict(headers or {}), dict(context or {}),
                               args, kwargs)
         # Once per request: ids drawn in bulk, and the caller's dicts copied, not changed.
-        trace_id, header = _next_ids()
+        trace_id, header = trace_ids.next_ids()
         kwargs["headers"] = {**headers, "traceparent": header} if headers else {"traceparent": header}
         kwargs["context"] = {**context, TRACE_ID_KEY: trace_id} if context else {TRACE_ID_KEY: trace_id}
         return original(self, method, url, *args, **kwargs)

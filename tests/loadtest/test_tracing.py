@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from slogate.loadtest import tracing
+from slogate.loadtest import trace_ids
 from tests.loadtest.harness_server import Recorded, harness_server, serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,21 +93,23 @@ def test_client_spans_reach_an_otlp_receiver_with_the_traces_sent(tmp_path: Path
     sent = {TRACEPARENT.match(h["traceparent"]).groups()  # type: ignore[union-attr]
             for h in recorded.headers}
     exported = {(span.trace_id.hex(), span.span_id.hex()) for span in spans}
-    # Every exported span is the very one whose context the target received, and every request
-    # was exported (the last batch too, flushed when Locust quits) except at most one per user:
-    # the request a user had in flight when Locust stopped it, cut off and never completed.
-    assert len(sent) >= 10 and exported <= sent
-    assert len(sent - exported) <= 2, f"{len(sent - exported)} of {len(sent)} requests not exported"
+    # Each exported span is the very one whose context the target received, and every request
+    # was exported (the last batch too, flushed when Locust quits), except at most one per user
+    # (2): the request a user had in flight when Locust stopped it, cut off either after the
+    # target read it (received, no span ended) or before (a span ended, nothing received).
+    assert len(exported & sent) >= 10
+    assert len(exported ^ sent) <= 2, (f"{len(sent - exported)} received but not exported, "
+                                       f"{len(exported - sent)} exported but not received")
     assert {span.name for span in spans} == {"GET /item/{id}"}
     assert all(span.kind == span.SPAN_KIND_CLIENT for span in spans)
 
 
 def test_ids_drawn_in_bulk_are_valid_distinct_and_redrawn_after_a_fork() -> None:
-    drawn = list(itertools.islice(tracing.random_ids(), 3 * tracing.IDS_PER_DRAW))
+    drawn = list(itertools.islice(trace_ids.random_ids(), 3 * trace_ids.IDS_PER_DRAW))
     assert len({trace_id for trace_id, _ in drawn}) == len(drawn)
     for trace_id, header in drawn:
         assert TRACEPARENT.match(header) and header[3:35] == trace_id
         assert trace_id != "0" * 32 and header[36:52] != "0" * 16
-    before = tracing._next_ids
-    tracing._restart_ids()  # what a forked worker runs first: its own ids, not its parent's
-    assert tracing._next_ids is not before
+    before = trace_ids.next_ids
+    trace_ids.restart()  # what a forked worker runs first: its own ids, not its parent's
+    assert trace_ids.next_ids is not before
