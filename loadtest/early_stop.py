@@ -22,7 +22,7 @@ from slogate.loadtest.shapes import ShapePlan
 from slogate.slo.evaluation import Evaluation, ObjectiveResult, Verdict
 from slogate.slo.evaluator import evaluate
 from slogate.slo.run import RunResult, UntilDecided
-from slogate.slo.sequential import clock, default_min_duration, planned_looks, record, settled
+from slogate.slo.sequential import clock, covered, default_min_duration, planned_looks, record, settled
 from slogate.slo.spec import Spec
 from slogate.slo.units import format_duration, format_ratio
 
@@ -152,8 +152,10 @@ class EarlyStop:
         level = f", {confidence * 100:.4g}%" if confidence is not None else ""
         upcoming = (f"; next look at {clock(self.looks_s[look])}" if look < len(self.looks_s) - 1
                     else "; next: the maximum")
+        # What a decision now would speak for: "decided at 0:20" is worth a fixed 20 s run, no more.
+        judged = covered(evaluation.window_end_s - evaluation.window_start_s)
         return (f"until decided, look {look} of {len(self.looks_s)} at {clock(self.looks_s[look - 1])}"
-                f"{level}: {states}{upcoming}")
+                f"{level} ({judged}): {states}{upcoming}")
 
 
 def _state(result: ObjectiveResult) -> str:

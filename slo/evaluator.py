@@ -62,7 +62,7 @@ def evaluate(spec: Spec, run: RunResult, *, now: float | None = None) -> Evaluat
     # Not gating a run, but never silently dropped: the verdict names what it did not judge.
     reasons += [f"{r.name}: {r.reason}" for r in results if r.reason.startswith(SERVER_SIDE_ONLY)]
     if run.until_decided is not None:
-        reasons.append(describe_decision(run.until_decided, spec.confidence))
+        reasons.append(describe_decision(run.until_decided, spec.confidence, window_end - window_start))
     return Evaluation(
         service=spec.service,
         spec_source=spec.source,

@@ -29,8 +29,10 @@ import dataclasses
 import math
 
 from slogate.slo.evaluation import Evaluation, Verdict
+from slogate.slo.judge import COVERAGE_CYCLES
 from slogate.slo.run import RunResult, UntilDecided
 from slogate.slo.spec import Spec
+from slogate.slo.units import format_duration
 
 FINAL_SHARE = 0.8
 """The share of alpha the last look (the maximum duration) spends: a run that goes the whole way
@@ -111,9 +113,10 @@ def up_to(run: RunResult, at_s: float) -> RunResult:
     return dataclasses.replace(run, slices=kept, ended_at=run.started_at + min(end, run.duration_s))
 
 
-def describe_decision(decided: UntilDecided, confidence: float) -> str:
-    """'decided at 0:47 of 5:00 (look 5 of 27, judged at 99.96% confidence; rule: ...)', the look
-    judged at ``confidence``."""
+def describe_decision(decided: UntilDecided, confidence: float, judged_s: float) -> str:
+    """'decided at 0:47 of 5:00 on 47s judged: covers slow episodes that recur at least every 4.7s,
+    as a fixed run of that length would, not rarer ones (look 5 of 27, judged at 99.96% confidence;
+    rule: ...)', the look judged at ``confidence`` on ``judged_s`` seconds after the warm-up."""
     looks = len(decided.looks_s)
     level = f"{confidence * 100:.4g}%"
     most = clock(decided.looks_s[-1])
@@ -121,7 +124,16 @@ def describe_decision(decided: UntilDecided, confidence: float) -> str:
         when = f"decided at {clock(decided.looks_s[decided.look - 1])} of {most}"
     else:
         when = f"judged at its maximum duration {most}"
-    return f"{when} (look {decided.look} of {looks}, judged at {level} confidence; rule: {decided.rule})"
+    # An early decision speaks for as much as a fixed run of its length, no more: say so beside it.
+    return (f"{when} on {format_duration(judged_s)} judged: {covered(judged_s)}, as a fixed run of that "
+            f"length would, not rarer ones (look {decided.look} of {looks}, judged at {level} confidence; "
+            f"rule: {decided.rule})")
+
+
+def covered(judged_s: float) -> str:
+    """'covers slow episodes that recur at least every 4.7s': the coverage rule (``slo.judge``'s
+    ``coverage`` field) for a look that judged ``judged_s`` seconds."""
+    return f"covers slow episodes that recur at least every {format_duration(judged_s / COVERAGE_CYCLES)}"
 
 
 def clock(seconds: float) -> str:

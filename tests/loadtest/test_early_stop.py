@@ -78,7 +78,8 @@ def test_a_settled_look_stops_the_run_and_an_undecided_one_does_not() -> None:
     assert stop.progress == "until decided: first look at 0:10 of 1:00"
     # 4.5% errors against 5%: undecided at the first look's 99.9%.
     assert stop.judge(make_run({CONTENT: ([25.0] * 960, 45)}, slices=12), 1) is None
-    assert "look 1 of 11 at 0:10, 99.9%: errors undecided [" in stop.progress
+    assert ("look 1 of 11 at 0:10, 99.9% (covers slow episodes that recur at least every 1s): errors "
+            "undecided [") in stop.progress
     assert stop.progress.endswith("; next look at 0:15")
     assert stop.judge(make_run({CONTENT: ([25.0] * 100, 0)}, slices=17), 2) == "pass"
     assert stop.stopped_early and stop.record.look == 2
@@ -105,33 +106,42 @@ objectives:
 """
 
 
-def run_until_decided(tmp_path: Path, spec_text: str, faults: FaultConfig) -> tuple[int, dict[str, Any]]:
-    """`slogate run --until-decided` for at most 60 s, then `slogate gate` on its bundle."""
+def run_until_decided(tmp_path: Path, spec_text: str, faults: FaultConfig,
+                      *processes: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """`slogate run --until-decided` for at most 60 s, then `slogate gate` on its bundle: the exit
+    code, the evaluation and run.json."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(spec_text, encoding="utf-8")
     bundle = tmp_path / "bundle"
     with ReferenceTarget(faults=faults) as target:
         code = main(["run", "--host", target.proxy_url, "--spec", str(spec), "--duration", "60s",
                      "--users", "5", "--spawn-rate", "10", "--slice", "0.5s", "--until-decided",
-                     "--min-duration", "5s", "--accept-saturated", "--out", str(bundle)])
+                     "--min-duration", "5s", "--accept-saturated", "--out", str(bundle), *processes])
     run = json.loads((bundle / "run.json").read_text())
     assert run["complete"] is True and run["ended_at"] - run["started_at"] < 15.0
     first = json.loads((bundle / "evaluation.json").read_text())
     assert main(["gate", str(bundle), "--spec", str(spec)]) == code
     again = json.loads((bundle / "evaluation.json").read_text())
     assert again["verdict"] == first["verdict"] and again["reasons"] == first["reasons"]
-    return code, again
+    return code, again, run
 
 
 @pytest.mark.slow
-def test_a_generous_spec_stops_early_with_a_pass(tmp_path: Path) -> None:
-    code, evaluation = run_until_decided(tmp_path, GENEROUS, FaultConfig())
+def test_a_generous_spec_stops_early_with_a_pass_decided_by_the_master_on_its_workers_data(
+        tmp_path: Path) -> None:
+    code, evaluation, run = run_until_decided(tmp_path, GENEROUS, FaultConfig(), "--processes", "2")
     assert code == 0, evaluation["reasons"]
     assert any(r.startswith("decided at 0:05 of 1:00") for r in evaluation["reasons"])
+    # Both workers' requests reached the master's looks and the bundle; none was lost at the stop.
+    assert run["load_model"]["processes"] == 2 and not run["validity"], run["validity"]
+    workers = [w for w in run["workers"] if w["worker_id"] != "master"]
+    assert len(workers) == 2 and not any(w["lost"] for w in workers), run["workers"]
+    loaded = {name for s in run["slices"] for name in s.get("generator_processes", {})} - {"master"}
+    assert len(loaded) == 2, loaded
 
 
 @pytest.mark.slow
 def test_a_target_failing_its_slo_stops_early_with_a_fail(tmp_path: Path) -> None:
-    code, evaluation = run_until_decided(tmp_path, STRICT_ERRORS, FaultConfig(error_ratio=0.5))
+    code, evaluation, _ = run_until_decided(tmp_path, STRICT_ERRORS, FaultConfig(error_ratio=0.5))
     assert code == 1, evaluation["reasons"]
     assert any(r.startswith("decided at 0:05 of 1:00") for r in evaluation["reasons"])

@@ -92,11 +92,18 @@ def test_the_verdict_names_the_look_and_the_rule_and_reads_back_from_run_json() 
     run = dataclasses.replace(steady(40), until_decided=record(looks, 3))
     evaluation = evaluate(SPEC, RunResult.from_dict(run.to_dict()))
     assert evaluation.verdict == "pass" and evaluation.window_end_s == 30.0
-    assert any(r.startswith("decided at 0:30 of 5:00 (look 3 of 23, judged at 99.95% confidence; rule: "
-                            "group-sequential") for r in evaluation.reasons), evaluation.reasons
+    # The early decision says what it speaks for: what a fixed 30 s run would, episodes every 3 s.
+    assert any(r.startswith("decided at 0:30 of 5:00 on 30s judged: covers slow episodes that recur at "
+                            "least every 3s, as a fixed run of that length would, not rarer ones (look 3 "
+                            "of 23, judged at 99.95% confidence; rule: group-sequential")
+               for r in evaluation.reasons), evaluation.reasons
     last = evaluate(SPEC, dataclasses.replace(run, until_decided=record(looks, 23)))
-    assert any(r.startswith("judged at its maximum duration 5:00 (look 23 of 23, judged at 96%")
-               for r in last.reasons)
+    assert any(r.startswith("judged at its maximum duration 5:00 on 40s judged: covers slow episodes that "
+                            "recur at least every 4s") for r in last.reasons), last.reasons
+    # The warm-up is not judged, so it covers nothing: the same look after a 10 s warm-up covers less.
+    warm = dataclasses.replace(SPEC, warmup_s=10.0)
+    assert any(r.startswith("decided at 0:30 of 5:00 on 20s judged: covers slow episodes that recur at "
+                            "least every 2s") for r in evaluate(warm, run).reasons)
     assert "until_decided" not in steady(3).to_dict()
 
 
