@@ -2,13 +2,22 @@
 
 The server (asyncio, 127.0.0.1, a free port) keeps at most ``c`` requests in service at once; the
 others queue in arrival order. Each service time is drawn from a lognormal distribution (median,
-sigma). Its true capacity under "p99 <= T" is computed independently of slogate by simulating the
-same queue (discrete events: Poisson arrivals, c servers first come first served, the same
-service-time distribution), bisecting on the arrival rate until the simulated p99 sojourn time
-meets T. Then ``slogate capacity`` searches it through HTTP, and the benchmark prints its answer
-against the truth, the total search time and the number of steps.
+sigma). The queue is kept in the model's own time: on arrival a request is given the server that
+frees first and its departure time (that server's free time, or now, plus its service time), and
+its response is sent then. A machine busy with other work then delays a response by the delay it
+causes that response only; a server that slept through each service time made every late wake-up
+a longer service, which piled up in the queue (the server's capacity fell below the model's).
 
-    .venv/bin/python -m benchmarks.capacity [--servers 2] [--median 10ms] [--sigma 0.5] [--p99 60ms]
+Its true capacity under "p99 <= T" is computed independently of slogate by simulating the same
+queue (discrete events: Poisson arrivals, c servers first come first served, the same
+service-time distribution), bisecting on the arrival rate until the simulated p99 sojourn time
+meets T. Then ``slogate capacity`` searches it through HTTP (each step decided as early as its
+data allows, up to ``--step-duration``), and the benchmark prints its answer against the truth,
+each step (verdict, when it was decided, achieved rate, p99), the total search time and the
+number of steps.
+
+    .venv/bin/python -m benchmarks.capacity [--servers 2] [--median 10ms] [--sigma 0.5] [--p99 100ms]
+        [--step-duration 60s] [--fixed-steps]
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,16 +83,32 @@ class Queue:
 # -- the server ----------------------------------------------------------------------------------
 
 
+class VirtualQueue:
+    """The c servers' free times (the event loop's clock): first come, first served."""
+
+    def __init__(self, queue: Queue, rng: np.random.Generator) -> None:
+        self.queue = queue
+        self.rng = rng
+        self.free_at = [0.0] * queue.servers
+
+    def departure(self, arrival: float) -> float:
+        """When a request arriving at ``arrival`` leaves: on the server that frees first."""
+        service = float(self.queue.service_times(self.rng, 1)[0])
+        done = max(arrival, heapq.heappop(self.free_at)) + service
+        heapq.heappush(self.free_at, done)
+        return done
+
+
 async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            in_service: asyncio.Semaphore, queue: Queue, rng: np.random.Generator) -> None:
+                            servers: VirtualQueue) -> None:
+    loop = asyncio.get_running_loop()
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             if not head:
                 return
-            # The semaphore wakes its waiters in arrival order: first come, first served.
-            async with in_service:
-                await asyncio.sleep(float(queue.service_times(rng, 1)[0]))
+            departure = servers.departure(loop.time())
+            await asyncio.sleep(max(0.0, departure - loop.time()))
             writer.write(RESPONSE)
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -99,10 +125,9 @@ def finite_capacity_server(queue: Queue, seed: int = 1) -> Iterator[str]:
     found: dict[str, object] = {}
 
     async def start() -> None:
-        in_service = asyncio.Semaphore(queue.servers)
-        rng = np.random.default_rng(seed)
+        servers = VirtualQueue(queue, np.random.default_rng(seed))
         server = await asyncio.start_server(
-            lambda r, w: _serve_connection(r, w, in_service, queue, rng), "127.0.0.1", 0, backlog=1024)
+            lambda r, w: _serve_connection(r, w, servers), "127.0.0.1", 0, backlog=1024)
         found["server"] = server
         found["port"] = server.sockets[0].getsockname()[1]
         ready.set()
@@ -176,6 +201,19 @@ def slogate_capacity(url: str, folder: Path, percentile: float, threshold_s: flo
     return json.loads((out / "capacity.json").read_text()), time.monotonic() - began, done.returncode
 
 
+def step_table(steps: list[dict[str, Any]], truth: float) -> str:
+    """Each step: offered (and against the truth), verdict, when decided, achieved rate, p99."""
+    lines = ["  offered   vs truth  verdict     decided        achieved  p99"]
+    for step in steps:
+        decided = (f"{step['decided_s']:.0f}s of {step['max_s']:.0f}s" if step.get("decided_s") is not None
+                   else f"not by {step['max_s']:.0f}s" if step.get("max_s") is not None else "fixed")
+        achieved = "-" if step["achieved_rate"] is None else f"{step['achieved_rate']:.1f}"
+        p99 = "-" if step["p99_s"] is None else f"{step['p99_s'] * 1e3:.0f}ms"
+        lines.append(f"  {step['load']:7.1f}  {step['load'] / truth - 1:+8.1%}  {step['verdict']:<10}  "
+                     f"{decided:<13}  {achieved:>8}  {p99}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -184,8 +222,10 @@ def main() -> None:
     parser.add_argument("--sigma", type=float, default=0.5, help="lognormal sigma (default 0.5)")
     parser.add_argument("--p99", default="100ms", help="the SLO: p99 at most this (default 100ms)")
     parser.add_argument("--from", dest="start", default="50", help="slogate capacity --from (default 50)")
-    parser.add_argument("--step-duration", default="15s", help="each step (default 15s)")
+    parser.add_argument("--step-duration", default="60s",
+                        help="the longest a step runs (with --fixed-steps: its length) (default 60s)")
     parser.add_argument("--settle", default="3s", help="slogate capacity --settle (default 3s)")
+    parser.add_argument("--fixed-steps", action="store_true", help="every step its whole length")
     args = parser.parse_args()
     queue = Queue(args.servers, parse_duration(args.median), args.sigma)
     threshold = parse_duration(args.p99)
@@ -195,11 +235,13 @@ def main() -> None:
           f"at most {queue.max_throughput:.0f} req/s; SLO p99 <= {args.p99}")
     print(f"true capacity (simulated, {time.monotonic() - began:.1f}s): {truth:.1f} req/s")
     extra = ["--from", args.start, "--to", f"{queue.max_throughput * 1.5:.0f}",
-             "--step-duration", args.step_duration, "--settle", args.settle]
+             "--step-duration", args.step_duration, "--settle", args.settle,
+             *(["--fixed-steps"] if args.fixed_steps else [])]
     with tempfile.TemporaryDirectory() as scratch, finite_capacity_server(queue) as url:
         found, wall, code = slogate_capacity(url, Path(scratch), 99.0, threshold, extra)
     holds, breaks = found["holds_at"], found["breaks_at"]
     print(f"slogate's answer: {found['answer']}")
+    print(step_table(found["steps"], truth))  # type: ignore[arg-type]
     print(f"exit code {code}; {found['search']['steps']} steps; search {wall:.0f}s")  # type: ignore[index]
     if isinstance(holds, float | int):
         print(f"holds at {holds:g} req/s: {holds / truth - 1:+.1%} from the truth"

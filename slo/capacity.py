@@ -154,13 +154,13 @@ class CapacityResult:
 
     @property
     def undecided(self) -> tuple[StepResult, ...]:
-        """The steps that could not tell, by load: named in the answer, never guessed around."""
-        return tuple(sorted((s for s in self.steps if s.verdict == "undecided"), key=lambda s: s.load))
+        """The steps that could not tell, by load: named in the answer, never guessed."""
+        return tuple(sorted(unsettled(self.steps), key=lambda s: s.load))
 
     @property
     def generator_at(self) -> StepResult | None:
-        """The step where the load generator ran out (it ended the search)."""
-        return next((s for s in self.steps if s.verdict == "generator"), None)
+        """The step where the load generator ran out before the target broke (it ended the search)."""
+        return generator_limit(self.steps)
 
     @property
     def outcome(self) -> Outcome:
@@ -252,10 +252,25 @@ def holds_at(steps: Sequence[StepResult]) -> float | None:
     return max((s.load for s in steps if s.verdict == "pass"), default=None)
 
 
+def unsettled(steps: Sequence[StepResult]) -> list[StepResult]:
+    """The steps that could not tell: undecided, or where the load generator ran out below a load
+    that broke the target (it reached further then: a slice of other work on its machine, not its
+    limit; such a step ends nothing, it is named)."""
+    broke = max((s.load for s in steps if s.verdict == "fail"), default=0.0)
+    return [s for s in steps if s.verdict == "undecided" or (s.verdict == "generator" and s.load < broke)]
+
+
+def generator_limit(steps: Sequence[StepResult]) -> StepResult | None:
+    """The step where the load generator ran out with no load above it that broke the target: the
+    generator, not the target, ended what the search can show."""
+    broke = max((s.load for s in steps if s.verdict == "fail"), default=0.0)
+    return next((s for s in steps if s.verdict == "generator" and s.load >= broke), None)
+
+
 def lowest_not_held(steps: Sequence[StepResult], low: float | None) -> float | None:
     """The lowest load above ``low`` that failed or could not be decided: the top of the bracket."""
-    return min((s.load for s in steps if s.verdict in ("fail", "undecided") and s.load > (low or 0.0)),
-               default=None)
+    not_held = [s.load for s in (*unsettled(steps), *(s for s in steps if s.verdict == "fail"))]
+    return min((load for load in not_held if load > (low or 0.0)), default=None)
 
 
 def _worst(verdicts: Sequence[Verdict]) -> Verdict:

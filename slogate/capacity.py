@@ -9,7 +9,8 @@ not end it: bisection goes on in the widest gap, around them, so a pass above an
 still raises the answer (a step decided early by the sequential rule is worth as much as any).
 An undecided step is never guessed: it is named in the answer, and once ``MAX_UNDECIDED`` of them
 sit in the bracket the search stops with what its decided steps show. A step where the load
-generator ran out ends the search: the answer is then a lower bound, said as such. With ``probe``
+generator ran out ends the search (the answer is then a lower bound, said as such) unless a higher
+load already broke the target: then it is one more step that could not tell. With ``probe``
 (the ``--require`` load) inside the bracket, bisection tries it first, so a requirement is decided
 by a step at exactly that load.
 
@@ -26,7 +27,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from slogate.slo.capacity import CapacityResult, LoadUnit, StepResult, holds_at
+from slogate.slo.capacity import (
+    CapacityResult,
+    LoadUnit,
+    StepResult,
+    generator_limit,
+    holds_at,
+    lowest_not_held,
+    unsettled,
+)
 
 DEFAULT_GROWTH = 2.0
 DEFAULT_RESOLUTION = 0.05
@@ -80,7 +89,7 @@ def bracket(steps: Sequence[StepResult]) -> list[float]:
         return []
     failed = [s.load for s in steps if s.verdict == "fail" and s.load > low]
     top = min(failed, default=math.inf)
-    undecided = sorted(s.load for s in steps if s.verdict == "undecided" and low < s.load < top)
+    undecided = sorted(s.load for s in unsettled(steps) if low < s.load < top)
     return [low, *undecided, *([top] if failed else [])]
 
 
@@ -89,12 +98,11 @@ def next_probe(steps: Sequence[StepResult], plan: SearchPlan) -> float | None:
     resolution, it holds ``MAX_UNDECIDED`` undecided steps, or no other load fits in it."""
     tried = {s.load for s in steps}
     loads = bracket(steps)
-    not_held = [s.load for s in steps if s.verdict in ("fail", "undecided")]
     low = loads[0] if loads else 0.0
-    high = loads[-1] if len(loads) > 1 else min(not_held, default=0.0)
+    high = loads[-1] if len(loads) > 1 else lowest_not_held(steps, None) or 0.0
     if plan.probe is not None and plan.probe not in tried and low < plan.probe < high:
         return plan.probe
-    undecided = sum(s.verdict == "undecided" for s in steps if s.load in loads)
+    undecided = sum(s.load in loads for s in unsettled(steps))
     if len(loads) < 2 or undecided >= MAX_UNDECIDED:
         return None
     # The widest gap (as a ratio) first; of equal ones the highest, where a pass raises the answer most.
@@ -132,7 +140,7 @@ def search(plan: SearchPlan, run_step: StepRunner, *,
         undecided_in_a_row = undecided_in_a_row + 1 if steps[-1].verdict == "undecided" else 0
         if steps[-1].verdict in ("fail", "generator") or undecided_in_a_row == RAMP_UNDECIDED_IN_A_ROW:
             break
-    while steps[-1].verdict != "generator" and (probe := next_probe(steps, plan)) is not None:
+    while generator_limit(steps) is None and (probe := next_probe(steps, plan)) is not None:
         steps.append(run_step(probe))
     return CapacityResult(unit=plan.unit, steps=tuple(steps), start=plan.start, stop=plan.stop,
                           resolution=plan.resolution, search_s=clock() - began)

@@ -38,11 +38,13 @@ class Target:
     generator: float = math.inf
     noisy: frozenset[float] = frozenset()
     """Loads that cannot be told wherever they are (a machine busy with other work)."""
+    busy: frozenset[float] = frozenset()
+    """Loads where other work on the machine kept the generator from the CPU for a slice."""
     offered: list[float] = field(default_factory=list)
 
     def __call__(self, load: float) -> StepResult:
         self.offered.append(load)
-        if load >= self.generator:
+        if load >= self.generator or load in self.busy:
             return StepResult(load, "generator", "load generator local CPU at 97%")
         if load in self.noisy:
             return StepResult(load, "undecided", "api-p99: the slices varied too much", max_s=65.0)
@@ -158,6 +160,15 @@ def test_the_generator_running_out_is_never_the_target() -> None:
     assert "--processes" in words
     assert result.exit_code == 3  # 1000 required, 320 shown: cannot tell
     assert gated(result, 300).exit_code == 0
+
+
+def test_a_generator_short_of_cpu_below_a_load_that_broke_ends_nothing() -> None:
+    target = Target(capacity=146, busy=frozenset({154.0}))
+    result = search(SearchPlan(start=50, stop=300), target)
+    assert target.offered[:6] == [50, 100, 200, 141, 168, 154]  # 168 broke the target: 154 is no limit
+    assert result.outcome == "found" and result.generator_at is None
+    assert result.holds_at == 141 and [s.load for s in result.undecided] == [154]
+    assert "cannot tell at 154" in result.to_dict()["answer"]
 
 
 def test_never_broke_and_below_start() -> None:
