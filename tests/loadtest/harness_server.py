@@ -15,6 +15,10 @@ class Recorded:
     headers: list[dict[str, str]] = field(default_factory=list)
     stall_from: float = float("inf")
     stall_until: float = float("-inf")
+    stall_after_first_s: float | None = None
+    """Set the stall window from the first request on (it starts this long after it), so a slow
+    start of the load generator on a busy machine cannot make the run miss the stall."""
+    stall_length_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -27,6 +31,10 @@ def harness_server(recorded: Recorded) -> Iterator[str]:
 
         def do_GET(self) -> None:
             now = time.time()
+            with recorded.lock:
+                if recorded.stall_after_first_s is not None and not recorded.headers:
+                    recorded.stall_from = now + recorded.stall_after_first_s
+                    recorded.stall_until = recorded.stall_from + recorded.stall_length_s
             if recorded.stall_from <= now < recorded.stall_until:
                 time.sleep(recorded.stall_until - now)
             with recorded.lock:

@@ -62,8 +62,7 @@ def test_open_model_counts_latency_from_intended_start_through_a_stall(tmp_path:
     recorded = Recorded()
     bundle = tmp_path / "bundle"
     with harness_server(recorded) as host:
-        recorded.stall_from = time.time() + 1.5
-        recorded.stall_until = recorded.stall_from + 1.0
+        recorded.stall_after_first_s, recorded.stall_length_s = 1.0, 1.0
         # 40 arrivals/s with a pool of 4 users: during the 1 s stall every user is stuck, so the
         # arrivals queue (late) and their latency must count from when they were due.
         code, output = finish(locust(locustfile, host, "-u", "4", "-r", "100", "-t", "4s",
