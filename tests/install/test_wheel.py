@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 WHEEL_CACHE = Path(os.environ.get("SLOGATE_TEST_WHEELS")
                    or Path.home() / ".cache" / "slogate" / "test-wheels")
 COMMANDS = ("demo", "run", "gate", "report", "export", "dashboards", "alerts", "validate", "presets",
-            "target")
+            "capacity", "target")
 RUN = ("--users", "4", "--spawn-rate", "4", "--duration", "3s")
 MANY = """
 import json, sys
