@@ -122,7 +122,10 @@ class RunRecorder:
             return
         if latency_us < 0.0:
             latency_us = 0.0
-        window.record(latency_us, status, error is not None)
+        # EndpointWindow.record, inlined: one call less per request.
+        (window.ok if error is None else window.failed).record(latency_us)
+        statuses = window.statuses
+        statuses[status] = statuses.get(status, 0) + 1
         if error is not None:
             kinds = self.slice_errors.setdefault(index, {})
             kinds[error[0]] = kinds.get(error[0], 0) + 1
@@ -136,27 +139,32 @@ class RunRecorder:
 
     def record_many(self, endpoint: str, start_time: float, latencies_us: Iterable[float],
                     status: str = "200") -> None:
-        """Several successful samples of one request's derived series (a stream's inter-token gaps),
-        in the slice of ``start_time``, in one call. Unlike ``record``, they do not enter the slowest
-        requests: each is part of a request whose own total is recorded there."""
+        """Several successful samples of one request's derived series in one call (``record_series``
+        of one endpoint; equal values, counted in C, recorded once with their count)."""
+        self.record_series(start_time, [(endpoint, latency_us, count) for latency_us, count
+                                        in Counter(latencies_us).items()], status)
+
+    def record_series(self, start_time: float, samples: Iterable[tuple[str, float, int]],
+                      status: str = "200") -> None:
+        """Successful samples of one request's derived series (a stream's TTFT, TPOT and inter-token
+        gaps), each ``(endpoint, latency µs, how many)``, in the slice of ``start_time``, in one
+        call: one per stream, whose fixed cost is most of what recording it costs. Unlike
+        ``record``, they do not enter the slowest requests: each is part of a request whose own
+        total is recorded there."""
         index = math.floor(start_time / self.slice_s)
         by_endpoint = self.windows.get(index)
         if by_endpoint is None:
             by_endpoint = self.windows[index] = {}
-        window = by_endpoint.get(endpoint)
-        if window is None:
-            window = by_endpoint[endpoint] = EndpointWindow()
-        elif index < self._open_from:
-            window = by_endpoint[endpoint] = EndpointWindow.merged([window])  # copy on write
-        # Equal values (chunks of one network read arrive together: gaps of 0) go in one call each;
-        # counted in C (a Python expression per value cost as much as parsing the stream).
-        record = window.ok.record
-        recorded = 0
-        for latency_us, count in Counter(latencies_us).items():
-            record(latency_us if latency_us > 0.0 else 0.0, count)
-            recorded += count
-        if recorded:
-            window.statuses[status] = window.statuses.get(status, 0) + recorded
+        closed = index < self._open_from
+        for endpoint, latency_us, count in samples:
+            window = by_endpoint.get(endpoint)
+            if window is None:
+                window = by_endpoint[endpoint] = EndpointWindow()
+            elif closed:
+                window = by_endpoint[endpoint] = EndpointWindow.merged([window])  # copy on write
+            window.ok.record(latency_us if latency_us > 0.0 else 0.0, count)
+            statuses = window.statuses
+            statuses[status] = statuses.get(status, 0) + count
 
     def minimum(self, name: str, epoch_s: float, value: float) -> None:
         """A gauge's value at a moment (a rate limit's headroom): each slice keeps its lowest."""

@@ -53,6 +53,7 @@ _MAX_FIRST = 1 << 52
 _MAX_COUNT = 1 << 52
 _EXACT_IN_FLOAT = 1 << 53
 _NO_GAP = np.zeros(1, np.uint8)
+_ceil, _log = math.ceil, math.log
 _MERGE_CHUNK = 256
 """Packed histograms added per numpy pass: 256 seconds of one endpoint fit the CPU cache."""
 
@@ -134,14 +135,15 @@ class LatencyHistogram:
 
     def record(self, value_us: float, count: int = 1) -> None:
         """Add ``count`` observations of ``value_us`` microseconds (negative values are errors)."""
-        if not value_us >= 0.0:  # also rejects NaN
-            raise ValueError(f"latency must be a non-negative number of µs, got {value_us!r}")
-        if value_us < 1.0:
-            self.zero_count += count
-        else:
+        # Once per request of a run: the common case (>= 1 µs) tested first, math's functions bound.
+        if value_us >= 1.0:
             buckets = self._buckets if self._packed is None else self._bucket_counts()
-            index = math.ceil(math.log(value_us) / self._log_gamma)
+            index = _ceil(_log(value_us) / self._log_gamma)
             buckets[index] = buckets.get(index, 0) + count
+        elif value_us >= 0.0:
+            self.zero_count += count
+        else:  # negative or NaN
+            raise ValueError(f"latency must be a non-negative number of µs, got {value_us!r}")
         self.count += count
         self.sum += value_us * count
         if value_us < self.min:
