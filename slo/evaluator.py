@@ -215,7 +215,10 @@ def _judge(objective: JudgedObjective, context: _Context) -> ObjectiveResult:
         return dataclasses.replace(empty, verdict="inconclusive", reason=missing)
     matched = sorted(name for name in context.whole if selects(objective, name))
     per_slice = tuple(slice_counts(objective, s) for s in context.slices)
-    whole = dataclasses.replace(selected_counts(objective, context.whole, seconds), slices=per_slice)
+    # The requests counted are those of the judged slices, so a rate divides by their seconds: the
+    # first starts on the slice grid up to a slice after the warm-up, the run's last is partial.
+    sliced_s = sum(s.duration_s for s in context.slices) if context.slices else seconds
+    whole = dataclasses.replace(selected_counts(objective, context.whole, sliced_s), slices=per_slice)
     result = dataclasses.replace(judge_objective(objective, whole, spec), matched_endpoints=tuple(matched))
     if objective.window_s is None or isinstance(objective, GoodputObjective | HitRatioObjective):
         return result

@@ -133,3 +133,14 @@ def test_windowed_objective_without_a_full_window_is_inconclusive() -> None:
     run = make_run([{CONTENT: ([10.0] * 300, {})}] * 5)
     result = judge("  - {name: w, kind: availability, target: 90%, window: 30s}\n", run).objectives[0]
     assert result.verdict == "inconclusive" and "no full 30s window" in result.reason
+
+
+def test_throughput_divides_by_the_judged_slices_not_the_warm_up_gap() -> None:
+    """Slices lie on the clock's grid: after a 2.5 s warm-up the first judged slice starts at 3 s,
+    and a rate over "run length − warm-up" (7.5 s for 7 slices' requests) read 7% low."""
+    run = make_run([{CONTENT: ([5.0] * 100, {})}] * 10)  # 100 requests/s in every slice
+    spec = parse_spec("service: s\nwarmup: 2.5s\nobjectives:\n"
+                      "  - {name: rate, kind: throughput, min: 80/s}\n")
+    result = evaluate(spec, run, now=START).objectives[0]
+    assert result.measured == pytest.approx(100.0)
+    assert result.verdict == "pass"
