@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import random
 import re
 import time
@@ -280,33 +279,31 @@ class MessageCaller:
 
     def _record_timings(self, response: Any, timings: StreamTimings) -> None:
         """The stream's derived series under their own endpoint keys, straight into slogate's
-        recorder, each series in one call: a Locust request event per sample (one per content
-        chunk for ``#itl``) cost more than parsing the stream. Locust's own stats then show the
-        request only; without slogate recording the run, they are request events, for Locust."""
+        recorder, all in one call: a Locust request event per sample (one per content chunk for
+        ``#itl``) cost more than parsing the stream. Locust's own stats then show the request only;
+        without slogate recording the run, they are request events, for Locust."""
         meta = response.request_meta
-        series: list[tuple[str, tuple[float, ...]]] = [
-            (TTFB_SUFFIX, () if timings.ttfb_s is None else (timings.ttfb_s,)),
-            (TTFT_SUFFIX, () if timings.ttft_s is None else (timings.ttft_s,)),
-            (TPOT_SUFFIX, () if (tpot := timings.tpot_s) is None else (tpot,)),
-        ]
         recorder = recorder_of(self.user.environment)
         if recorder is not None:
-            started = meta.get("start_time") or time.time()
             key = f"{meta['request_type']} {self.route}"
-            for suffix, seconds in series:
-                if seconds:
-                    recorder.record_many(key + suffix, started, map(_MICROSECONDS.__mul__, seconds))
-            # The gaps between reads, then the zeros between chunks of one read: one float for all.
+            ttfb, ttft, tpot = timings.ttfb_s, timings.ttft_s, timings.tpot_s
+            samples = [(key + suffix, seconds * _MICROSECONDS, 1) for suffix, seconds in (
+                (TTFB_SUFFIX, ttfb), (TTFT_SUFFIX, ttft), (TPOT_SUFFIX, tpot)) if seconds is not None]
+            # The gaps between reads, then the zeros between chunks of one read: one sample for all.
             if timings.content_chunks > 1:
-                gaps_us = map(_MICROSECONDS.__mul__, timings.read_gaps_s)
-                zeros = itertools.repeat(0.0, timings.same_read_gaps)
-                recorder.record_many(key + ITL_SUFFIX, started, itertools.chain(gaps_us, zeros))
+                itl = key + ITL_SUFFIX
+                samples += [(itl, gap * _MICROSECONDS, 1) for gap in timings.read_gaps_s]
+                if same_read := timings.same_read_gaps:
+                    samples.append((itl, 0.0, same_read))
+            recorder.record_series(meta.get("start_time") or time.time(), samples)
             return
-        series.append((ITL_SUFFIX, timings.itl_s))
         fire = self.user.environment.events.request.fire
         common = {"request_type": meta["request_type"], "response_length": 0, "response": response,
                   "exception": None, "context": meta.get("context", {}),
                   "start_time": meta.get("start_time"), "url": meta.get("url")}
-        for suffix, seconds in series:
+        for suffix, seconds in ((TTFB_SUFFIX, () if timings.ttfb_s is None else (timings.ttfb_s,)),
+                                (TTFT_SUFFIX, () if timings.ttft_s is None else (timings.ttft_s,)),
+                                (TPOT_SUFFIX, () if (tpot := timings.tpot_s) is None else (tpot,)),
+                                (ITL_SUFFIX, timings.itl_s)):
             for value in seconds:
                 fire(name=self.route + suffix, response_time=value * 1e3, **common)

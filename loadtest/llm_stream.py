@@ -71,7 +71,7 @@ class StreamCutError(Exception):
     """The stream ended (or broke) before its end marker, with no error event."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: made once a stream, at half the cost
 class StreamTimings:
     """One stream's timings (seconds since the request was sent) and outcome."""
 
