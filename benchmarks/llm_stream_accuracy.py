@@ -13,7 +13,7 @@ the last streams end, so both sides hold the same streams.
 
 Cost: Debian's nginx serves a canned 64-token stream as fast as it can; one Locust process streams
 it with the LLM scenario's call (``MessageCaller``) with parsing on (each network read parsed as it
-arrives, ``#ttfb/#ttft/#itl/#tpot`` recorded in slogate's histograms, one call per series) and off
+arrives, ``#ttfb/#ttft/#itl/#tpot`` recorded in slogate's histograms, one call per stream) and off
 (the same call, rate-limit headroom and all, its body read in one go: no parsing, no derived
 series), and as a bare Locust request reading the body in one go (for scale). Runs rotate; the
 figures are streams/s and content chunks/s per CPU second of the Locust process (what one core
