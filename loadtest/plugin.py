@@ -156,6 +156,11 @@ class SlogateSession:
         hooks.quitting.add_listener(lambda **_: tracing.shutdown())
         if not self.is_master:
             self._install_open_model()
+        if self.is_worker and self.schedule is None:
+            # A worker started with `--worker` alone (on another machine, in a Kubernetes pod) would
+            # otherwise run an open-model test closed-loop: it learns the arrival rate from the
+            # master's options, which reach it with the first spawn, before any user starts.
+            hooks.test_start.add_listener(self._adopt_masters_open_model)
         hooks.test_start.add_listener(lambda **_: self._start_cpu_meter())
         if self.is_worker:
             # Now too: the master's first spawn can reach a worker (and fire test_start) before
@@ -176,6 +181,9 @@ class SlogateSession:
         if self.is_master and parsed is not None:
             # Sent to the workers with the master's options at each spawn.
             setattr(parsed, POOL_USERS_OPTION, self.options.users or 1)
+            if self.options.rate_to is not None and self.options.rate_ramp is None:
+                # A worker has no run time of its own (Locust keeps it on the master): the ramp's length.
+                parsed.slogate_rate_ramp = float(self.options.run_time_s or 0)
         if isinstance(self.environment.runner, MasterRunner):
             self._quit_after_final_reports(self.environment.runner)
         if not self.is_master:
@@ -250,6 +258,18 @@ class SlogateSession:
         )
         open_model.install(environment.user_classes, self.dispatcher)
         environment.events.test_start.add_listener(lambda **_: self._start_dispatcher())
+
+    def _adopt_masters_open_model(self, **_: Any) -> None:
+        """test_start on a worker: the master's open-model options (they arrived with the spawn)."""
+        masters = SlogateOptions.read(self.environment.parsed_options)
+        if self.schedule is not None or masters.rate is None:
+            return
+        self.options = dataclasses.replace(
+            self.options, rate=masters.rate, rate_to=masters.rate_to, rate_ramp=masters.rate_ramp,
+            arrivals=masters.arrivals, max_lag=masters.max_lag)
+        self.schedule = self._arrival_schedule()
+        self._install_open_model()
+        self._start_dispatcher()  # test_start is being fired: its listener may come too late
 
     def _start_dispatcher(self) -> None:
         if self.dispatcher is not None:
