@@ -87,6 +87,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {folder}/www;
+{locations}
     }}
 }}
 """
@@ -107,16 +108,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def nginx(folder: Path) -> Iterator[str]:
-    """Debian's nginx as a child process serving a 1 KiB static file on a free loopback port."""
+def nginx(folder: Path, files: dict[str, bytes] | None = None, locations: str = "") -> Iterator[str]:
+    """Debian's nginx as a child process on a free loopback port, serving ``files`` (by name; by
+    default a 1 KiB index.html) with ``locations`` added to its server block; yields its URL once
+    it answers."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
-        raise SystemExit("generator_efficiency: nginx not found: apt-get install -y nginx-light")
+        raise SystemExit("benchmarks: nginx not found: apt-get install -y nginx-light")
+    served = files if files is not None else {"index.html": b"x" * 1024}
     (folder / "www").mkdir()
-    (folder / "www" / "index.html").write_text("x" * 1024)
+    for name, content in served.items():
+        (folder / "www" / name).write_bytes(content)
     port = free_port()
     config = folder / "nginx.conf"
-    config.write_text(NGINX_CONF.format(folder=folder, port=port))
+    config.write_text(NGINX_CONF.format(folder=folder, port=port, locations=locations))
     process = subprocess.Popen(
         [binary, "-c", str(config), "-p", str(folder), "-e", str(folder / "error.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -126,12 +131,12 @@ def nginx(folder: Path) -> Iterator[str]:
         deadline = time.time() + 10
         while True:
             try:
-                with urllib.request.urlopen(url + "/index.html", timeout=1):
+                with urllib.request.urlopen(f"{url}/{next(iter(served))}", timeout=1):
                     break
             except OSError:
                 if time.time() > deadline or process.poll() is not None:
                     log = (folder / "error.log").read_text()
-                    raise SystemExit(f"generator_efficiency: nginx did not start: {log}") from None
+                    raise SystemExit(f"benchmarks: nginx did not start: {log}") from None
                 time.sleep(0.1)
         yield url
     finally:

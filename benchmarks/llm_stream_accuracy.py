@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
-from benchmarks.generator_efficiency import free_port
+from benchmarks.generator_efficiency import free_port, nginx
 from slogate.loadtest.llm_stream import ANTHROPIC, OPENAI
 from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFT_SUFFIX, RunResult
 from slogate.target.streams import (
@@ -262,32 +262,12 @@ COST_VARIANTS = {
     "off": ("parsing off (the same call, body in one go)", PARSING_OFF),
     "bare": ("a bare Locust request (body in one go)", BARE_REQUEST),
 }
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    keepalive_requests 1000000;
-    server {{
-        listen 127.0.0.1:{port};
-        root {folder}/www;
-        location = /v1/messages {{
+STREAM_LOCATION = """\
+        location = /v1/messages {
             default_type text/event-stream;
             error_page 405 =200 $uri;  # a POST gets the static stream
             try_files /stream.sse =404;
-        }}
-    }}
-}}
-"""
+        }"""
 CANNED_TOKENS = 64
 
 
@@ -312,28 +292,16 @@ def cost_run(locustfile: Path, host: str, args: argparse.Namespace) -> float:
 
 
 def cost(args: argparse.Namespace, folder: Path) -> bool:
-    (folder / "www").mkdir()
-    (folder / "www" / "stream.sse").write_bytes(canned_stream())
-    port = free_port()
-    (folder / "nginx.conf").write_text(NGINX_CONF.format(folder=folder, port=port))
-    nginx = subprocess.Popen(["/usr/sbin/nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder),
-                              "-e", str(folder / "error.log")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     locustfiles = {}
     for label, (_, code) in COST_VARIANTS.items():
         locustfiles[label] = folder / f"cost_{label}.py"
         locustfiles[label].write_text(code)
     labels = list(COST_VARIANTS)
     rates: dict[str, list[float]] = {label: [] for label in labels}
-    try:
-        time.sleep(0.5)
-        host = f"http://127.0.0.1:{port}"
+    with nginx(folder, {"stream.sse": canned_stream()}, STREAM_LOCATION) as host:
         for round_ in range(args.rounds):
             for label in labels[round_ % 3:] + labels[:round_ % 3]:  # each variant first in turn
                 rates[label].append(cost_run(locustfiles[label], host, args))
-    finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
     median = {label: statistics.median(values) for label, values in rates.items()}
     ratio, bare_ratio = median["on"] / median["off"], median["on"] / median["bare"]
     print(f"\ncost, one Locust process, {args.users} users, a {CANNED_TOKENS}-token stream from nginx, "
