@@ -60,8 +60,49 @@ tokens_per_s reads '#tpot'), which a proxy's request-duration histogram does not
 LatencyKind = Literal["latency", "ttfb", "ttft", "itl", "tpot", "tokens_per_s"]
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Objective:
+    """What every objective has beside its own limit: which requests it selects and how a run is
+    judged for it. Keyword-only, so each kind's own fields stay its positional ones."""
+
+    endpoint: str | None = None
+    min_samples: int | None = None
+    gating: bool = True
+    window_s: float | None = None
+    """Windowed: the limit must hold in every window of this length (None: over the whole run)."""
+    window_target: float = 1.0
+    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
+    min_duration_s: float | None = None
+    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ServerSideObjective(_Objective):
+    """An objective a proxy's metrics can measure too (alerts, dashboards, ``gate --prometheus``)."""
+
+    contract: MetricContract | None = None
+    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
+    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
+    matchers: tuple[Matcher, ...] = ()
+    """Label matchers its server-side series must also meet (``handler="api"``), beside the
+    contract's selector; one on the route or method label replaces what the endpoint gives."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ImportableObjective(_ServerSideObjective):
+    """An objective imported specs state in their own terms: their PromQL and their alerts."""
+
+    sli: QuerySli | None = None
+    """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
+    client_side: bool = True
+    """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
+    alerting: AlertOverrides | None = None
+    """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
+
+
 @dataclass(frozen=True)
-class LatencyObjective:
+class LatencyObjective(_ImportableObjective):
     """The ``percentile`` (e.g. 99.0) of request latency must be at most ``threshold_s``.
 
     ``form`` says how it was stated: 'percentile' (p99 <= 250ms) or 'budget' (99% of requests under
@@ -77,29 +118,8 @@ class LatencyObjective:
     name: str
     percentile: float
     threshold_s: float
-    endpoint: str | None = None
-    min_samples: int | None = None
-    gating: bool = True
     kind: LatencyKind = "latency"
     form: Literal["percentile", "budget"] = "percentile"
-    window_s: float | None = None
-    window_target: float = 1.0
-    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
-    min_duration_s: float | None = None
-    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
-    description: str = ""
-    sli: QuerySli | None = None
-    """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
-    client_side: bool = True
-    """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
-    alerting: AlertOverrides | None = None
-    """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
-    contract: MetricContract | None = None
-    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
-    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
-    matchers: tuple[Matcher, ...] = ()
-    """Label matchers its server-side series must also meet (``handler="api"``), beside the
-    contract's selector; one on the route or method label replaces what the endpoint gives."""
 
     @property
     def tokens_per_s_floor(self) -> float:
@@ -123,94 +143,53 @@ class LatencyObjective:
         return max(SAMPLES_BEYOND_PERCENTILE, _ceil(SAMPLES_BEYOND_PERCENTILE / beyond))
 
 
+@dataclass(frozen=True, kw_only=True)
+class _ErrorBudgetObjective(_ImportableObjective):
+    """An objective on failed requests, with an error budget over a period."""
+
+    period_s: float = DEFAULT_PERIOD_S
+    error_statuses: tuple[str, ...] = ()
+    """Status classes counted as errors ('5xx', '429'); empty: the recorder's failed requests."""
+    calendar: Calendar | None = None
+    """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
+
+    @property
+    def required_samples(self) -> int:
+        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class ErrorRatioObjective:
+class ErrorRatioObjective(_ErrorBudgetObjective):
     """The ratio of failed requests must be at most ``max_ratio``."""
 
     name: str
     max_ratio: float
-    endpoint: str | None = None
-    min_samples: int | None = None
-    gating: bool = True
-    period_s: float = DEFAULT_PERIOD_S
     kind: Literal["error_ratio"] = "error_ratio"
-    error_statuses: tuple[str, ...] = ()
-    """Status classes counted as errors ('5xx', '429'); empty: the recorder's failed requests."""
-    window_s: float | None = None
-    window_target: float = 1.0
-    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
-    min_duration_s: float | None = None
-    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
-    description: str = ""
-    sli: QuerySli | None = None
-    """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
-    client_side: bool = True
-    """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
-    alerting: AlertOverrides | None = None
-    """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
-    contract: MetricContract | None = None
-    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
-    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
-    matchers: tuple[Matcher, ...] = ()
-    """Label matchers its server-side series must also meet (``handler="api"``), beside the
-    contract's selector; one on the route or method label replaces what the endpoint gives."""
-    calendar: Calendar | None = None
-    """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
 
     @property
     def allowed_bad_ratio(self) -> float:
         return self.max_ratio
 
-    @property
-    def required_samples(self) -> int:
-        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
-
 
 @dataclass(frozen=True)
-class AvailabilityObjective:
+class AvailabilityObjective(_ErrorBudgetObjective):
     """At least ``target`` of requests must succeed; the rest is the error budget over the period."""
 
     name: str
     target: float
-    endpoint: str | None = None
-    min_samples: int | None = None
-    gating: bool = True
-    period_s: float = DEFAULT_PERIOD_S
     kind: Literal["availability"] = "availability"
-    error_statuses: tuple[str, ...] = ()
-    """Status classes counted as errors ('5xx', '429'); empty: the recorder's failed requests."""
-    window_s: float | None = None
-    window_target: float = 1.0
-    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
-    min_duration_s: float | None = None
-    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
-    description: str = ""
-    sli: QuerySli | None = None
-    """The server-side SLI in the user's own PromQL (imported specs); None: from the metric contract."""
-    client_side: bool = True
-    """Whether a load test can measure it (``endpoint``, statuses); False: judged server-side only."""
-    alerting: AlertOverrides | None = None
-    """The user's alert names, labels, annotations and tiers (Sloth, Pyrra); None: slogate's own."""
-    contract: MetricContract | None = None
-    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
-    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
-    matchers: tuple[Matcher, ...] = ()
-    """Label matchers its server-side series must also meet (``handler="api"``), beside the
-    contract's selector; one on the route or method label replaces what the endpoint gives."""
-    calendar: Calendar | None = None
-    """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
 
     @property
     def allowed_bad_ratio(self) -> float:
         return 1.0 - self.target
 
-    @property
-    def required_samples(self) -> int:
-        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
-
 
 @dataclass(frozen=True)
-class ThroughputObjective:
+class ThroughputObjective(_ServerSideObjective):
     """At least ``min_rps`` requests per second (successful or not) over the judged window.
 
     A floor, not an error budget: it has no burn rate, so it lives apart from the budget
@@ -219,23 +198,8 @@ class ThroughputObjective:
 
     name: str
     min_rps: float
-    endpoint: str | None = None
-    min_samples: int | None = None
-    gating: bool = True
     period_s: float = DEFAULT_PERIOD_S
     kind: Literal["throughput"] = "throughput"
-    window_s: float | None = None
-    window_target: float = 1.0
-    """Windowed objectives: the share of windows that must meet it (1.0: every window)."""
-    min_duration_s: float | None = None
-    """A run judged over fewer seconds is inconclusive for it; None: the spec's ``min_duration_s``."""
-    description: str = ""
-    contract: MetricContract | None = None
-    """The metric contract its server-side SLI is read with (the spec's ``contract:``); None: the
-    spec's, else the command's ``--contract`` (see ``objective_contract``)."""
-    matchers: tuple[Matcher, ...] = ()
-    """Label matchers its server-side series must also meet (``handler="api"``), beside the
-    contract's selector; one on the route or method label replaces what the endpoint gives."""
 
     @property
     def required_samples(self) -> int:
@@ -260,59 +224,49 @@ def _within(value: float | None, limit: float | None) -> bool:
     return limit is None or (value is not None and value <= limit)
 
 
+@dataclass(frozen=True, kw_only=True)
+class _RunShareObjective(_Objective):
+    """A share of requests at least ``target`` that a load test measures and no metric contract
+    does: judged from a run only, over the whole run (``window_s`` always None)."""
+
+    period_s: float = DEFAULT_PERIOD_S
+
+    @property
+    def required_samples(self) -> int:
+        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class GoodputObjective:
+class GoodputObjective(_RunShareObjective):
     """At least ``target`` of the requests must meet all their ``limits`` together (failed requests
     are not good). Judged from a run's per-request timings only: no server-side SLI."""
 
     name: str
     target: float
     limits: GoodputLimits
-    endpoint: str | None = None
-    min_samples: int | None = None
-    gating: bool = True
-    period_s: float = DEFAULT_PERIOD_S
     kind: Literal["goodput"] = "goodput"
-    window_s: float | None = None
-    """Always None: judged over the whole run only."""
-    window_target: float = 1.0
-    min_duration_s: float | None = None
-    description: str = ""
 
     @property
     def allowed_bad_ratio(self) -> float:
         return 1.0 - self.target
 
-    @property
-    def required_samples(self) -> int:
-        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
-
 
 @dataclass(frozen=True)
-class HitRatioObjective:
+class HitRatioObjective(_RunShareObjective):
     """Cache hits / (hits + misses) of the endpoint's cached requests must be at least ``target``
     (bypassed and unknown results count in neither). Judged from a run's cache-result keys only."""
 
     name: str
     target: float
-    endpoint: str | None = None
-    min_samples: int | None = None
-    gating: bool = True
-    period_s: float = DEFAULT_PERIOD_S
     kind: Literal["hit_ratio"] = "hit_ratio"
-    window_s: float | None = None
-    """Always None: judged over the whole run only."""
-    window_target: float = 1.0
-    min_duration_s: float | None = None
-    description: str = ""
 
     @property
     def allowed_bad_ratio(self) -> float:
         return 1.0 - self.target
-
-    @property
-    def required_samples(self) -> int:
-        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
 
 
 RunOnlyObjective = GoodputObjective | HitRatioObjective
