@@ -276,10 +276,17 @@ def resolve_contract(reference: object, base_dir: Path) -> MetricContract:
     if not isinstance(reference, str) or not reference.strip():
         raise ValueError("expected a contract preset's name "
                          f"({', '.join(contract_presets())}), a contract file or a mapping of overrides")
-    path = base_dir / reference.strip()
+    return read_contract_file(contract_path(reference.strip(), base_dir))[0]
+
+
+def contract_path(reference: str, base_dir: Path) -> Path:
+    """The file of the contract a spec's ``contract:`` or a ``--contract`` names: a YAML file
+    (relative to ``base_dir``) wins over the packaged preset of that name, since a file the user has
+    always wins. A ValueError naming both places when it is neither."""
+    path = base_dir / reference
     if path.is_file():
-        return read_contract_file(path)[0]
-    if reference.strip() in contract_presets():
-        return read_contract_file(preset_path(reference.strip()))[0]
-    raise ValueError(f"no contract file {path} and no contract preset {reference.strip()!r}; "
+        return path
+    if reference in contract_presets():
+        return preset_path(reference)
+    raise ValueError(f"no contract file {path} and no contract preset {reference!r}; "
                      f"presets: {', '.join(contract_presets())}")

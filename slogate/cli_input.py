@@ -58,14 +58,12 @@ def contract_of(path: Path | None) -> MetricContract | None:
 def contract_file(path: Path) -> Path:
     """A ``--contract`` value as a file: the file itself, or the packaged preset of that name (a
     file the user has always wins)."""
-    from slogate.slo.contract import preset_path
+    from slogate.slo.contract import contract_path  # reads YAML: not at the command line's import
 
-    if path.exists() or str(path) not in catalog.contract_names():
-        if not path.exists() and not path.suffix:
-            raise UsageError(f"--contract: no file {path} and no contract preset of that name; "
-                             f"presets: {', '.join(catalog.contract_names())}")
-        return path
-    return preset_path(str(path))
+    try:
+        return contract_path(str(path), Path())
+    except ValueError as exc:
+        raise UsageError(f"--contract: {exc}") from None
 
 
 def check_url(url: str) -> None:

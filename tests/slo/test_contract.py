@@ -126,6 +126,6 @@ def test_the_command_line_takes_a_preset_name_or_a_file(
     overview = json.loads((tmp_path / "shop-proxy-overview.json").read_text())
     assert any(p.get("fieldConfig", {}).get("defaults", {}).get("unit") == "ms" for p in overview["panels"])
     assert main(["validate", "--contract", "kaddy", str(spec_file)]) == 2
-    assert "no contract preset of that name; presets: caddy" in capsys.readouterr().err
+    assert "no contract preset 'kaddy'; presets: caddy" in capsys.readouterr().err
     assert preset_path("caddy").is_file()
 
