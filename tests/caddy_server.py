@@ -10,15 +10,13 @@ are the test's, so nothing outside it is written.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import require_tool
 from tests.prometheus_server import free_port
-from tests.server_process import serving
+from tests.server_process import MetricsProxy, metrics_proxy
 
 _CADDYFILE = """\
 {{
@@ -34,20 +32,8 @@ http://127.0.0.1:{port} {{
 """
 
 
-@dataclass(frozen=True)
-class CaddyProxy:
-    """A running Caddy: its base URL, the host:port Prometheus scrapes, and its log."""
-
-    url: str
-    metrics_target: str
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
 @contextmanager
-def caddy_proxy(folder: Path, origin_url: str) -> Iterator[CaddyProxy]:
+def caddy_proxy(folder: Path, origin_url: str) -> Iterator[MetricsProxy]:
     """Caddy proxying to ``origin_url`` ('http://127.0.0.1:PORT') on a free port, until the block ends."""
     binary = require_tool("caddy", "caddy")
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,15 +42,8 @@ def caddy_proxy(folder: Path, origin_url: str) -> Iterator[CaddyProxy]:
     config.write_text(_CADDYFILE.format(
         admin_port=admin_port, port=port, origin=origin_url.removeprefix("http://").rstrip("/"),
     ), encoding="utf-8")
-    log = folder / "caddy.log"
     env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder / "data"),
            "XDG_CONFIG_HOME": str(folder / "config")}
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [binary, "run", "--config", str(config), "--adapter", "caddyfile"],
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-        )
-    proxy = CaddyProxy(f"http://127.0.0.1:{port}", f"127.0.0.1:{admin_port}", log)
-    with serving(process, "caddy", f"http://{proxy.metrics_target}/metrics", proxy.log_text):
+    command = [binary, "run", "--config", str(config), "--adapter", "caddyfile"]
+    with metrics_proxy("caddy", command, folder, port, f"127.0.0.1:{admin_port}", env) as proxy:
         yield proxy
-

@@ -8,15 +8,13 @@ counts its responses by status class.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import require_tool
 from tests.prometheus_server import free_port
-from tests.server_process import serving
+from tests.server_process import MetricsProxy, metrics_proxy
 
 BACKEND = "origin"
 
@@ -44,20 +42,8 @@ backend {backend}
 """
 
 
-@dataclass(frozen=True)
-class HaproxyProxy:
-    """A running HAProxy: its base URL, the host:port Prometheus scrapes, and its log."""
-
-    url: str
-    metrics_target: str
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
 @contextmanager
-def haproxy_proxy(folder: Path, origin_url: str) -> Iterator[HaproxyProxy]:
+def haproxy_proxy(folder: Path, origin_url: str) -> Iterator[MetricsProxy]:
     """HAProxy proxying to ``origin_url`` ('http://127.0.0.1:PORT') on a free port, until the block ends."""
     binary = require_tool("haproxy", "haproxy")
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,12 +53,7 @@ def haproxy_proxy(folder: Path, origin_url: str) -> Iterator[HaproxyProxy]:
         folder=folder, port=port, metrics_port=metrics_port, backend=BACKEND,
         origin=origin_url.removeprefix("http://").rstrip("/"),
     ), encoding="utf-8")
-    log = folder / "haproxy.log"
-    with log.open("wb") as log_file:
-        # -db: stay in the foreground, so the test owns the process.
-        process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log_file,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    proxy = HaproxyProxy(f"http://127.0.0.1:{port}", f"127.0.0.1:{metrics_port}", log)
-    with serving(process, "haproxy", f"http://{proxy.metrics_target}/metrics", proxy.log_text):
+    # -db: stay in the foreground, so the test owns the process.
+    command = [binary, "-db", "-f", str(config)]
+    with metrics_proxy("haproxy", command, folder, port, f"127.0.0.1:{metrics_port}") as proxy:
         yield proxy
-

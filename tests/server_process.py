@@ -2,7 +2,9 @@
 
 One place for the wait-and-stop that every such helper needs: a server that exits while starting
 fails the test with the end of its log; one that never answers fails after ``timeout_s``; the
-process is always terminated (killed if it lingers) when the test is done with it.
+process is always terminated (killed if it lingers) when the test is done with it. Proxies with a
+Prometheus endpoint (Caddy, HAProxy) are started by :func:`metrics_proxy`, whose config each
+helper writes.
 """
 
 from __future__ import annotations
@@ -11,8 +13,36 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class MetricsProxy:
+    """A running proxy: its base URL, the host:port Prometheus scrapes (``/metrics``), and its log."""
+
+    url: str
+    metrics_target: str
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@contextmanager
+def metrics_proxy(name: str, command: list[str], folder: Path, port: int, metrics_target: str,
+                  env: Mapping[str, str] | None = None) -> Iterator[MetricsProxy]:
+    """``command`` (a proxy in the foreground, configured to listen on ``port`` and serve its
+    metrics at ``metrics_target``) running until the block ends, its output in ``folder/NAME.log``."""
+    log = folder / f"{name}.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=env)
+    proxy = MetricsProxy(f"http://127.0.0.1:{port}", metrics_target, log)
+    with serving(process, name, f"http://{metrics_target}/metrics", proxy.log_text):
+        yield proxy
 
 
 @contextmanager
