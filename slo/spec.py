@@ -143,8 +143,22 @@ class LatencyObjective(_ImportableObjective):
         return max(SAMPLES_BEYOND_PERCENTILE, _ceil(SAMPLES_BEYOND_PERCENTILE / beyond))
 
 
+class _BadShareLimit:
+    """A limit on the share of bad requests, proven on enough requests (see ``_ratio_samples``)."""
+
+    min_samples: int | None
+
+    @property
+    def allowed_bad_ratio(self) -> float:
+        raise NotImplementedError
+
+    @property
+    def required_samples(self) -> int:
+        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
+
+
 @dataclass(frozen=True, kw_only=True)
-class _ErrorBudgetObjective(_ImportableObjective):
+class _ErrorBudgetObjective(_ImportableObjective, _BadShareLimit):
     """An objective on failed requests, with an error budget over a period."""
 
     period_s: float = DEFAULT_PERIOD_S
@@ -152,14 +166,6 @@ class _ErrorBudgetObjective(_ImportableObjective):
     """Status classes counted as errors ('5xx', '429'); empty: the recorder's failed requests."""
     calendar: Calendar | None = None
     """A calendar-aligned period (``period_s`` its length); None: a rolling one."""
-
-    @property
-    def required_samples(self) -> int:
-        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
-
-    @property
-    def allowed_bad_ratio(self) -> float:
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -225,19 +231,11 @@ def _within(value: float | None, limit: float | None) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _RunShareObjective(_Objective):
+class _RunShareObjective(_Objective, _BadShareLimit):
     """A share of requests at least ``target`` that a load test measures and no metric contract
     does: judged from a run only, over the whole run (``window_s`` always None)."""
 
     period_s: float = DEFAULT_PERIOD_S
-
-    @property
-    def required_samples(self) -> int:
-        return _ratio_samples(self.min_samples, self.allowed_bad_ratio)
-
-    @property
-    def allowed_bad_ratio(self) -> float:
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
