@@ -12,12 +12,16 @@ Two connections:
   geventhttpclient and the socket calls included: the bare figure is what a request costs).
 
 ``--callgrind`` counts the CPU instructions of the N requests only (valgrind's callgrind with
-instrumentation switched on and off around the loop by a client request: deterministic to a few
-instructions per request in stand-in mode); without it, nanoseconds per request (median of
-alternating rounds: moves with the machine's load). Either way the ratio bare / slogate is what
+instrumentation switched on and off around the loop by a client request), the median of runs
+under several hash seeds (``--seeds``): one run is deterministic, but its memory layout is not
+neutral (CPython's type attribute cache is indexed by the addresses of the names looked up, so
+any change of code or seed moves colliding entries and one side's figure by up to ±10k
+instructions per request; the seeds vary the layout). Without it, nanoseconds per request
+(median of alternating rounds: moves with the machine's load). Either way the ratio bare / slogate is what
 slogate leaves of bare Locust's requests per CPU second (goal >= 0.95).
 
-    .venv/bin/python -m benchmarks.request_path_cost [--callgrind] [--nginx] [--requests N] [--rounds R]
+    .venv/bin/python -m benchmarks.request_path_cost [--callgrind [--seeds S]] [--nginx] [--requests N]
+        [--rounds R]
 
 Needs valgrind for --callgrind (``apt-get install valgrind``), nginx for --nginx.
 """
@@ -36,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -150,14 +155,14 @@ def measured(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     raise SystemExit(f"request_path_cost: the side did not finish:\n{completed.stderr[-3000:]}")
 
 
-def instructions_per_request(side: str, requests: int, host: str | None) -> float:
+def instructions_per_request(side: str, requests: int, host: str | None, seed: int = 0) -> float:
     """The side's requests under callgrind, instrumented only while they run."""
     with tempfile.TemporaryDirectory() as folder:
         completed = subprocess.run(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no",
              f"--callgrind-out-file={folder}/callgrind.out", *side_command(side, requests, host)],
             cwd=REPO, capture_output=True, text=True, check=False,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
         )
     measured(completed)
     found = re.search(r"Collected : (\d+)", completed.stderr)
@@ -190,6 +195,7 @@ def main() -> None:
     parser.add_argument("--nginx", action="store_true", help="real requests to nginx on loopback")
     parser.add_argument("--requests", type=int, help="requests per side (default 2000; 500 under callgrind)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds when timing")
+    parser.add_argument("--seeds", type=int, default=5, help="hash seeds (memory layouts) under callgrind")
     parser.add_argument("--side", choices=sorted(SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--host", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -200,10 +206,17 @@ def main() -> None:
     with connection(args.nginx) as host:
         where = "nginx on 127.0.0.1 (1 KiB file)" if host else "a stand-in connection (canned 200)"
         figures: dict[str, float] = {}
+        spread: dict[str, str] = {}
         if args.callgrind:
             unit = "instructions"
+            runs = [(side, seed) for seed in range(args.seeds) for side in SIDES]
+            with ThreadPoolExecutor(max_workers=2) as pool:  # counts do not depend on the load
+                counts = list(pool.map(lambda run: instructions_per_request(run[0], requests, host, run[1]),
+                                       runs))
             for side in SIDES:
-                figures[SIDES[side]] = instructions_per_request(side, requests, host)
+                per_seed = [count for (name, _), count in zip(runs, counts, strict=True) if name == side]
+                figures[SIDES[side]] = statistics.median(per_seed)
+                spread[SIDES[side]] = f" (seeds {min(per_seed):,.0f} .. {max(per_seed):,.0f})"
         else:
             unit = "ns"
             rounds: dict[str, list[float]] = {name: [] for name in SIDES.values()}
@@ -212,9 +225,10 @@ def main() -> None:
                     rounds[SIDES[side]].append(nanoseconds_per_request(side, requests, host))
             figures = {name: statistics.median(values) for name, values in rounds.items()}
     print(f"FastHttpUser requests against {where}, {requests} per side, {unit} per request"
-          + ("" if args.callgrind else f" (median of {args.rounds} alternating rounds)"))
+          + (f" (median of {args.seeds} hash seeds)" if args.callgrind
+             else f" (median of {args.rounds} alternating rounds)"))
     for name, figure in figures.items():
-        print(f"  {name:12} {figure:10,.0f}")
+        print(f"  {name:12} {figure:10,.0f}{spread.get(name, '')}")
     extra = figures[SLOGATE] - figures[BARE]
     print(f"  slogate adds {extra:,.0f} {unit} per request: "
           f"bare / slogate = x{figures[BARE] / figures[SLOGATE]:.3f} (goal >= x0.95)")

@@ -367,10 +367,12 @@ class SlogateSession:
                 # Open model: the iteration's first request counts from when it should have been sent.
                 latency_us += (started - intended) * 1e6
                 started = intended
-        self.recorder.record(
-            f"{request_type} {name}", started, latency_us, status, error,
-            rate_limited=rate_limited, trace_id=context.get(tracing.TRACE_ID_KEY) if context else None,
-        )
+        recorder = self.recorder
+        # Only a request the recorder keeps among the slowest needs its trace id.
+        slow = latency_us > recorder.slowest_floor_us
+        recorder.record(f"{request_type} {name}", started, latency_us, status, error,
+                        rate_limited=rate_limited,
+                        trace_id=tracing.sent_trace_id(response, exception) if slow else None)
 
     def on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         data[REPORT_KEY] = self.recorder.drain()

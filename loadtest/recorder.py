@@ -70,6 +70,9 @@ class RunRecorder:
     dispatch: dict[int, _SliceDispatch] = field(default_factory=dict)
     slowest: list[_Slow] = field(default_factory=list)
     """A min-heap of the slowest requests, at most SLOWEST_KEPT."""
+    slowest_floor_us: float = -math.inf
+    """A request no slower than this does not enter ``slowest`` (it is full): a caller finds the
+    trace id of the requests that do only (reading it costs more than recording the request)."""
     workers: dict[str, WorkerInfo] = field(default_factory=dict)
     cpu: dict[int, dict[str, ProcessCpu]] = field(default_factory=dict)
     """Per slice, each process's CPU (the highest of its samples there)."""
@@ -130,12 +133,17 @@ class RunRecorder:
             kinds = self.slice_errors.setdefault(index, {})
             kinds[error[0]] = kinds.get(error[0], 0) + 1
             self._count_error(endpoint, error[0], error[1], 1)
+        if latency_us > self.slowest_floor_us:
+            self._keep_slow((latency_us, endpoint, start_time, status, trace_id or ""))
+
+    def _keep_slow(self, request: _Slow) -> None:
         slowest = self.slowest
+        if len(slowest) < SLOWEST_KEPT:
+            heapq.heappush(slowest, request)
+        elif request[0] > slowest[0][0]:
+            heapq.heapreplace(slowest, request)
         if len(slowest) >= SLOWEST_KEPT:
-            if latency_us > slowest[0][0]:
-                heapq.heapreplace(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
-        else:
-            heapq.heappush(slowest, (latency_us, endpoint, start_time, status, trace_id or ""))
+            self.slowest_floor_us = slowest[0][0]
 
     def record_many(self, endpoint: str, start_time: float, latencies_us: Iterable[float],
                     status: str = "200") -> None:
@@ -280,6 +288,7 @@ class RunRecorder:
         self.slice_errors = {}
         self.dispatch = {}
         self.slowest = []
+        self.slowest_floor_us = -math.inf
         return data
 
     def absorb(self, data: Mapping[str, Any]) -> None:
@@ -308,11 +317,7 @@ class RunRecorder:
             slot.late += int(late)
             slot.dropped += int(dropped)
         for latency_us, endpoint, start, status, trace_id in data.get("slowest", []):
-            request: _Slow = (float(latency_us), str(endpoint), float(start), str(status), str(trace_id))
-            if len(self.slowest) < SLOWEST_KEPT:
-                heapq.heappush(self.slowest, request)
-            elif request[0] > self.slowest[0][0]:
-                heapq.heapreplace(self.slowest, request)
+            self._keep_slow((float(latency_us), str(endpoint), float(start), str(status), str(trace_id)))
         for code, message in data.get("validity", {}).items():
             self.flag(code, message)
         for index_text, by_process in sorted(data.get("cpu", {}).items(), key=lambda item: int(item[0])):

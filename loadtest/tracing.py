@@ -1,12 +1,15 @@
 """W3C trace context on every request of a run, so a slow request can be found in the proxy's traces.
 
-:func:`enable` wraps the ``request`` method of Locust's two HTTP clients (HttpSession and
-FastHttpSession: every get/post goes through it) to send a ``traceparent`` header and to put the
-trace id into the request event's context, where the recorder keeps it for the slowest requests.
+:func:`enable` makes Locust's two HTTP clients (HttpSession and FastHttpSession) send a
+``traceparent`` header with every request; the recorder keeps the trace id of the slowest ones,
+read back from the headers their requests sent (:func:`sent_trace_id`), so nothing else is
+carried per request.
 
-Without OpenTelemetry configured the ids are random (drawn in bulk: cheap; nothing exported). With an OTLP
-endpoint (:func:`configure_otlp`), each request is a client span of the opentelemetry-sdk, exported
-in batches, and the header carries that span's context.
+Without OpenTelemetry configured the ids are random (drawn in bulk: cheap; nothing exported), and
+the header goes in where each client sends a request (``_send_request_safe_mode``: under the
+request's name, its event and its response). With an OTLP endpoint (:func:`configure_otlp`), each
+request is a client span of the opentelemetry-sdk, exported in batches, around the whole
+``request`` call, and the header carries that span's context.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from locust.contrib.fasthttp import FastHttpSession
 
 from slogate.loadtest import trace_ids
 
-TRACE_ID_KEY = "slogate_trace_id"
-"""The request event's context key holding the request's trace id (32 hex digits)."""
-
+_CLIENTS = (HttpSession, FastHttpSession)
+_ORIGINALS = {client: (client.request, client._send_request_safe_mode) for client in _CLIENTS}
+"""Each client's own methods, so that configuring OTLP can move the header from one to the other."""
 _tracer: Any = None
 _provider: Any = None
-_installed = False
+_enabled = False
 
 
 def traceparent(trace_id: int, span_id: int) -> str:
@@ -34,12 +37,9 @@ def traceparent(trace_id: int, span_id: int) -> str:
 
 def enable() -> None:
     """Send traceparent on every request of both HTTP clients (idempotent)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    for client in (HttpSession, FastHttpSession):
-        client.request = _traced(client.request)  # type: ignore[method-assign]
+    global _enabled
+    _enabled = True
+    _install()
 
 
 def configure_otlp(endpoint: str, service_name: str = "slogate-loadtest") -> None:
@@ -56,6 +56,7 @@ def configure_otlp(endpoint: str, service_name: str = "slogate-loadtest") -> Non
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     _tracer = provider.get_tracer("slogate.loadtest")
     _provider = provider
+    _install()
 
 
 def shutdown() -> None:
@@ -68,37 +69,78 @@ def shutdown() -> None:
     _tracer = _provider = None
 
 
-def _traced(original: Callable[..., Any]) -> Callable[..., Any]:
+def sent_trace_id(response: Any, exception: BaseException | None = None) -> str | None:
+    """The trace id of the traceparent header a request sent, found from its request event's
+    response (both clients keep the request sent on it) or, for a failure without one, its
+    exception; None without a header. Read only for the requests the recorder keeps."""
+    for carrier in (response, exception):
+        headers = getattr(getattr(carrier, "request", None), "headers", None)
+        header = headers.get("traceparent") if headers is not None else None
+        if isinstance(header, str):
+            return trace_ids.trace_id_of(header)
+    return None
+
+
+def _install() -> None:
+    """Random headers where each client sends; spans around ``request`` once OTLP is configured."""
+    if not _enabled:
+        return
+    for client in _CLIENTS:
+        request, send = _ORIGINALS[client]
+        if _tracer is None:
+            client.request = request  # type: ignore[method-assign]
+            # FastHttpSession sends a headers dict of its own, made for the request: one store.
+            client._send_request_safe_mode = _with_traceparent(  # type: ignore[method-assign]
+                send, own_headers=client is FastHttpSession)
+        else:
+            client.request = _spanned(request)  # type: ignore[method-assign]
+            client._send_request_safe_mode = send  # type: ignore[method-assign]
+
+
+def _with_traceparent(original: Callable[..., Any], *, own_headers: bool) -> Callable[..., Any]:
+    if own_headers:
+        @functools.wraps(original)
+        def send(self: Any, method: str, url: str, headers: dict[str, Any], **kwargs: Any) -> Any:
+            # Once per request: a header drawn in bulk, stored in the client's own dict.
+            headers["traceparent"] = trace_ids.next_header()
+            return original(self, method, url, headers=headers, **kwargs)
+
+        return send
+
+    @functools.wraps(original)
+    def send_copy(self: Any, method: str, url: str, **kwargs: Any) -> Any:
+        headers = kwargs.get("headers")  # the caller's: copied, not changed
+        header = trace_ids.next_header()
+        kwargs["headers"] = {**headers, "traceparent": header} if headers else {"traceparent": header}
+        return original(self, method, url, **kwargs)
+
+    return send_copy
+
+
+def _spanned(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        headers = kwargs.get("headers")
-        context = kwargs.get("context")
-        if _tracer is not None:
-            return _with_span(original, self, method, url, dict(headers or {}), dict(context or {}),
-                              args, kwargs)
-        # Once per request: ids drawn in bulk, and the caller's dicts copied, not changed.
-        trace_id, header = trace_ids.next_ids()
-        kwargs["headers"] = {**headers, "traceparent": header} if headers else {"traceparent": header}
-        kwargs["context"] = {**context, TRACE_ID_KEY: trace_id} if context else {TRACE_ID_KEY: trace_id}
-        return original(self, method, url, *args, **kwargs)
+        if _tracer is None:  # exporting stopped (Locust quits): random ids again
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), "traceparent": trace_ids.next_header()}
+            return original(self, method, url, *args, **kwargs)
+        return _with_span(original, self, method, url, args, kwargs)
 
     return request
 
 
 def _with_span(
-    original: Callable[..., Any], session: Any, method: str, url: str, headers: dict[str, Any],
-    context: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+    original: Callable[..., Any], session: Any, method: str, url: str, args: tuple[Any, ...],
+    kwargs: dict[str, Any],
 ) -> Any:
     from opentelemetry.trace import SpanKind, Status, StatusCode
 
     name = kwargs.get("name") or url
     with _tracer.start_as_current_span(f"{method} {name}", kind=SpanKind.CLIENT) as span:
         span_context = span.get_span_context()
-        headers["traceparent"] = traceparent(span_context.trace_id, span_context.span_id)
-        context[TRACE_ID_KEY] = f"{span_context.trace_id:032x}"
+        kwargs["headers"] = {**(kwargs.get("headers") or {}),
+                             "traceparent": traceparent(span_context.trace_id, span_context.span_id)}
         span.set_attribute("http.request.method", method)
         span.set_attribute("url.full", str(url))
-        kwargs["headers"], kwargs["context"] = headers, context
         response = original(session, method, url, *args, **kwargs)
         status = getattr(response, "status_code", 0) or 0
         span.set_attribute("http.response.status_code", status)

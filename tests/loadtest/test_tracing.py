@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from slogate.loadtest import trace_ids
+from slogate.loadtest import trace_ids, tracing
 from tests.loadtest.harness_server import Recorded, harness_server, serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +66,31 @@ def otlp_receiver(received: Received) -> Iterator[str]:
         yield url
 
 
+def test_each_client_sends_a_traceparent_whose_id_its_request_event_gives_back(closed_port: int) -> None:
+    """Both clients, a served request and a refused one: the id read back from the request event
+    (what the recorder keeps for the slowest) is the one sent, or would have been."""
+    from locust import FastHttpUser, HttpUser
+    from locust.env import Environment
+
+    tracing.enable()
+    read_back: list[str | None] = []
+    recorded = Recorded()
+    with harness_server(recorded) as host:
+        for client_class in (FastHttpUser, HttpUser):
+            user_class = type("Reader", (client_class,), {"host": host})
+            environment = Environment(user_classes=[user_class])
+            environment.events.request.add_listener(
+                lambda response, exception, **_: read_back.append(tracing.sent_trace_id(response, exception)))
+            client = user_class(environment).client
+            client.get("/a", name="/a")
+            client.get(f"http://127.0.0.1:{closed_port}/refused", name="/refused")
+    sent = [TRACEPARENT.match(headers["traceparent"]).group(1)  # type: ignore[union-attr]
+            for headers in recorded.headers]
+    assert len(sent) == 2 and read_back[0] == sent[0] and read_back[2] == sent[1]
+    assert all(TRACEPARENT.match(f"00-{trace_id}-{'1' * 16}-01") for trace_id in read_back)
+    assert len(set(read_back)) == 4
+
+
 @pytest.mark.slow
 def test_client_spans_reach_an_otlp_receiver_with_the_traces_sent(tmp_path: Path) -> None:
     locustfile = tmp_path / "otlp.py"
@@ -104,12 +129,14 @@ def test_client_spans_reach_an_otlp_receiver_with_the_traces_sent(tmp_path: Path
     assert all(span.kind == span.SPAN_KIND_CLIENT for span in spans)
 
 
-def test_ids_drawn_in_bulk_are_valid_distinct_and_redrawn_after_a_fork() -> None:
-    drawn = list(itertools.islice(trace_ids.random_ids(), 3 * trace_ids.IDS_PER_DRAW))
-    assert len({trace_id for trace_id, _ in drawn}) == len(drawn)
-    for trace_id, header in drawn:
-        assert TRACEPARENT.match(header) and header[3:35] == trace_id
-        assert trace_id != "0" * 32 and header[36:52] != "0" * 16
-    before = trace_ids.next_ids
+def test_headers_drawn_in_bulk_are_valid_distinct_and_redrawn_after_a_fork() -> None:
+    drawn = list(itertools.islice(trace_ids.random_headers(), 3 * trace_ids.IDS_PER_DRAW))
+    assert len({trace_ids.trace_id_of(header) for header in drawn}) == len(drawn)
+    for header in drawn:
+        match = TRACEPARENT.match(header)
+        assert match and trace_ids.trace_id_of(header) == match.group(1)
+        assert match.group(1) != "0" * 32 and match.group(2) != "0" * 16
+    assert trace_ids.trace_id_of("not a traceparent") is None
+    before = trace_ids.next_header
     trace_ids.restart()  # what a forked worker runs first: its own ids, not its parent's
-    assert trace_ids.next_ids is not before
+    assert trace_ids.next_header is not before
