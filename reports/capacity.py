@@ -82,7 +82,7 @@ def knee_chart(result: CapacityResult) -> Chart:
         return Chart("knee", title, caption, None, "No data: the search ran no step.")
     loads = [s.load for s in steps]
     with _drawing():
-        figure = Figure(figsize=(9.0, 7.5), layout="constrained")
+        figure = Figure(figsize=(9.0, 7.5))
         latency, errors, achieved = figure.subplots(3, 1, sharex=True)
         _latency_panel(latency, steps, result)
         _errors_panel(errors, steps, result)

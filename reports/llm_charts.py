@@ -71,7 +71,7 @@ def stream_timings_chart(run: RunResult, evaluation: Evaluation, keys: Sequence[
                "between content chunks; chunks read together are 0 apart) and time per output token "
                "(TPOT: one sample per stream); dashed lines are their objectives' thresholds.")
     with _drawing():
-        figure = Figure(figsize=(9.0, 0.6 + 2.1 * len(keys)), layout="constrained")
+        figure = Figure(figsize=(9.0, 0.6 + 2.1 * len(keys)))
         axes = figure.subplots(len(keys), 1, sharex=True, squeeze=False)[:, 0]
         for ax, key in zip(axes, keys, strict=True):
             line = series.latency_over_time(run, key)
@@ -95,7 +95,7 @@ def stream_distribution_chart(run: RunResult, evaluation: Evaluation, keys: Sequ
         return Chart("llm-distribution", title, caption, None,
                      "No data: fewer than two samples of each stream timing in the judged window.")
     with _drawing():
-        figure = Figure(figsize=(9.0, 0.4 + 2.2 * len(histograms)), layout="constrained")
+        figure = Figure(figsize=(9.0, 0.4 + 2.2 * len(histograms)))
         axes = figure.subplots(len(histograms), 1, squeeze=False)[:, 0]
         for ax, (key, histogram) in zip(axes, histograms, strict=True):
             _draw_distribution(ax, key, histogram)
@@ -138,7 +138,7 @@ def goodput_chart(run: RunResult, evaluation: Evaluation, objectives: Sequence[O
                "together (line, left axis; a failed stream is never good) and the good requests per "
                "second (bars, right axis); the dashed line is the objective's target.")
     with _drawing():
-        figure = Figure(figsize=(9.0, 0.6 + 2.3 * len(objectives)), layout="constrained")
+        figure = Figure(figsize=(9.0, 0.6 + 2.3 * len(objectives)))
         axes = figure.subplots(len(objectives), 1, sharex=True, squeeze=False)[:, 0]
         for ax, result in zip(axes, objectives, strict=True):
             limits = result.limits or {}
