@@ -41,7 +41,7 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from geventhttpclient.response import HTTPConnectionClosed
 from locust import FastHttpUser, events
@@ -50,6 +50,7 @@ from slogate.loadtest.llm_lengths import LENGTH_HELP, TokenLengths, parse_length
 from slogate.loadtest.llm_limits import Headroom, exhausted_limit, rate_limit_headroom, reset_wait_s
 from slogate.loadtest.llm_payload import ROUTES, answer_of, auth_headers, request_body
 from slogate.loadtest.llm_stream import ANTHROPIC, API_STYLES, LlmStreamParser, StreamTimings
+from slogate.loadtest.recorder import RunRecorder
 from slogate.loadtest.recording import recorder_of
 from slogate.loadtest.traffic import api_key_for, split_keys
 from slogate.loadtest.users import counters_of, fail_by_status, honour_retry_after, mark_rate_limited
@@ -150,6 +151,35 @@ def _reads_as_they_come(response: Any) -> Iterator[bytes]:
             raise
 
 
+class SeriesKeys(NamedTuple):
+    """The endpoint keys of a stream's derived series, made once per caller."""
+
+    ttfb: str
+    ttft: str
+    tpot: str
+    itl: str
+
+    @classmethod
+    def of(cls, key: str) -> SeriesKeys:
+        return cls(key + TTFB_SUFFIX, key + TTFT_SUFFIX, key + TPOT_SUFFIX, key + ITL_SUFFIX)
+
+
+def record_stream(recorder: RunRecorder, keys: SeriesKeys, start_time: float,
+                  timings: StreamTimings) -> None:
+    """A whole stream's derived series (``#ttfb``, ``#ttft``, ``#tpot``, ``#itl``) in the
+    recorder's slice of ``start_time``, in one call."""
+    samples = [(key, seconds * _MICROSECONDS, 1) for key, seconds in (
+        (keys.ttfb, timings.ttfb_s), (keys.ttft, timings.ttft_s), (keys.tpot, timings.tpot_s))
+        if seconds is not None]
+    # The gaps between reads, then the zeros between chunks of one read: one sample for all.
+    if timings.content_chunks > 1:
+        itl = keys.itl
+        samples += [(itl, gap * _MICROSECONDS, 1) for gap in timings.read_gaps_s]
+        if same_read := timings.same_read_gaps:
+            samples.append((itl, 0.0, same_read))
+    recorder.record_series(start_time, samples)
+
+
 class MessageCaller:
     """Sends the LLM calls of one Locust user, with that user's API key."""
 
@@ -158,6 +188,9 @@ class MessageCaller:
         options = user.environment.parsed_options
         self.api = str(getattr(options, "llm_api", ANTHROPIC))
         self.route = ROUTES[self.api]
+        self.key = f"POST {self.route}"
+        """The requests' endpoint key (every call is a POST)."""
+        self.series_keys = SeriesKeys.of(self.key)
         self.headers = auth_headers(self.api, api_key or user_api_key(options))
         self.model = str(getattr(options, "llm_model", DEFAULT_MODEL))
         self.max_tokens = _lengths_option(options, "llm_max_tokens", None) or parse_lengths(
@@ -273,7 +306,7 @@ class MessageCaller:
             return
         meta = response.request_meta
         recorder.stream_rows.add(
-            f"{meta['request_type']} {self.route}", meta.get("start_time") or time.time(),
+            self.key, meta.get("start_time") or time.time(),
             timings is not None, None if timings is None else timings.ttft_s,
             None if timings is None else timings.tpot_s, (meta.get("response_time") or 0.0) / 1e3)
 
@@ -285,17 +318,7 @@ class MessageCaller:
         meta = response.request_meta
         recorder = recorder_of(self.user.environment)
         if recorder is not None:
-            key = f"{meta['request_type']} {self.route}"
-            ttfb, ttft, tpot = timings.ttfb_s, timings.ttft_s, timings.tpot_s
-            samples = [(key + suffix, seconds * _MICROSECONDS, 1) for suffix, seconds in (
-                (TTFB_SUFFIX, ttfb), (TTFT_SUFFIX, ttft), (TPOT_SUFFIX, tpot)) if seconds is not None]
-            # The gaps between reads, then the zeros between chunks of one read: one sample for all.
-            if timings.content_chunks > 1:
-                itl = key + ITL_SUFFIX
-                samples += [(itl, gap * _MICROSECONDS, 1) for gap in timings.read_gaps_s]
-                if same_read := timings.same_read_gaps:
-                    samples.append((itl, 0.0, same_read))
-            recorder.record_series(meta.get("start_time") or time.time(), samples)
+            record_stream(recorder, self.series_keys, meta.get("start_time") or time.time(), timings)
             return
         fire = self.user.environment.events.request.fire
         common = {"request_type": meta["request_type"], "response_length": 0, "response": response,

@@ -36,8 +36,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 ANTHROPIC = "anthropic"
 OPENAI = "openai"
@@ -48,7 +47,18 @@ _ANTHROPIC_CONTENT = {"text_delta": "text", "thinking_delta": "thinking",
 _OPENAI_CONTENT = ("content", "reasoning_content", "reasoning")
 _ANTHROPIC_IGNORED = frozenset((b"ping", b"content_block_start", b"content_block_stop"))
 """Events that carry nothing the timings need: not decoded."""
-_ANTHROPIC_SKIPPED = tuple(b"event: " + name + b"\n" for name in sorted(_ANTHROPIC_IGNORED))
+_ANTHROPIC_QUIET = frozenset(
+    [b'event: ping\ndata: {"type":"ping"}', b'event: ping\ndata: {"type": "ping"}']
+    + [b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}' % index
+       for index in range(8)]
+    + [b'event: content_block_start\ndata: {"type":"content_block_start","index":%d,'
+       b'"content_block":{"type":"text","text":""}}' % index for index in range(8)])
+"""Whole ignored events in the forms the API sends, passed over with one set lookup each."""
+_END_BLOCKS = {ANTHROPIC: b'event: message_stop\ndata: {"type":"message_stop"}', OPENAI: b"data: [DONE]"}
+"""Each style's end marker as a whole event in its usual form."""
+_LF, _CR = 0x0A, 0x0D
+"""Bytes tested with ``in`` as integers: a memchr, where a one-byte bytes operand is first tried
+as an integer (a TypeError formatted and dropped, about 2,000 instructions a test)."""
 _DECODER = json.JSONDecoder()
 # Once per stream each, in the APIs' usual compact form, read without decoding the JSON (anything
 # else is decoded): message_start's usage (a key is never inside a string: its quotes would be
@@ -71,9 +81,11 @@ class StreamCutError(Exception):
     """The stream ended (or broke) before its end marker, with no error event."""
 
 
-@dataclass(frozen=True, slots=True)  # slots: made once a stream, at half the cost
-class StreamTimings:
-    """One stream's timings (seconds since the request was sent) and outcome."""
+class StreamTimings(NamedTuple):
+    """One stream's timings (seconds since the request was sent) and outcome.
+
+    A named tuple rather than a frozen dataclass: made once a stream, where a frozen dataclass's
+    ``__init__`` (a ``object.__setattr__`` call per field) costs ten times the tuple."""
 
     ttfb_s: float | None
     ttft_s: float | None
@@ -171,9 +183,10 @@ def _usual_anthropic(prefix: bytes, suffix: bytes) -> bool:
 
 def _usual_openai(prefix: bytes, suffix: bytes) -> bool:
     """A content chunk without a stop reason, usage or error."""
-    return (prefix.startswith(b"data: {") and b'"finish_reason":null' in suffix
-            and not any(marker in part for part in (prefix, suffix)
-                        for marker in (b"\n", b'"usage":{', b'"error"', b'"finish_reason":"')))
+    return (prefix.startswith(b"data: {") and suffix.find(b'"finish_reason":null') >= 0
+            and _LF not in prefix and _LF not in suffix
+            and all(part.find(marker) < 0 for part in (prefix, suffix)
+                    for marker in (b'"usage":{', b'"error"', b'"finish_reason":"')))
 
 
 class LlmStreamParser:
@@ -200,7 +213,14 @@ class LlmStreamParser:
         self._token = b'"delta":{"content":"' if self._openai else \
             b'"delta":{"type":"text_delta","text":"'
         self._usual = _usual_openai if self._openai else _usual_anthropic
-        self._skipped = () if self._openai else _ANTHROPIC_SKIPPED
+        self._template = (b"", b"")
+        """The last run's first event around its text (prefix, suffix), found usual: a stream's
+        content events all have the same, so the checks are made once."""
+        self._boundary = b""
+        self._boundary_lines = 0
+        self._ignored = frozenset[bytes]() if self._openai else _ANTHROPIC_IGNORED
+        self._quiet = frozenset[bytes]() if self._openai else _ANTHROPIC_QUIET
+        self._end_block = _END_BLOCKS[api]
         self._started = started
         self._pending = b""
         self._ttfb: float | None = None
@@ -222,7 +242,7 @@ class LlmStreamParser:
             self._ttfb = now
         if self._pending:
             chunk = self._pending + chunk
-        if b"\r" in chunk:
+        if _CR in chunk:
             if chunk.endswith(b"\r"):  # maybe half a CRLF: wait for the rest
                 self._pending = chunk
                 return
@@ -269,17 +289,22 @@ class LlmStreamParser:
             return None
         first_end = data.find(b"\n\n", text_end, stop)
         first_end = stop if first_end < 0 else first_end
-        prefix, suffix = data[start:text], data[text_end:first_end]
-        if not self._usual(prefix, suffix):
-            return None
+        template = data[start:text], data[text_end:first_end]
+        if template != self._template:
+            if not self._usual(*template):
+                return None
+            self._template = template
+            self._boundary = template[1] + b"\n\n" + template[0]
+            self._boundary_lines = self._boundary.count(b"\n")
         if first_end == stop:
             return 1
+        suffix = template[1]
         if not data.endswith(suffix, start, stop):
             return None
-        boundary = suffix + b"\n\n" + prefix
+        boundary = self._boundary
         texts_end = stop - len(suffix)
         boundaries = data.count(boundary, text, texts_end)
-        if data.count(b"\n", text, texts_end) != boundaries * boundary.count(b"\n") or \
+        if data.count(b"\n", text, texts_end) != boundaries * self._boundary_lines or \
                 data.find(boundary + b'"', text, stop) >= 0:
             return None
         return boundaries + 1
@@ -287,20 +312,25 @@ class LlmStreamParser:
     def _one_by_one(self, data: bytes) -> int:
         """The content chunks among ``data``'s events (blank-line separated), each event read."""
         dispatch = self._openai_event if self._openai else self._anthropic_event
-        skipped = self._skipped
+        ignored, quiet = self._ignored, self._quiet
         content = 0
         for block in data.split(b"\n\n"):
-            if block.startswith(skipped) and block.count(b"\n") == 1:
-                continue  # 'event: ping' and the like, in the usual two lines
-            # The usual layouts first ('event: NAME\ndata: JSON', 'data: JSON'): no line loop.
-            if block.startswith(b"data: ") and b"\n" not in block:
-                content += dispatch(b"", block[6:])
+            if block in quiet:
                 continue
-            if block.startswith(b"event: "):
-                end = block.find(b"\n")
-                if end > 0 and block.startswith(b"data: ", end + 1) and b"\n" not in block[end + 1:]:
-                    content += dispatch(block[7:end], block[end + 7:])
+            if block == self._end_block:
+                self._complete = True
+                continue
+            # The usual layouts first ('event: NAME\ndata: JSON', 'data: JSON'): no line loop.
+            first, two_lines, data_line = block.partition(b"\n")
+            if not two_lines:
+                if first[:6] == b"data: ":
+                    content += dispatch(b"", first[6:])
                     continue
+            elif first[:7] == b"event: " and data_line[:6] == b"data: " and _LF not in data_line:
+                name = first[7:]
+                if name not in ignored:  # 'event: ping' and the like carry nothing: not read
+                    content += dispatch(name, data_line[6:])
+                continue
             content += self._block(block, dispatch)
         return content
 
@@ -329,8 +359,10 @@ class LlmStreamParser:
 
     def _anthropic_event(self, name: bytes, raw: bytes) -> bool:
         """Reads one event; whether it is a content chunk."""
-        if name == b"content_block_delta" and b'""' not in raw and (
-                b'"text_delta"' in raw or b'"thinking_delta"' in raw or b'"input_json_delta"' in raw):
+        # (bytes.find rather than 'in', whose bytes operand is first tried as an integer, dearly)
+        if name == b"content_block_delta" and raw.find(b'""') < 0 and (
+                raw.find(b'"text_delta"') >= 0 or raw.find(b'"thinking_delta"') >= 0
+                or raw.find(b'"input_json_delta"') >= 0):
             return True  # a content delta with no empty string in it: not empty
         if name in _ANTHROPIC_IGNORED:
             return False
@@ -371,8 +403,8 @@ class LlmStreamParser:
 
     def _openai_event(self, name: bytes, raw: bytes) -> bool:
         """Reads one event; whether it is a content chunk."""
-        if (b'"content":"' in raw and b'"finish_reason":null' in raw and b'""' not in raw
-                and b'"error"' not in raw and b'"usage":{' not in raw and not name):
+        if (not name and raw.find(b'"content":"') >= 0 and raw.find(b'"finish_reason":null') >= 0
+                and raw.find(b'""') < 0 and raw.find(b'"error"') < 0 and raw.find(b'"usage":{') < 0):
             return True  # the usual compact content chunk, its content not empty
         if raw == OPENAI_DONE:
             self._complete = True

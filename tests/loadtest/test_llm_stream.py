@@ -315,3 +315,89 @@ def test_a_burst_of_chunks_in_one_read_is_one_gap_then_zeros() -> None:
     t = parser.timings()
     assert t.ttft_s == pytest.approx(0.1) and t.itl_s == pytest.approx((0.0, 0.2, 0.0, 0.0))
     assert t.content_chunks == 5 and t.output_tokens == 7 and t.stop_reason == "stop_sequence"
+
+
+def one_read_each(pieces: list[bytes], api: str) -> StreamTimings:
+    """The reference: every event its own read (read one by one), all at the same moment."""
+    parser = LlmStreamParser(api, started=0.0)
+    for piece in pieces:
+        parser.feed(piece, 0.1)
+    return parser.timings()
+
+
+def in_one_read(pieces: list[bytes], api: str, line_end: bytes = b"\n") -> StreamTimings:
+    parser = LlmStreamParser(api, started=0.0)
+    parser.feed(b"".join(pieces).replace(b"\n", line_end), 0.1)
+    return parser.timings()
+
+
+def compact_event(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def text_delta(text: str, kind: str = "text_delta", field: str = "text") -> bytes:
+    return compact_event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                 "delta": {"type": kind, field: text}})
+
+
+PING = compact_event("ping", {"type": "ping"})
+
+
+@pytest.mark.parametrize("middle", [
+    PING,  # a ping between tokens: not a token, the run around it still counted
+    text_delta(""),  # an empty text delta: not a token
+    text_delta('{"city": "Par', "input_json_delta", "partial_json"),  # tool input: a token
+    text_delta("hmm", "thinking_delta", "thinking"),  # thinking: a token
+    text_delta("c2ln", "signature_delta", "signature"),  # a signature: not a token
+    b": keep-alive\n\n",  # a comment
+    compact_event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "x"}}),
+    # One event in three lines: with an id field, still a token; renamed by a second event
+    # line (ending as a token's event does), not one.
+    text_delta("a")[:-2] + b"\nid: 7\n\n",
+    text_delta("a")[:-2] + b'\nevent: renamed"}}\n\n',
+])
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_read_of_many_events_reads_as_the_events_one_by_one(middle: bytes, line_end: bytes) -> None:
+    texts = [text_delta(word) for word in ("Hello", " wor", "ld", " \\\"q\\\"", " é", " end")]
+    pieces = [OPENING, *texts[:3], middle, *texts[3:], closing(9, "max_tokens")]
+    bulk, reference = in_one_read(pieces, ANTHROPIC, line_end), one_read_each(pieces, ANTHROPIC)
+    assert bulk.content_chunks == reference.content_chunks >= 6
+    assert bulk.itl_s == reference.itl_s == (0.0,) * (reference.content_chunks - 1)
+    assert (bulk.ttft_s, str(bulk.error), bulk.complete, bulk.stop_reason, bulk.output_tokens) == (
+        reference.ttft_s, str(reference.error), reference.complete, reference.stop_reason, 9)
+    error = b"error" in middle and b"overloaded" in middle
+    assert isinstance(bulk.failure, MidStreamError) == error
+
+
+def test_a_read_ending_anywhere_in_the_marker_between_two_tokens() -> None:
+    # Two reads cut at every byte of one token's end, the blank line and the next token's opening:
+    # the first read holds the tokens whose blank line it completed.
+    texts = [text_delta(f"w{n}") for n in range(6)]
+    body = OPENING + b"".join(texts) + closing(6)
+    boundary = len(OPENING) + sum(map(len, texts[:3]))  # the end of the third token's event
+    for cut in range(boundary - 6, boundary + 90):
+        parser = LlmStreamParser(ANTHROPIC, started=0.0)
+        parser.feed(body[:cut], 0.1)
+        parser.feed(body[cut:], 0.3)
+        t = parser.timings()
+        first = 3 if cut >= boundary else 2
+        assert t.chunks_per_read == (first, 6 - first), cut
+        assert t.itl_s == pytest.approx((0.0,) * (first - 1) + (0.2,) + (0.0,) * (5 - first))
+        assert t.complete and t.output_tokens == 6
+
+
+def test_openai_tool_calls_and_a_usage_chunk_among_content_in_one_read() -> None:
+    pieces = [chunk({"role": "assistant", "content": ""}), chunk({"content": "a"}),
+              chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{\"q\""}}]}),
+              chunk({"content": ""}), chunk({"content": "b"}), chunk({"content": "c"}),
+              chunk({}, "tool_calls"), chunk(None, usage={"prompt_tokens": 3, "completion_tokens": 5}),
+              b"data: [DONE]\n\n"]
+    compact = [piece if not piece.startswith(b"data: {") else
+               b"data: " + json.dumps(json.loads(piece[6:]), separators=(",", ":")).encode() + b"\n\n"
+               for piece in pieces]
+    for form in (pieces, compact):
+        for line_end in (b"\n", b"\r\n"):
+            t = in_one_read(form, OPENAI, line_end)
+            assert (t.content_chunks, t.stop_reason, t.output_tokens, t.complete) == (
+                4, "tool_calls", 5, True)
+            assert t == one_read_each(form, OPENAI)._replace(chunks_per_read=(4,), read_gaps_s=())

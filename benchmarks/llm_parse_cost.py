@@ -1,0 +1,220 @@
+"""What parsing an LLM stream costs the generator, per stream: a figure that does not move with the
+machine's load (``benchmarks.llm_stream_accuracy``'s streams per CPU second do, ±10% on a shared one).
+
+Two measures, each side in its own process, N streams after a warm-up:
+
+- default (from memory): the canned 64-token Anthropic stream of ``llm_stream_accuracy``'s cost
+  benchmark fed to ``LlmStreamParser`` in three read patterns (two reads, 3855 bytes then the
+  rest, as nginx's canned stream arrives on loopback; 1460-byte reads, a TCP segment each, so
+  reads end anywhere, mid-marker too; one event per read, as a paced server's tokens arrive), then its
+  timings and their recording (``loadtest.llm.record_stream`` into a ``RunRecorder``): the parsing
+  side's whole extra work;
+- ``--nginx``: the LLM scenario's call (``MessageCaller.call``, rate-limit headroom, counters,
+  slogate's request listener) streaming that stream from Debian's nginx with parsing on, and the
+  same call reading the body in one go (``BodyInOneGo``: parsing off), as the wall-clock benchmark
+  runs them; off / on is the share of streams per CPU second that parsing leaves (goal >= 0.9).
+
+``--callgrind`` counts the CPU instructions of the N streams only (valgrind's callgrind, switched
+on and off around the loop, as ``benchmarks.request_path_cost``); without it, nanoseconds per
+stream of CPU time (median of alternating rounds).
+
+    .venv/bin/python -m benchmarks.llm_parse_cost [--callgrind] [--nginx] [--streams N] [--rounds R]
+
+Needs valgrind for --callgrind (``apt-get install valgrind``), nginx for --nginx.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.request_path_cost import START_INSTRUMENTATION, STOP_INSTRUMENTATION, client_request
+from slogate.loadtest.llm import MessageCaller, SeriesKeys, record_stream
+from slogate.loadtest.llm_stream import ANTHROPIC, LlmStreamParser
+
+REPO = Path(__file__).resolve().parents[1]
+WARMUP = 50
+SEGMENT = 1460
+NGINX_FIRST_READ = 3855
+"""Bytes of the body in the first read of a stream from nginx on loopback (the rest in a second)."""
+READ_PATTERNS = ("two reads", f"{SEGMENT}-byte reads", "an event per read")
+NGINX_SIDES = {"on": "parsing on (the scenario's call)", "off": "parsing off (body in one go)"}
+ROUTE_KEY = "POST /v1/messages"
+
+
+class BodyInOneGo(MessageCaller):
+    """The scenario's call (rate-limit headroom, counters) with the stream read in one go: no
+    parsing, no derived series."""
+
+    def _read_stream(self, response: Any, started: float) -> None:
+        length = len(response.read(1)) + len(response.read())
+        response.request_meta["response_time"] = (time.perf_counter() - started) * 1e3
+        response.request_meta["response_length"] = length
+        response.release()
+
+
+def reads_of(stream: bytes, pattern: str) -> list[bytes]:
+    if pattern == READ_PATTERNS[0]:
+        return [stream[:NGINX_FIRST_READ], stream[NGINX_FIRST_READ:]]
+    if pattern == READ_PATTERNS[1]:
+        return [stream[at:at + SEGMENT] for at in range(0, len(stream), SEGMENT)]
+    return [event + b"\n\n" for event in stream.removesuffix(b"\n\n").split(b"\n\n")]
+
+
+def parse_streams(pattern: str) -> Callable[[], None]:
+    """One stream from memory: parsed read by read, its timings recorded."""
+    from benchmarks.llm_stream_accuracy import canned_stream
+    from slogate.loadtest.recorder import RunRecorder
+
+    reads = reads_of(canned_stream(), pattern)
+    recorder = RunRecorder(slice_s=1.0)
+    keys = SeriesKeys.of(ROUTE_KEY)
+    start = time.time()
+
+    def one() -> None:
+        parser = LlmStreamParser(ANTHROPIC, 0.0)
+        now = 0.001
+        for read in reads:
+            now += 0.0001
+            parser.feed(read, now)
+        timings = parser.timings()
+        if not timings.complete or timings.content_chunks != 64:
+            raise SystemExit(f"llm_parse_cost: the canned stream read wrong: {timings}")
+        record_stream(recorder, keys, start, timings)
+
+    return one
+
+
+def stream_calls(side: str, host: str) -> Callable[[], None]:
+    """One call of the LLM scenario against nginx's canned stream, parsing on or off."""
+    from locust import FastHttpUser
+    from locust.env import Environment
+
+    from slogate.loadtest.plugin import SlogateSession
+
+    class Streamer(FastHttpUser):
+        pass
+
+    Streamer.host = host
+    environment = Environment(user_classes=[Streamer])
+    environment.create_local_runner()  # Locust's stats listener, as in every run
+    session = SlogateSession(environment)
+    environment.events.request.add_listener(session.on_request)
+    caller = (MessageCaller if side == "on" else BodyInOneGo)(Streamer(environment))
+
+    def one() -> None:
+        caller.call("hello", stream=True)
+
+    return one
+
+
+def run_side(side: str, streams: int, host: str | None) -> None:
+    """One side's N streams in this process; prints MEASURED with the CPU nanoseconds they took."""
+    one = stream_calls(side, host) if host else parse_streams(side)
+    for _ in range(WARMUP):
+        one()
+    instrument = client_request()
+    instrument(START_INSTRUMENTATION)
+    started = time.process_time_ns()  # CPU time: a shared machine's waits for a core left out
+    for _ in range(streams):
+        one()
+    elapsed = time.process_time_ns() - started
+    instrument(STOP_INSTRUMENTATION)
+    print("MEASURED " + json.dumps({"ns": elapsed, "streams": streams}), flush=True)
+
+
+def side_command(side: str, streams: int, host: str | None) -> list[str]:
+    command = [sys.executable, "-m", "benchmarks.llm_parse_cost", "--side", side,
+               "--streams", str(streams)]
+    return command + (["--host", host] if host else [])
+
+
+def measured(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    for line in completed.stdout.splitlines():
+        if line.startswith("MEASURED "):
+            return dict(json.loads(line.split(" ", 1)[1]))
+    raise SystemExit(f"llm_parse_cost: the side did not finish:\n{completed.stderr[-3000:]}")
+
+
+def instructions_per_stream(side: str, streams: int, host: str | None) -> float:
+    """The side's streams under callgrind, instrumented only while they run."""
+    with tempfile.TemporaryDirectory() as folder:
+        completed = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={folder}/callgrind.out", *side_command(side, streams, host)],
+            cwd=REPO, capture_output=True, text=True, check=False,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )
+    measured(completed)
+    found = re.search(r"Collected : (\d+)", completed.stderr)
+    if found is None:
+        raise SystemExit(f"llm_parse_cost: no callgrind count:\n{completed.stderr[-3000:]}")
+    return int(found.group(1)) / streams
+
+
+def nanoseconds_per_stream(side: str, streams: int, host: str | None) -> float:
+    completed = subprocess.run(side_command(side, streams, host), cwd=REPO, capture_output=True,
+                               text=True, check=False)
+    return float(measured(completed)["ns"]) / streams
+
+
+def figures_of(sides: list[str], args: argparse.Namespace, host: str | None) -> dict[str, float]:
+    if args.callgrind:
+        return {side: instructions_per_stream(side, args.streams, host) for side in sides}
+    rounds: dict[str, list[float]] = {side: [] for side in sides}
+    for round_number in range(args.rounds):
+        for side in sides[:: -1 if round_number % 2 else 1]:
+            rounds[side].append(nanoseconds_per_stream(side, args.streams, host))
+    return {side: statistics.median(values) for side, values in rounds.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--callgrind", action="store_true", help="count instructions (valgrind)")
+    parser.add_argument("--nginx", action="store_true",
+                        help="the scenario's whole call against nginx, parsing on and off")
+    parser.add_argument("--streams", type=int, help="streams per side (default 2000; 300 under callgrind)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds when timing")
+    parser.add_argument("--side", help=argparse.SUPPRESS)
+    parser.add_argument("--host", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.streams = args.streams or (300 if args.callgrind else 2000)
+    if args.side:
+        run_side(args.side, args.streams, args.host)
+        return
+    unit = "instructions" if args.callgrind else "CPU ns"
+    how = "" if args.callgrind else f" (median of {args.rounds} alternating rounds)"
+    if not args.nginx:
+        figures = figures_of(list(READ_PATTERNS), args, None)
+        print(f"a 64-token Anthropic stream from memory, parsed and recorded, {args.streams} streams "
+              f"per pattern, {unit} per stream{how}")
+        for pattern, figure in figures.items():
+            print(f"  {pattern:20} {figure:10,.0f}")
+        return
+    from benchmarks.generator_efficiency import nginx
+    from benchmarks.llm_stream_accuracy import STREAM_LOCATION, canned_stream
+
+    with tempfile.TemporaryDirectory() as folder, \
+            nginx(Path(folder), {"stream.sse": canned_stream()}, STREAM_LOCATION) as host:
+        figures = figures_of(list(NGINX_SIDES), args, host)
+    print(f"the LLM scenario's call of a 64-token stream from nginx on 127.0.0.1, {args.streams} "
+          f"streams per side, {unit} per stream{how}")
+    for side, title in NGINX_SIDES.items():
+        print(f"  {title:36} {figures[side]:10,.0f}")
+    extra = figures["on"] - figures["off"]
+    print(f"  parsing adds {extra:,.0f} {unit} per stream: off / on = x{figures['off'] / figures['on']:.3f}"
+          " (streams per CPU second parsing leaves; goal >= x0.9)")
+
+
+if __name__ == "__main__":
+    main()
