@@ -230,16 +230,7 @@ PARSING_ON = SCENARIO_CALL + """
 Caller = MessageCaller
 """
 PARSING_OFF = SCENARIO_CALL + """
-
-class Caller(MessageCaller):
-    \"\"\"The scenario's call (rate-limit headroom, counters) with the stream read in one go: no
-    parsing, no derived series.\"\"\"
-
-    def _read_stream(self, response, started):
-        length = len(response.read(1)) + len(response.read())
-        response.request_meta["response_time"] = (time.perf_counter() - started) * 1e3
-        response.request_meta["response_length"] = length
-        response.release()
+from benchmarks.llm_parse_cost import BodyInOneGo as Caller
 """
 BARE_REQUEST = MEASURE_CODE + """
 from slogate.loadtest.llm_payload import request_body

@@ -401,3 +401,30 @@ def test_openai_tool_calls_and_a_usage_chunk_among_content_in_one_read() -> None
             assert (t.content_chunks, t.stop_reason, t.output_tokens, t.complete) == (
                 4, "tool_calls", 5, True)
             assert t == one_read_each(form, OPENAI)._replace(chunks_per_read=(4,), read_gaps_s=())
+
+
+RAW_TEXTS = [b"plain", b"", b'\\"quoted\\"', b"back\\\\", b"odd\\", b'"', b'a","x":"b', b"tab\\t",
+             b"\xc3\xa9"]
+
+
+@pytest.mark.parametrize("api", [ANTHROPIC, OPENAI])
+def test_a_read_of_one_content_event_reads_as_the_general_way(api: str) -> None:
+    # A paced stream's reads hold one event each: once the template is known, such a read is
+    # recognised by its prefix and suffix. The reference cuts each event in two reads at the same
+    # moment, so the second one completes it the general way.
+    def content(text: bytes) -> bytes:
+        if api == OPENAI:
+            return (b'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"' + text
+                    + b'"},"logprobs":null,"finish_reason":null}]}\n\n')
+        return (b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+                b'"delta":{"type":"text_delta","text":"' + text + b'"}}\n\n')
+    end = [chunk({}, "stop"), b"data: [DONE]\n\n"] if api == OPENAI else [closing(None)]
+    opening = [] if api == OPENAI else [OPENING]
+    pieces = [*opening, content(b"first"), *map(content, RAW_TEXTS), *end]
+    lone, reference = LlmStreamParser(api, 0.0), LlmStreamParser(api, 0.0)
+    for at, piece in enumerate(pieces):
+        lone.feed(piece, at * 0.01)
+        reference.feed(piece[:1], at * 0.01)
+        reference.feed(piece[1:], at * 0.01)
+    assert lone.timings() == reference.timings()
+    assert lone.timings().content_chunks >= 1 + len(RAW_TEXTS) - 2  # not the empty, nor '"'
