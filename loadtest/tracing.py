@@ -5,11 +5,12 @@
 read back from the headers their requests sent (:func:`sent_trace_id`), so nothing else is
 carried per request.
 
-Without OpenTelemetry configured the ids are random (drawn in bulk: cheap; nothing exported), and
-the header goes in where each client sends a request (``_send_request_safe_mode``: under the
-request's name, its event and its response). With an OTLP endpoint (:func:`configure_otlp`), each
-request is a client span of the opentelemetry-sdk, exported in batches, around the whole
-``request`` call, and the header carries that span's context.
+Without OpenTelemetry configured the ids are random (drawn in bulk: cheap; nothing exported).
+FastHttpSession's agent copies its default headers into every request it sends: its copy adds the
+header (no call of ours per request); HttpSession's ``_send_request_safe_mode`` adds it. A
+traceparent the scenario sets itself is sent and recorded instead. With an OTLP endpoint
+(:func:`configure_otlp`), each request is a client span of the opentelemetry-sdk, exported in
+batches, around the whole ``request`` call, and the header carries that span's context.
 """
 
 from __future__ import annotations
@@ -18,17 +19,16 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from geventhttpclient.header import Headers
 from locust.clients import HttpSession
-from locust.contrib.fasthttp import FastHttpSession
+from locust.contrib.fasthttp import FastHttpSession, LocustUserAgent
 
 from slogate.loadtest import trace_ids
 
-_CLIENTS = (HttpSession, FastHttpSession)
-_ORIGINALS = {client: (client.request, client._send_request_safe_mode) for client in _CLIENTS}
-"""Each client's own methods, so that configuring OTLP can move the header from one to the other."""
 _tracer: Any = None
 _provider: Any = None
-_enabled = False
+_installed = False
+_spans_installed = False
 
 
 def traceparent(trace_id: int, span_id: int) -> str:
@@ -37,9 +37,52 @@ def traceparent(trace_id: int, span_id: int) -> str:
 
 def enable() -> None:
     """Send traceparent on every request of both HTTP clients (idempotent)."""
-    global _enabled
-    _enabled = True
-    _install()
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    agent_init, make_request = LocustUserAgent.__init__, LocustUserAgent._make_request
+
+    def traced_agent_init(agent: LocustUserAgent, *args: Any, **kwargs: Any) -> None:
+        agent_init(agent, *args, **kwargs)
+        agent.default_headers = _TracedHeaders.of(agent.default_headers)
+
+    def make_failed_request(agent: LocustUserAgent, *args: Any, **kwargs: Any) -> Any:
+        # FastHttpSession's stand-in for a request that failed without a response (refused, timed
+        # out): what it sent, traceparent included, so a timeout's trace id is found too.
+        request = make_request(agent, *args, **kwargs)
+        sent = getattr(agent.default_headers, "last", None)
+        if sent and "traceparent" not in request.headers:
+            request.headers["traceparent"] = sent
+        return request
+
+    LocustUserAgent.__init__ = traced_agent_init  # type: ignore[method-assign,assignment]
+    LocustUserAgent._make_request = make_failed_request  # type: ignore[method-assign,assignment]
+    HttpSession._send_request_safe_mode = _with_traceparent(  # type: ignore[method-assign]
+        HttpSession._send_request_safe_mode)
+    _install_spans()
+
+
+class _TracedHeaders(Headers):
+    """A FastHttpSession agent's default headers: geventhttpclient copies them into each request
+    it sends (``UserAgent.urlopen``), and each copy carries a new traceparent."""
+
+    last = ""
+    """The traceparent of the latest copy (the request being sent)."""
+
+    @classmethod
+    def of(cls, headers: Headers) -> _TracedHeaders:
+        traced = cls()
+        traced._copy_from(headers)
+        return traced
+
+    def copy(self) -> Headers:
+        # Headers.copy, plus one field stored as Headers stores it (lower-case name first).
+        clone = Headers()
+        clone._copy_from(self)
+        self.last = header = trace_ids.next_header()
+        dict.__setitem__(clone, "traceparent", ("traceparent", header))
+        return clone
 
 
 def configure_otlp(endpoint: str, service_name: str = "slogate-loadtest") -> None:
@@ -56,7 +99,7 @@ def configure_otlp(endpoint: str, service_name: str = "slogate-loadtest") -> Non
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     _tracer = provider.get_tracer("slogate.loadtest")
     _provider = provider
-    _install()
+    _install_spans()
 
 
 def shutdown() -> None:
@@ -81,47 +124,33 @@ def sent_trace_id(response: Any, exception: BaseException | None = None) -> str 
     return None
 
 
-def _install() -> None:
-    """Random headers where each client sends; spans around ``request`` once OTLP is configured."""
-    if not _enabled:
-        return
-    for client in _CLIENTS:
-        request, send = _ORIGINALS[client]
-        if _tracer is None:
-            client.request = request  # type: ignore[method-assign]
-            # FastHttpSession sends a headers dict of its own, made for the request: one store.
-            client._send_request_safe_mode = _with_traceparent(  # type: ignore[method-assign]
-                send, own_headers=client is FastHttpSession)
-        else:
-            client.request = _spanned(request)  # type: ignore[method-assign]
-            client._send_request_safe_mode = send  # type: ignore[method-assign]
+def _install_spans() -> None:
+    """Once traceparent is on and OTLP configured: a span around each request of both clients
+    (not before: a call less per request)."""
+    global _spans_installed
+    if _installed and _tracer is not None and not _spans_installed:
+        _spans_installed = True
+        for client in (HttpSession, FastHttpSession):
+            client.request = _spanned(client.request)  # type: ignore[method-assign]
 
 
-def _with_traceparent(original: Callable[..., Any], *, own_headers: bool) -> Callable[..., Any]:
-    if own_headers:
-        @functools.wraps(original)
-        def send(self: Any, method: str, url: str, headers: dict[str, Any], **kwargs: Any) -> Any:
-            # Once per request: a header drawn in bulk, stored in the client's own dict.
-            headers["traceparent"] = trace_ids.next_header()
-            return original(self, method, url, headers=headers, **kwargs)
-
-        return send
-
+def _with_traceparent(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    def send_copy(self: Any, method: str, url: str, **kwargs: Any) -> Any:
+    def send(self: Any, method: str, url: str, **kwargs: Any) -> Any:
         headers = kwargs.get("headers")  # the caller's: copied, not changed
-        header = trace_ids.next_header()
-        kwargs["headers"] = {**headers, "traceparent": header} if headers else {"traceparent": header}
+        if not headers:
+            kwargs["headers"] = {"traceparent": trace_ids.next_header()}
+        elif "traceparent" not in headers:
+            kwargs["headers"] = {**headers, "traceparent": trace_ids.next_header()}
         return original(self, method, url, **kwargs)
 
-    return send_copy
+    return send
 
 
 def _spanned(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if _tracer is None:  # exporting stopped (Locust quits): random ids again
-            kwargs["headers"] = {**(kwargs.get("headers") or {}), "traceparent": trace_ids.next_header()}
+        if _tracer is None:  # no OTLP: the clients' own headers
             return original(self, method, url, *args, **kwargs)
         return _with_span(original, self, method, url, args, kwargs)
 
