@@ -285,9 +285,8 @@ class MessageCaller:
             self.counters.add(**{counter_name("stream_error_", timings.error.error_type): 1})
         elif failure is None and not timings.complete:
             self.counters.add(stream_cut=1)
-        failure = failure or timings.failure
-        if failure is not None:
-            response.failure(failure)
+        if failure is not None or not timings.complete:  # (complete: the end marker, no error)
+            response.failure(failure or timings.failure)
             return None
         counts = {"input_tokens": timings.input_tokens or 0, "output_tokens": timings.output_tokens,
                   "messages": 1}

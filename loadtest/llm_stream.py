@@ -105,6 +105,9 @@ class StreamTimings(NamedTuple):
     complete: bool
     """The end marker arrived (``message_stop``, ``data: [DONE]``) and no error."""
     end_marker: str
+    tpot_s: float | None
+    """Time per output token after the first: (last content chunk − first) / (output tokens − 1);
+    None with fewer than two tokens. (Computed once: the recorder and the goodput row read it.)"""
 
     @property
     def itl_s(self) -> tuple[float, ...]:
@@ -120,13 +123,6 @@ class StreamTimings(NamedTuple):
     def same_read_gaps(self) -> int:
         """The gaps of 0 in ``itl_s``: between chunks that arrived in the same read."""
         return self.content_chunks - len(self.chunks_per_read)
-
-    @property
-    def tpot_s(self) -> float | None:
-        """Time per output token after the first; None with fewer than two tokens."""
-        if self.ttft_s is None or self.last_content_s is None or self.output_tokens < 2:
-            return None
-        return (self.last_content_s - self.ttft_s) / (self.output_tokens - 1)
 
     @property
     def output_tokens_per_s(self) -> float | None:
@@ -456,18 +452,24 @@ class LlmStreamParser:
         """What the stream showed so far (call it when the stream has ended)."""
         started, ttfb, first, last = self._started, self._ttfb, self._first, self._last
         from_usage = self._output_tokens is not None
+        tokens = self._chunks if self._output_tokens is None else self._output_tokens
+        ttft = None if first is None else first - started
+        last_content = None if last is None else last - started
+        tpot = None if ttft is None or last_content is None or tokens < 2 else \
+            (last_content - ttft) / (tokens - 1)
         return StreamTimings(
             ttfb_s=None if ttfb is None else ttfb - started,
-            ttft_s=None if first is None else first - started,
-            last_content_s=None if last is None else last - started,
+            ttft_s=ttft,
+            last_content_s=last_content,
             read_gaps_s=tuple(self._gaps),
             chunks_per_read=tuple(self._reads),
             content_chunks=self._chunks,
             input_tokens=self._input_tokens,
-            output_tokens=self._output_tokens if self._output_tokens is not None else self._chunks,
+            output_tokens=tokens,
             tokens_from_usage=from_usage,
             stop_reason=self._stop_reason,
             error=self._error,
             complete=self._complete and self._error is None,
             end_marker=self._end_marker,
+            tpot_s=tpot,
         )
