@@ -67,6 +67,18 @@ _USUAL_INPUT_TOKENS = re.compile(rb'"usage":\{"input_tokens":(\d+)[,}]')
 _USUAL_MESSAGE_DELTA = re.compile(
     rb'\{"type":"message_delta","delta":\{"stop_reason":(?:"(\w+)"|null),'
     rb'"stop_sequence":(?:null|"[^"\\]*")\},"usage":\{"output_tokens":(\d+)\}\}')
+# An Anthropic stream's usual opening and ending, when a read holds them whole: each by one pattern
+# (the events an event at a time cost four times as much). The blocks' start and stop and the ping
+# are ignored whatever their index; the message start and delta read as above.
+_USUAL_HEAD = re.compile(
+    rb'event: message_start\ndata: ([^\n]*)\n\n'
+    rb'event: content_block_start\ndata: \{"type":"content_block_start","index":\d+,'
+    rb'"content_block":\{"type":"text","text":""\}\}\n\n'
+    rb'event: ping\ndata: \{"type": ?"ping"\}')
+_USUAL_TAIL = re.compile(
+    rb'event: content_block_stop\ndata: \{"type":"content_block_stop","index":\d+\}\n\n'
+    rb'event: message_delta\ndata: ' + _USUAL_MESSAGE_DELTA.pattern + rb'\n\n'
+    rb'event: message_stop\ndata: \{"type":"message_stop"\}')
 
 
 class MidStreamError(Exception):
@@ -282,9 +294,31 @@ class LlmStreamParser:
         counted = self._usual_run(data, start, first + len(token), stop)
         if counted is None:
             return self._one_by_one(data[:end])
-        before = self._one_by_one(data[:start - 2]) if start else 0
-        after = self._one_by_one(data[stop + 2:end]) if stop < end else 0
+        before = self._head(data, start - 2) if start else 0
+        after = self._tail(data, stop + 2, end) if stop < end else 0
         return before + counted + after
+
+    def _head(self, data: bytes, end: int) -> int:
+        """The content chunks among the events of ``data[:end]``, before a read's run."""
+        if not self._openai and (usual := _USUAL_HEAD.fullmatch(data, 0, end)) and \
+                (tokens := _USUAL_INPUT_TOKENS.search(usual[1])):
+            self._input_tokens = int(tokens[1])
+            return 0
+        return self._one_by_one(data[:end])
+
+    def _tail(self, data: bytes, start: int, end: int) -> int:
+        """The content chunks among the events of ``data[start:end]``, after a read's run."""
+        if not self._openai and (usual := _USUAL_TAIL.fullmatch(data, start, end)):
+            self._message_delta(usual)
+            self._complete = True
+            return 0
+        return self._one_by_one(data[start:end])
+
+    def _message_delta(self, usual: re.Match[bytes]) -> None:
+        """A message delta in its usual form (``_USUAL_MESSAGE_DELTA``'s groups)."""
+        if usual[1]:
+            self._stop_reason = usual[1].decode()
+        self._output_tokens = int(usual[2])
 
     def _usual_run(self, data: bytes, start: int, text: int, stop: int) -> int | None:
         """The content chunks of the events ``data[start:stop]`` when they are all usual ones (the
@@ -388,9 +422,7 @@ class LlmStreamParser:
             self._input_tokens = int(usual[1])
             return False
         if name == b"message_delta" and (usual := _USUAL_MESSAGE_DELTA.fullmatch(raw)):
-            if usual[1]:
-                self._stop_reason = usual[1].decode()
-            self._output_tokens = int(usual[2])
+            self._message_delta(usual)
             return False
         data = _object(raw)
         if data is None:

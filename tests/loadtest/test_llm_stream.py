@@ -428,3 +428,26 @@ def test_a_read_of_one_content_event_reads_as_the_general_way(api: str) -> None:
         reference.feed(piece[1:], at * 0.01)
     assert lone.timings() == reference.timings()
     assert lone.timings().content_chunks >= 1 + len(RAW_TEXTS) - 2  # not the empty, nor '"'
+
+
+@pytest.mark.parametrize("usage", [{"input_tokens": 21, "output_tokens": 1}, {"output_tokens": 1}])
+@pytest.mark.parametrize("stop", [("end_turn", None), (None, None), ("stop_sequence", "END")])
+def test_the_usual_opening_and_ending_in_one_read_read_as_their_events(
+        usage: dict[str, int], stop: tuple[str | None, str | None]) -> None:
+    # The API's compact opening (message start, text block start, ping) and ending (block stop,
+    # message delta, stop), each recognised whole in a read: the same as their events read alone.
+    head = [compact_event("message_start", {"type": "message_start", "message": {
+                "id": "m1", "type": "message", "content": [], "usage": usage}}),
+            compact_event("content_block_start", {"type": "content_block_start", "index": 0,
+                                                  "content_block": {"type": "text", "text": ""}}),
+            PING]
+    tail = [compact_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            compact_event("message_delta", {"type": "message_delta", "delta": {
+                "stop_reason": stop[0], "stop_sequence": stop[1]}, "usage": {"output_tokens": 7}}),
+            compact_event("message_stop", {"type": "message_stop"})]
+    pieces = [*head, *(text_delta(word) for word in ("a", "b", "c")), *tail]
+    bulk, reference = in_one_read(pieces, ANTHROPIC), one_read_each(pieces, ANTHROPIC)
+    assert bulk._replace(chunks_per_read=(), read_gaps_s=()) == reference._replace(
+        chunks_per_read=(), read_gaps_s=())
+    assert (bulk.input_tokens, bulk.output_tokens, bulk.stop_reason, bulk.complete) == (
+        usage.get("input_tokens"), 7, stop[0], True)
