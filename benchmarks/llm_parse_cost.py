@@ -1,5 +1,6 @@
 """What parsing an LLM stream costs the generator, per stream: a figure that does not move with the
-machine's load (``benchmarks.llm_stream_accuracy``'s streams per CPU second do, ±10% on a shared one).
+machine's load (``benchmarks.llm_stream_accuracy``'s streams per CPU second do: its rounds' on/off
+ratios spread over ±20% on a shared machine).
 
 Two measures, each side in its own process, N streams after a warm-up:
 
@@ -8,7 +9,7 @@ Two measures, each side in its own process, N streams after a warm-up:
   rest, as nginx's canned stream arrives on loopback; 1460-byte reads, a TCP segment each, so
   reads end anywhere, mid-marker too; one event per read, as a paced server's tokens arrive), then its
   timings and their recording (``loadtest.llm.record_stream`` into a ``RunRecorder``): the parsing
-  side's whole extra work;
+  side's extra work, its token counters aside;
 - ``--nginx``: the LLM scenario's call (``MessageCaller.call``, rate-limit headroom, counters,
   slogate's request listener) streaming that stream from Debian's nginx with parsing on, and the
   same call reading the body in one go (``BodyInOneGo``: parsing off), as the wall-clock benchmark
