@@ -510,18 +510,35 @@ def _drawing() -> Iterator[None]:
 def _fit(figure: Figure) -> None:
     """Places the panels (one column of subplots, twins included) so that every tick label, axis
     label, title and legend is inside the figure, as constrained layout did: each panel's extent
-    is measured once and the margins set to hold the largest. Constrained layout does that twice
-    per draw, and draws once more before saving: it was nearly half of a report's chart time.
+    is measured once and the margins set to hold the largest. Constrained layout measures twice
+    per draw and draws once more before saving: it was nearly half of a report's chart time.
 
-    The legends beside the plots are anchored at a fraction of the axes' width, so they move as
-    the axes widen; the right margin is solved for that, not measured as if they stood still.
+    A panel's height decides its y ticks (a taller one may get "0.5x" where a shorter had "1x"):
+    the panels start at about the height they end with, and are measured again if their new
+    height gave them other ticks.
     """
-    width, height = figure.get_size_inches()
     rows = figure.axes[0].get_subplotspec().get_gridspec().nrows  # type: ignore[union-attr]
-    # A start near the usual result: a panel's tick labels barely change when it moves.
-    figure.subplots_adjust(left=0.65 / width, right=1.0 - 1.9 / width, bottom=0.46 / height,
-                           top=1.0 - 0.25 / height, hspace=0.35 * rows / (height - 0.7))
+    width, height = figure.get_size_inches()
+    titled = any(ax.get_title(loc="left") for ax in figure.axes)
+    top, bottom, gap = (0.24 if titled else 0.05), 0.46, 0.33
+    figure.subplots_adjust(left=0.65 / width, right=1.0 - 1.9 / width, bottom=bottom / height,
+                           top=1.0 - top / height,
+                           hspace=gap * rows / (height - top - bottom - gap * (rows - 1)))
     renderer = FigureCanvasAgg(figure).get_renderer()  # type: ignore[no-untyped-call]
+    ticks = _y_ticks(figure)
+    _place(figure, renderer, rows)
+    if _y_ticks(figure) != ticks:
+        _place(figure, renderer, rows)
+
+
+def _y_ticks(figure: Figure) -> list[list[float]]:
+    return [[*ax.yaxis.get_majorticklocs(), *ax.yaxis.get_minorticklocs()] for ax in figure.axes]
+
+
+def _place(figure: Figure, renderer: Any, rows: int) -> None:
+    """Measures the panels and sets the margins to hold them (``_fit``). The legends beside the
+    plots are anchored at a fraction of the axes' width, so they move as the axes widen: the right
+    margin is solved for that, not measured as if they stood still."""
     pad = _PAD_IN * figure.dpi
     left = 0.0
     # (a, extent): something that sits a * (axes width) right of the axes' left edge and reaches
@@ -545,14 +562,14 @@ def _fit(figure: Figure) -> None:
         row = ax.get_subplotspec().rowspan.start  # type: ignore[union-attr]
         above[row] = max(above[row], extent.y1 - box.y1)
         below[row] = max(below[row], box.y0 - extent.y0)
+    width, height = figure.bbox.width, figure.bbox.height
     left += pad
-    axes_width = min((figure.bbox.width - pad - left - reach) / share for share, reach in beyond)
+    axes_width = min((width - pad - left - reach) / share for share, reach in beyond)
     top, bottom = above[0] + pad, below[-1] + pad
     gap = max((below[i] + above[i + 1] + pad for i in range(rows - 1)), default=0.0)
-    axes_height = (figure.bbox.height - top - bottom - gap * (rows - 1)) / rows
-    figure.subplots_adjust(left=left / figure.bbox.width, right=(left + axes_width) / figure.bbox.width,
-                           bottom=bottom / figure.bbox.height, top=1.0 - top / figure.bbox.height,
-                           hspace=gap / axes_height)
+    axes_height = (height - top - bottom - gap * (rows - 1)) / rows
+    figure.subplots_adjust(left=left / width, right=(left + axes_width) / width, bottom=bottom / height,
+                           top=1.0 - top / height, hspace=gap / axes_height)
 
 
 def _to_svg(figure: Figure, key: str) -> Markup:
