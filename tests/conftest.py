@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import socket
@@ -16,6 +17,19 @@ from slogate.slo.specfile.load import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_SPEC = REPO / "slogate" / "specs" / "reference.yaml"
+
+
+PACKAGES = ("slogate", "slo", "loadtest", "reports", "dashboards", "alerts")
+"""The project's source folders (``slogate`` links the others in by symlinks)."""
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The project compiled to bytecode once, before any test. The suite starts hundreds of
+    processes that import it (slogate, Locust and its workers, the target); where
+    PYTHONDONTWRITEBYTECODE is set, none of them saves what it compiled, and each spent some
+    0.4 s of CPU compiling the same modules again."""
+    for folder in PACKAGES:  # compile_dir does not follow the symlinked folders
+        compileall.compile_dir(REPO / folder, quiet=1)
 
 
 def in_ci() -> bool:
