@@ -84,11 +84,17 @@ def test_each_client_sends_a_traceparent_whose_id_its_request_event_gives_back(c
             client = user_class(environment).client
             client.get("/a", name="/a")
             client.get(f"http://127.0.0.1:{closed_port}/refused", name="/refused")
+        # A scenario's own traceparent is sent once, as given, and is the id read back.
+        own_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        own_user = type("Own", (FastHttpUser,), {"host": host})(environment)
+        response = own_user.client.get("/own", headers={"Traceparent": f"00-{own_id}-00f067aa0ba902b7-01"})
     sent = [TRACEPARENT.match(headers["traceparent"]).group(1)  # type: ignore[union-attr]
             for headers in recorded.headers]
-    assert len(sent) == 2 and read_back[0] == sent[0] and read_back[2] == sent[1]
+    assert len(sent) == 3 and read_back[0] == sent[0] and read_back[2] == sent[1]
+    assert sent[2] == own_id and read_back[4] == own_id
+    assert response._sent_request.lower().count("traceparent:") == 1
     assert all(TRACEPARENT.match(f"00-{trace_id}-{'1' * 16}-01") for trace_id in read_back)
-    assert len(set(read_back)) == 4
+    assert len(set(read_back)) == 5
 
 
 @pytest.mark.slow
@@ -129,13 +135,16 @@ def test_client_spans_reach_an_otlp_receiver_with_the_traces_sent(tmp_path: Path
     assert all(span.kind == span.SPAN_KIND_CLIENT for span in spans)
 
 
-def test_headers_drawn_in_bulk_are_valid_distinct_and_redrawn_after_a_fork() -> None:
-    drawn = list(itertools.islice(trace_ids.random_headers(), 3 * trace_ids.IDS_PER_DRAW))
+def test_headers_made_in_batches_are_valid_distinct_and_redrawn_after_a_fork() -> None:
+    drawn = list(itertools.islice(trace_ids.random_values(), 3 * trace_ids.IDS_PER_DRAW))
     assert len({trace_ids.trace_id_of(header) for header in drawn}) == len(drawn)
+    assert len({header[36:52] for header in drawn}) == len(drawn)  # span ids
     for header in drawn:
         match = TRACEPARENT.match(header)
         assert match and trace_ids.trace_id_of(header) == match.group(1)
-        assert match.group(1) != "0" * 32 and match.group(2) != "0" * 16
+    line = trace_ids.next_line()  # a request head's last line, and the blank line after it
+    assert line.startswith("traceparent: ") and line.endswith("-01\r\n\r\n")
+    assert TRACEPARENT.match(line[len("traceparent: "):-4])
     assert trace_ids.trace_id_of("not a traceparent") is None
     before = trace_ids.next_header
     trace_ids.restart()  # what a forked worker runs first: its own ids, not its parent's
