@@ -159,8 +159,8 @@ def run_locust(locustfile: Path, host: str, args: argparse.Namespace, processes:
                     "--master-bind-port", str(port), "--master-port", str(port)]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
                                timeout=args.seconds + 60, check=False)
-    measured = [json.loads(line.split(" ", 1)[1]) for line in completed.stdout.splitlines()
-                if line.startswith("MEASURED ")]
+    # Found anywhere in the output: two processes' lines can interleave on the shared pipe.
+    measured = [json.loads(found) for found in re.findall(r"MEASURED (\{[^{}]*\})", completed.stdout)]
     sending = [m for m in measured if m["requests"]]
     if not sending:
         raise SystemExit(f"generator_efficiency: no requests measured:\n{completed.stderr[-2000:]}")

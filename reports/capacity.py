@@ -27,6 +27,8 @@ from slogate.reports.charts import (
     _drawing,
     _latency_scale,
     _legend,
+    _minor_tick,
+    _no_tick,
     _tick,
     _to_svg,
 )
@@ -93,7 +95,10 @@ def knee_chart(result: CapacityResult) -> Chart:
         if max(loads) / min(loads) > 8:
             achieved.set_xscale("log")
             achieved.xaxis.set_major_formatter(FuncFormatter(_tick))
-            achieved.xaxis.set_minor_formatter(FuncFormatter(_tick))
+            # The 2s and 5s between powers of ten, as on latency axes; none over wide spans,
+            # where every minor label would overlap its neighbours.
+            wide = max(loads) / min(loads) > 200.0
+            achieved.xaxis.set_minor_formatter(FuncFormatter(_no_tick if wide else _minor_tick))
         achieved.set_xlabel(f"offered load ({result.unit})")
         svg = _to_svg(figure, "knee")
     return Chart("knee", title, caption, svg)
