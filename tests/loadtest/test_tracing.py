@@ -4,6 +4,7 @@ each span's trace is the one the request's traceparent header carried to the tar
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from slogate.loadtest import trace_ids, tracing
+from slogate.loadtest import trace_ids
 from tests.loadtest.harness_server import Recorded, harness_server, serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,33 +67,57 @@ def otlp_receiver(received: Received) -> Iterator[str]:
         yield url
 
 
-def test_each_client_sends_a_traceparent_whose_id_its_request_event_gives_back(closed_port: int) -> None:
-    """Both clients, a served request and a refused one: the id read back from the request event
-    (what the recorder keeps for the slowest) is the one sent, or would have been."""
-    from locust import FastHttpUser, HttpUser
-    from locust.env import Environment
+CLIENTS_SCRIPT = """\
+import json
+import sys
 
-    tracing.enable()
-    read_back: list[str | None] = []
+from locust import FastHttpUser, HttpUser
+from locust.env import Environment
+
+from slogate.loadtest import tracing
+
+host, refused = sys.argv[1], sys.argv[2]
+tracing.enable()
+read_back = []
+for client_class in (FastHttpUser, HttpUser):
+    user_class = type("Reader", (client_class,), {"host": host})
+    environment = Environment(user_classes=[user_class])
+    environment.events.request.add_listener(
+        lambda response, exception, **_: read_back.append(tracing.sent_trace_id(response, exception)))
+    client = user_class(environment).client
+    client.get("/a", name="/a")
+    client.get(refused, name="/refused")
+# A scenario's own traceparent: sent once, as given.
+own_user = type("Own", (FastHttpUser,), {"host": host})(environment)
+response = own_user.client.get("/own", headers={"Traceparent": sys.argv[3]})
+print(json.dumps({"read_back": read_back,
+                  "own_lines": response._sent_request.lower().count("traceparent:")}))
+"""
+
+
+def test_each_client_sends_a_traceparent_whose_id_its_request_event_gives_back(
+    closed_port: int, tmp_path: Path,
+) -> None:
+    """Both clients, a served request and a refused one: the id read back from the request event
+    (what the recorder keeps for the slowest) is the one sent, or would have been. In a process
+    of its own: Locust monkey-patches the process that imports it."""
+    script = tmp_path / "clients.py"
+    script.write_text(CLIENTS_SCRIPT, encoding="utf-8")
+    own_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     recorded = Recorded()
     with harness_server(recorded) as host:
-        for client_class in (FastHttpUser, HttpUser):
-            user_class = type("Reader", (client_class,), {"host": host})
-            environment = Environment(user_classes=[user_class])
-            environment.events.request.add_listener(
-                lambda response, exception, **_: read_back.append(tracing.sent_trace_id(response, exception)))
-            client = user_class(environment).client
-            client.get("/a", name="/a")
-            client.get(f"http://127.0.0.1:{closed_port}/refused", name="/refused")
-        # A scenario's own traceparent is sent once, as given, and is the id read back.
-        own_id = "4bf92f3577b34da6a3ce929d0e0e4736"
-        own_user = type("Own", (FastHttpUser,), {"host": host})(environment)
-        response = own_user.client.get("/own", headers={"Traceparent": f"00-{own_id}-00f067aa0ba902b7-01"})
+        completed = subprocess.run(
+            [sys.executable, str(script), host, f"http://127.0.0.1:{closed_port}/refused",
+             f"00-{own_id}-00f067aa0ba902b7-01"],
+            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    read_back = result["read_back"]
     sent = [TRACEPARENT.match(headers["traceparent"]).group(1)  # type: ignore[union-attr]
             for headers in recorded.headers]
     assert len(sent) == 3 and read_back[0] == sent[0] and read_back[2] == sent[1]
-    assert sent[2] == own_id and read_back[4] == own_id
-    assert response._sent_request.lower().count("traceparent:") == 1
+    assert sent[2] == own_id and read_back[4] == own_id and result["own_lines"] == 1
     assert all(TRACEPARENT.match(f"00-{trace_id}-{'1' * 16}-01") for trace_id in read_back)
     assert len(set(read_back)) == 5
 
