@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +36,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.request_path_cost import START_INSTRUMENTATION, STOP_INSTRUMENTATION, client_request
+from benchmarks.request_path_cost import (
+    START_INSTRUMENTATION,
+    STOP_INSTRUMENTATION,
+    client_request,
+    instructions_of,
+    nanoseconds_of,
+)
 from slogate.loadtest.llm import MessageCaller, SeriesKeys, record_stream
 from slogate.loadtest.llm_stream import ANTHROPIC, LlmStreamParser
 
@@ -140,33 +143,13 @@ def side_command(side: str, streams: int, host: str | None) -> list[str]:
     return command + (["--host", host] if host else [])
 
 
-def measured(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    for line in completed.stdout.splitlines():
-        if line.startswith("MEASURED "):
-            return dict(json.loads(line.split(" ", 1)[1]))
-    raise SystemExit(f"llm_parse_cost: the side did not finish:\n{completed.stderr[-3000:]}")
-
-
 def instructions_per_stream(side: str, streams: int, host: str | None) -> float:
     """The side's streams under callgrind, instrumented only while they run."""
-    with tempfile.TemporaryDirectory() as folder:
-        completed = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-             f"--callgrind-out-file={folder}/callgrind.out", *side_command(side, streams, host)],
-            cwd=REPO, capture_output=True, text=True, check=False,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-        )
-    measured(completed)
-    found = re.search(r"Collected : (\d+)", completed.stderr)
-    if found is None:
-        raise SystemExit(f"llm_parse_cost: no callgrind count:\n{completed.stderr[-3000:]}")
-    return int(found.group(1)) / streams
+    return instructions_of(side_command(side, streams, host), "llm_parse_cost") / streams
 
 
 def nanoseconds_per_stream(side: str, streams: int, host: str | None) -> float:
-    completed = subprocess.run(side_command(side, streams, host), cwd=REPO, capture_output=True,
-                               text=True, check=False)
-    return float(measured(completed)["ns"]) / streams
+    return nanoseconds_of(side_command(side, streams, host), "llm_parse_cost") / streams
 
 
 def figures_of(sides: list[str], args: argparse.Namespace, host: str | None) -> dict[str, float]:

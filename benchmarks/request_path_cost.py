@@ -148,34 +148,44 @@ def side_command(side: str, requests: int, host: str | None) -> list[str]:
     return command + (["--host", host] if host else [])
 
 
-def measured(completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def measured(completed: subprocess.CompletedProcess[str], benchmark: str) -> dict[str, Any]:
+    """The MEASURED line a side printed; the side's error output when there is none."""
     for line in completed.stdout.splitlines():
         if line.startswith("MEASURED "):
             return dict(json.loads(line.split(" ", 1)[1]))
-    raise SystemExit(f"request_path_cost: the side did not finish:\n{completed.stderr[-3000:]}")
+    raise SystemExit(f"{benchmark}: the side did not finish:\n{completed.stderr[-3000:]}")
+
+
+def instructions_of(command: list[str], benchmark: str, seed: int = 0) -> int:
+    """The instructions a side's command counts under callgrind, which it switches on and off
+    around its measured loop (``client_request``); ``seed`` is its PYTHONHASHSEED."""
+    with tempfile.TemporaryDirectory() as folder:
+        completed = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={folder}/callgrind.out", *command],
+            cwd=REPO, capture_output=True, text=True, check=False,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        )
+    measured(completed, benchmark)
+    found = re.search(r"Collected : (\d+)", completed.stderr)
+    if found is None:
+        raise SystemExit(f"{benchmark}: no callgrind count:\n{completed.stderr[-3000:]}")
+    return int(found.group(1))
+
+
+def nanoseconds_of(command: list[str], benchmark: str) -> int:
+    """The nanoseconds a side's command reports for its measured loop."""
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    return int(measured(completed, benchmark)["ns"])
 
 
 def instructions_per_request(side: str, requests: int, host: str | None, seed: int = 0) -> float:
     """The side's requests under callgrind, instrumented only while they run."""
-    with tempfile.TemporaryDirectory() as folder:
-        completed = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-             f"--callgrind-out-file={folder}/callgrind.out", *side_command(side, requests, host)],
-            cwd=REPO, capture_output=True, text=True, check=False,
-            env={**os.environ, "PYTHONHASHSEED": str(seed)},
-        )
-    measured(completed)
-    found = re.search(r"Collected : (\d+)", completed.stderr)
-    if found is None:
-        raise SystemExit(f"request_path_cost: no callgrind count:\n{completed.stderr[-3000:]}")
-    return int(found.group(1)) / requests
+    return instructions_of(side_command(side, requests, host), "request_path_cost", seed) / requests
 
 
 def nanoseconds_per_request(side: str, requests: int, host: str | None) -> float:
-    completed = subprocess.run(side_command(side, requests, host), cwd=REPO, capture_output=True,
-                               text=True, check=False)
-    result = measured(completed)
-    return float(result["ns"]) / requests
+    return nanoseconds_of(side_command(side, requests, host), "request_path_cost") / requests
 
 
 @contextmanager
