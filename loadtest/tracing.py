@@ -21,6 +21,7 @@ from typing import Any
 
 from gevent import getcurrent
 from geventhttpclient.client import HTTPClient
+from geventhttpclient.header import Headers
 from locust.clients import HttpSession
 from locust.contrib.fasthttp import FastHttpSession, LocustUserAgent
 
@@ -49,9 +50,10 @@ def enable() -> None:
                      headers: Any = None, chunked: bool | None = None) -> str:
         # FastHttpSession: the header line ends the request head geventhttpclient built, instead
         # of being a field it merges, copies and validates (~10k instructions a request, half of
-        # all slogate adds). Its agent always passes a Headers (lower-case keys): dict's own test.
+        # all slogate adds). Locust's agent passes a Headers (lower-case keys): dict's own test.
         request = build(client, method, request_uri, body, headers, chunked)
-        if headers is not None and _dict_contains(headers, "traceparent"):  # the scenario's own
+        if headers and (_dict_contains(headers, "traceparent") if type(headers) is Headers
+                        else _names_traceparent(headers)):  # the scenario's own
             return request
         getcurrent().slogate_traceparent = line = trace_ids.next_line()  # for a failed request
         return request[:-2] + line
@@ -126,6 +128,13 @@ def _install_spans() -> None:
         _spans_installed = True
         for client in (HttpSession, FastHttpSession):
             client.request = _spanned(client.request)  # type: ignore[method-assign]
+
+
+def _names_traceparent(headers: Any) -> bool:
+    """Whether headers given to geventhttpclient other than as its Headers (a mapping or pairs,
+    any case) hold a traceparent."""
+    names = headers.keys() if hasattr(headers, "keys") else (pair[0] for pair in headers)
+    return any(str(name).lower() == "traceparent" for name in names)
 
 
 def _with_traceparent(original: Callable[..., Any]) -> Callable[..., Any]:
