@@ -51,11 +51,13 @@ def enable() -> None:
         # FastHttpSession: the header line ends the request head geventhttpclient built, instead
         # of being a field it merges, copies and validates (~10k instructions a request, half of
         # all slogate adds). Locust's agent passes a Headers (lower-case keys): dict's own test.
+        # Kept on the greenlet before building: a request that fails (refused, timed out, or a
+        # head geventhttpclient refuses to build) never gets the line of the one before it.
+        getcurrent().slogate_traceparent = line = trace_ids.next_line()
         request = build(client, method, request_uri, body, headers, chunked)
         if headers and (_dict_contains(headers, "traceparent") if type(headers) is Headers
                         else _names_traceparent(headers)):  # the scenario's own
             return request
-        getcurrent().slogate_traceparent = line = trace_ids.next_line()  # for a failed request
         return request[:-2] + line
 
     def make_failed_request(agent: LocustUserAgent, *args: Any, **kwargs: Any) -> Any:
