@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,13 +143,6 @@ class RunRecorder:
             heapq.heapreplace(slowest, request)
         if len(slowest) >= SLOWEST_KEPT:
             self.slowest_floor_us = slowest[0][0]
-
-    def record_many(self, endpoint: str, start_time: float, latencies_us: Iterable[float],
-                    status: str = "200") -> None:
-        """Several successful samples of one request's derived series in one call (``record_series``
-        of one endpoint; equal values, counted in C, recorded once with their count)."""
-        self.record_series(start_time, [(endpoint, latency_us, count) for latency_us, count
-                                        in Counter(latencies_us).items()], status)
 
     def record_series(self, start_time: float, samples: Iterable[tuple[str, float, int]],
                       status: str = "200") -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tests.conftest import require_tool
 from tests.prometheus_server import free_port
-from tests.server_process import serving
+from tests.server_process import log_text, serving
 
 MODULES = Path("/usr/lib/nginx/modules")
 LUA_MODULES = (MODULES / "ndk_http_module.so", MODULES / "ngx_http_lua_module.so")
@@ -99,7 +99,7 @@ class NginxCache:
     log: Path
 
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        return log_text(self.log)
 
 
 def lua_installed() -> bool:

@@ -28,7 +28,12 @@ class MetricsProxy:
     log: Path
 
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        return log_text(self.log)
+
+
+def log_text(log: Path) -> str:
+    """A server's log so far ('' before it writes one): what a failed start shows."""
+    return log.read_text(errors="replace") if log.exists() else ""
 
 
 @contextmanager

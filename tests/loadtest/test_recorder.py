@@ -160,12 +160,13 @@ def test_minimum_gauges_keep_the_lowest_per_slice_across_processes() -> None:
 def test_many_samples_of_one_request_in_one_call_equal_one_by_one() -> None:
     batched, single = RunRecorder(slice_s=1.0), RunRecorder(slice_s=1.0)
     gaps_us = [12_000.0, 15_500.0, -1.0, 30_000.0]
-    batched.record_many("POST /v1/messages#itl", START + 1.2, gaps_us)
+    batched.record_series(START + 1.2, [("POST /v1/messages#itl", gap, 1) for gap in gaps_us])
     for gap in gaps_us:
         single.record("POST /v1/messages#itl", START + 1.2, gap, "200")
     assert result(batched).to_dict()["slices"] == result(single).to_dict()["slices"]
     assert not batched.slowest  # a part of a request is not one of the slowest requests
     batched.compact(START + 10)
     closed = result(batched)
-    batched.record_many("POST /v1/messages#itl", START + 1.3, [1_000.0])  # a closed slice: copy on write
+    # A closed slice: copy on write.
+    batched.record_series(START + 1.3, [("POST /v1/messages#itl", 1_000.0, 1)])
     assert closed.slices[1].requests == 4 and result(batched).slices[1].requests == 5
