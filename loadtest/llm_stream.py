@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 ANTHROPIC = "anthropic"
@@ -152,6 +153,9 @@ class StreamTimings(NamedTuple):
         return None
 
 
+_new_timings = tuple.__new__
+
+
 def _object(raw: bytes) -> dict[str, Any] | None:
     try:  # an event stream is UTF-8: decoded here, json.loads(bytes) would first guess (slower)
         data = _DECODER.decode(raw.decode())
@@ -197,6 +201,40 @@ def _usual_openai(prefix: bytes, suffix: bytes) -> bool:
                     for marker in (b'"usage":{', b'"error"', b'"finish_reason":"')))
 
 
+class _Template(NamedTuple):
+    """A stream's usual content event around its text, and what checking a run of them needs."""
+
+    prefix: bytes
+    suffix: bytes
+    boundary: bytes
+    """suffix + blank line + prefix: what lies between two texts of a run."""
+    boundary_lines: int
+    empty_text: bytes
+    """A boundary followed by the closing quote: an empty text (not content)."""
+    terminator: bytes
+    """suffix + blank line: how each event of a checked run ends (and nothing else in it does),
+    so how a read of one such event ends."""
+
+
+_TEMPLATES: dict[tuple[bytes, bytes], _Template] = {}
+"""Templates found usual, shared by the parsers of a process (a scenario's streams have one or
+two): each stream's first run is checked by one lookup."""
+_TEMPLATES_KEPT = 64
+KEEP_BYTES = 1 << 20
+"""A stream's bytes kept to be read once at its end; a longer stream is read as it arrives."""
+
+
+def _template_of(prefix: bytes, suffix: bytes, usual: Callable[[bytes, bytes], bool]) -> _Template | None:
+    template = _TEMPLATES.get((prefix, suffix))
+    if template is None and usual(prefix, suffix):
+        if len(_TEMPLATES) >= _TEMPLATES_KEPT:
+            _TEMPLATES.clear()
+        boundary = suffix + b"\n\n" + prefix
+        template = _TEMPLATES[prefix, suffix] = _Template(
+            prefix, suffix, boundary, boundary.count(b"\n"), boundary + b'"', suffix + b"\n\n")
+    return template
+
+
 class LlmStreamParser:
     """Feed it a stream's bytes as they arrive (``feed(chunk, now)``), then ``timings()``.
 
@@ -206,17 +244,22 @@ class LlmStreamParser:
     sequence. Lines end in LF or CRLF (a lone CR, which the format also allows, is not read as a
     line end: no LLM API sends it).
 
-    Once per network read, not per event, in the cheapest way that reads every event the same:
-    a read of one usual content event (a paced stream's) by its template's prefix and suffix; the
-    run of usual content chunks between the first and the last in a read (text deltas in the
-    compact form the APIs send) with three byte scans over it (``_usual_run``); the events around
-    it (message start, usage, stop reasons, errors) and any run that is not all usual an event at
-    a time: ignored events in their usual form by one set lookup, a content event in compact form
-    recognised without decoding its JSON, message start and delta by a pattern, anything else
-    decoded. ``benchmarks/llm_parse_cost.py`` counts what a stream costs.
+    A stream is kept as it arrives and read once at its end (``timings``), as a whole, when it is
+    the usual one: an opening, one run of usual content events (text deltas in the compact form the
+    APIs send), an ending. The run is checked with three byte scans over it (``_usual_run``), then
+    each read's content events are counted by their ends; that reads every event the same as
+    reading it alone, for a fraction of the cost. Any other stream (several content blocks, an
+    error, events of another layout), or one longer than ``KEEP_BYTES``, is read read by read
+    (``at_the_end=False`` does so from the start: the reference the tests compare with), in the
+    cheapest way that reads every event the same: a read of one usual content event by its
+    template's prefix and suffix; a read's run of usual content events as above; the events around
+    it and any run that is not all usual an event at a time: ignored events in their usual form by
+    one set lookup, a content event in compact form recognised without decoding its JSON, message
+    start and delta by a pattern, anything else decoded. ``benchmarks/llm_parse_cost.py`` counts
+    what a stream costs.
     """
 
-    def __init__(self, api: str, started: float) -> None:
+    def __init__(self, api: str, started: float, *, at_the_end: bool = True) -> None:
         if api not in API_STYLES:
             raise ValueError(f"API style must be one of {', '.join(API_STYLES)}, got {api!r}")
         self._openai = api == OPENAI
@@ -224,19 +267,27 @@ class LlmStreamParser:
         self._token = b'"delta":{"content":"' if self._openai else \
             b'"delta":{"type":"text_delta","text":"'
         self._usual = _usual_openai if self._openai else _usual_anthropic
-        self._template = (b"", b"")
-        """The last run's first event around its text (prefix, suffix), found usual: a stream's
-        content events all have the same, so the checks are made once."""
-        self._boundary = b""
-        self._boundary_lines = 0
-        self._empty_text = b""
-        self._lone: tuple[bytes, bytes, int, int] | None = None
-        """The template's prefix, suffix + blank line and their lengths, once known: a read of one
-        content event (a paced stream's usual read) is recognised by them alone."""
+        self._template: _Template | None = None
+        """The template of the stream's content events, once a run found it usual: a stream's
+        content events all have the same; a read of one such event is recognised by it alone."""
         self._ignored = frozenset[bytes]() if self._openai else _ANTHROPIC_IGNORED
         self._quiet = frozenset[bytes]() if self._openai else _ANTHROPIC_QUIET
         self._end_block = _END_BLOCKS[api]
         self._started = started
+        self._kept: list[bytes] | None = [] if at_the_end else None
+        """The reads so far while the stream is kept to be read at its end; None once read as
+        it arrives."""
+        self._kept_times: list[float] = []
+        self._kept_bytes = 0
+        self._start_reading()
+
+    @property
+    def read_whole(self) -> bool:
+        """Whether the stream was read whole at its end (the usual stream), not read by read."""
+        return self._kept is not None
+
+    def _start_reading(self) -> None:
+        """What reading the stream finds, from nothing."""
         self._pending = b""
         self._ttfb: float | None = None
         self._first: float | None = None
@@ -251,17 +302,98 @@ class LlmStreamParser:
         self._complete = False
 
     def feed(self, chunk: bytes, now: float) -> None:
+        kept = self._kept
+        if kept is None:
+            self._read(chunk, now)
+        elif chunk:
+            kept.append(chunk)
+            self._kept_times.append(now)
+            self._kept_bytes += len(chunk)
+            if self._kept_bytes > KEEP_BYTES:
+                self._read_kept()
+
+    def _read_kept(self) -> None:
+        """Read the kept reads as if each had been read as it arrived; from now on, read so."""
+        kept, self._kept = self._kept or [], None
+        self._start_reading()
+        for chunk, now in zip(kept, self._kept_times, strict=True):
+            self._read(chunk, now)
+        self._kept_times = []
+
+    def _read_whole(self) -> bool:
+        """Read the kept stream at once if it is the usual one (then True); else nothing is kept
+        of what was tried (False)."""
+        kept = self._kept
+        if not kept:
+            return False
+        data = kept[0] if len(kept) == 1 else b"".join(kept)
+        if _CR in data:
+            return False
+        end = data.rfind(b"\n\n")
+        bounds = self._run_bounds(data, end)
+        if bounds is None:
+            return False
+        start, text, stop = bounds
+        if (start and self._head(data, start - 2)) or (
+                counted := self._usual_run(data, start, text, stop)) is None or (
+                stop < end and self._tail(data, stop + 2, end)):
+            self._start_reading()  # content around the run, or a run not all usual
+            return False
+        times = self._kept_times
+        self._ttfb = times[0]
+        if len(kept) == 1:
+            self._content(times[0], counted)
+            return True
+        # Each read's content events: those whose end it completed (an event ends with the
+        # template's terminator, which nothing else in a checked run holds). A read that starts
+        # where an event ended and ends as one does, shorter than two events, holds one (a paced
+        # stream's reads): known without a count.
+        template = self._template
+        assert template is not None  # (found by the run check)
+        terminator = template.terminator
+        ending = len(terminator)
+        two_events = 2 * (len(template.prefix) + 1 + ending)
+        run_end, offset, done, event_end = stop + 2, 0, 0, start
+        arrivals: list[float] = []
+        reads = self._reads
+        count = data.count
+        for chunk, now in zip(kept, times, strict=True):
+            read_from = offset
+            offset += len(chunk)
+            if offset <= start:
+                continue
+            if offset >= run_end:
+                ended = counted - done
+            elif read_from == event_end and len(chunk) < two_events and chunk[-ending:] == terminator:
+                ended, event_end = 1, offset
+            else:  # (from before the read: an end it cut counts in the read that completed it)
+                ended = count(terminator, max(start, read_from - ending + 1), offset)
+                if chunk[-ending:] == terminator:
+                    event_end = offset
+            if ended:
+                arrivals.append(now)
+                reads.append(ended)
+                done += ended
+                if done == counted:
+                    break
+        self._first, self._last, self._chunks = arrivals[0], arrivals[-1], counted
+        self._gaps = [now - before for before, now in pairwise(arrivals)]
+        return True
+
+    def _read(self, chunk: bytes, now: float) -> None:
+        """One read, as it arrives."""
         if not chunk:
             return
         if self._ttfb is None:
             self._ttfb = now
-        lone = self._lone
+        template = self._template
         # (Sliced and compared: startswith's argument parsing costs more than the copy.)
-        if lone is not None and not self._pending and chunk[:lone[2]] == lone[0] and \
-                chunk[-lone[3]:] == lone[1]:
+        if template is not None and not self._pending and \
+                chunk[:len(template.prefix)] == template.prefix and \
+                chunk[-len(template.terminator):] == template.terminator:
             # One usual content event, its text not empty, without a line end (another event) or
             # a quote (an escape, or a text that is not the template's: read the general way).
-            text = chunk[lone[2]:-lone[3]]
+            text = chunk[len(template.prefix):-len(template.terminator)]
             if text and _LF not in text and _QUOTE not in text:
                 self._content(now, 1)
                 return
@@ -281,19 +413,25 @@ class LlmStreamParser:
         if content:
             self._content(now, content)
 
-    def _events(self, data: bytes, end: int) -> int:
-        """The content chunks among the whole events of ``data[:end]``; the other events read."""
+    def _run_bounds(self, data: bytes, end: int) -> tuple[int, int, int] | None:
+        """Where the events from the first usual content event's to the last one's lie in
+        ``data[:end]`` (start, the first text, stop); None if there is none."""
         token = self._token
         first = data.find(token, 0, end)
         if first < 0:
-            return self._one_by_one(data[:end])
+            return None
         start = data.rfind(b"\n\n", 0, first) + 2
         start = 0 if start == 1 else start  # the first event holds it
         stop = data.find(b"\n\n", data.rfind(token, first, end), end)
-        stop = end if stop < 0 else stop
-        counted = self._usual_run(data, start, first + len(token), stop)
-        if counted is None:
+        return start, first + len(token), end if stop < 0 else stop
+
+    def _events(self, data: bytes, end: int) -> int:
+        """The content chunks among the whole events of ``data[:end]``; the other events read."""
+        bounds = self._run_bounds(data, end)
+        counted = None if bounds is None else self._usual_run(data, *bounds)
+        if bounds is None or counted is None:
             return self._one_by_one(data[:end])
+        start, _, stop = bounds
         before = self._head(data, start - 2) if start else 0
         after = self._tail(data, stop + 2, end) if stop < end else 0
         return before + counted + after
@@ -336,25 +474,21 @@ class LlmStreamParser:
             return None
         first_end = data.find(b"\n\n", text_end, stop)
         first_end = stop if first_end < 0 else first_end
-        template = data[start:text], data[text_end:first_end]
-        if template != self._template:
-            if not self._usual(*template):
+        prefix, suffix = data[start:text], data[text_end:first_end]
+        template = self._template
+        if template is None or template.prefix != prefix or template.suffix != suffix:
+            template = _template_of(prefix, suffix, self._usual)
+            if template is None:
                 return None
             self._template = template
-            self._boundary = template[1] + b"\n\n" + template[0]
-            self._empty_text = self._boundary + b'"'
-            self._boundary_lines = self._boundary.count(b"\n")
-            self._lone = template[0], template[1] + b"\n\n", len(template[0]), len(template[1]) + 2
         if first_end == stop:
             return 1
-        suffix = template[1]
         if not data.endswith(suffix, start, stop):
             return None
-        boundary = self._boundary
         texts_end = stop - len(suffix)
-        boundaries = data.count(boundary, text, texts_end)
-        if data.count(b"\n", text, texts_end) != boundaries * self._boundary_lines or \
-                data.find(self._empty_text, text, stop) >= 0:
+        boundaries = data.count(template.boundary, text, texts_end)
+        if data.count(b"\n", text, texts_end) != boundaries * template.boundary_lines or \
+                data.find(template.empty_text, text, stop) >= 0:
             return None
         return boundaries + 1
 
@@ -482,6 +616,8 @@ class LlmStreamParser:
 
     def timings(self) -> StreamTimings:
         """What the stream showed so far (call it when the stream has ended)."""
+        if self._kept is not None and not self._read_whole():
+            self._read_kept()
         started, ttfb, first, last = self._started, self._ttfb, self._first, self._last
         from_usage = self._output_tokens is not None
         tokens = self._chunks if self._output_tokens is None else self._output_tokens
@@ -489,19 +625,10 @@ class LlmStreamParser:
         last_content = None if last is None else last - started
         tpot = None if ttft is None or last_content is None or tokens < 2 else \
             (last_content - ttft) / (tokens - 1)
-        return StreamTimings(
-            ttfb_s=None if ttfb is None else ttfb - started,
-            ttft_s=ttft,
-            last_content_s=last_content,
-            read_gaps_s=tuple(self._gaps),
-            chunks_per_read=tuple(self._reads),
-            content_chunks=self._chunks,
-            input_tokens=self._input_tokens,
-            output_tokens=tokens,
-            tokens_from_usage=from_usage,
-            stop_reason=self._stop_reason,
-            error=self._error,
-            complete=self._complete and self._error is None,
-            end_marker=self._end_marker,
-            tpot_s=tpot,
-        )
+        # (Positional, the named tuple's own: its __new__ matching 14 keywords costs as much as
+        # the rest of this.)
+        return _new_timings(StreamTimings, (
+            None if ttfb is None else ttfb - started, ttft, last_content, tuple(self._gaps),
+            tuple(self._reads), self._chunks, self._input_tokens, tokens, from_usage,
+            self._stop_reason, self._error, self._complete and self._error is None,
+            self._end_marker, tpot))

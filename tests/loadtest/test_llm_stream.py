@@ -3,12 +3,14 @@ arrival times; rate-limit headers and token lengths of the LLM scenario."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
 
 import pytest
 
+from slogate.loadtest import llm_stream
 from slogate.loadtest.llm_lengths import parse_lengths, prompt_of
 from slogate.loadtest.llm_limits import duration_seconds, exhausted_limit, rate_limit_headroom, reset_wait_s
 from slogate.loadtest.llm_stream import (
@@ -215,12 +217,11 @@ def test_layouts_off_the_fast_path_read_the_same() -> None:
     assert t.itl_s == pytest.approx((0.1,)) and t.stop_reason == "length" and t.complete
 
 
-def anthropic_events(texts: list[str], *, ping_at: int | None = None) -> list[tuple[str, dict[str, Any]]]:
-    """A whole Anthropic stream's events: a thinking block, then a text block of ``texts``."""
-    events: list[tuple[str, dict[str, Any]]] = [
-        ("message_start", {"type": "message_start", "message": {
-            "id": "m1", "type": "message", "role": "assistant", "content": [], "stop_reason": None,
-            "usage": {"input_tokens": 21, "output_tokens": 1}}}),
+def anthropic_events(texts: list[str], *, ping_at: int | None = None,
+                     plain: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """A whole Anthropic stream's events: a thinking block (unless ``plain``), then a text block
+    of ``texts``."""
+    thinking: list[tuple[str, dict[str, Any]]] = [
         ("content_block_start", {"type": "content_block_start", "index": 0,
                                  "content_block": {"type": "thinking", "thinking": ""}}),
         ("content_block_delta", {"type": "content_block_delta", "index": 0,
@@ -228,6 +229,12 @@ def anthropic_events(texts: list[str], *, ping_at: int | None = None) -> list[tu
         ("content_block_delta", {"type": "content_block_delta", "index": 0,
                                  "delta": {"type": "signature_delta", "signature": "c2ln"}}),
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ]
+    events: list[tuple[str, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "m1", "type": "message", "role": "assistant", "content": [], "stop_reason": None,
+            "usage": {"input_tokens": 21, "output_tokens": 1}}}),
+        *([] if plain else thinking),
         ("content_block_start", {"type": "content_block_start", "index": 1,
                                  "content_block": {"type": "text", "text": ""}}),
         ("ping", {"type": "ping"}),
@@ -247,8 +254,10 @@ def anthropic_events(texts: list[str], *, ping_at: int | None = None) -> list[tu
     ]
 
 
-def openai_events(texts: list[str], *, usage_each: bool = False) -> list[tuple[str, dict[str, Any]]]:
-    """A whole OpenAI stream's chunks: role, reasoning, ``texts``, a tool call, finish, usage."""
+def openai_events(texts: list[str], *, usage_each: bool = False,
+                  plain: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """A whole OpenAI stream's chunks: role, reasoning, ``texts``, a tool call (those two unless
+    ``plain``), finish, usage."""
     def chunk_of(delta_: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"id": "c1", "object": "chat.completion.chunk", "created": 1,
                                 "choices": [{"index": 0, "delta": delta_, "logprobs": None,
@@ -256,9 +265,10 @@ def openai_events(texts: list[str], *, usage_each: bool = False) -> list[tuple[s
         if usage_each:
             body["usage"] = {"prompt_tokens": 9, "completion_tokens": 1}
         return body
-    deltas = [{"role": "assistant", "content": ""}, {"reasoning_content": "think"}]
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    deltas += [] if plain else [{"reasoning_content": "think"}]
     deltas += [{"content": text} for text in texts]
-    deltas.append({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})
+    deltas += [] if plain else [{"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}]
     chunks = [chunk_of(d) for d in deltas] + [chunk_of({}, "length")]
     chunks.append({"id": "c1", "choices": [], "usage": {"prompt_tokens": 9,
                                                         "completion_tokens": 4 + len(texts)}})
@@ -272,11 +282,12 @@ def serialized(events: list[tuple[str, dict[str, Any]]], api: str, *, compact: b
     return out + ([b"data: [DONE]\n\n"] if api == OPENAI else [])
 
 
-def read_in_groups(pieces: list[bytes], seed: int) -> StreamTimings:
+def read_in_groups(pieces: list[bytes], seed: int, *, at_the_end: bool = True) -> StreamTimings:
     """Feed the events in random groups, each read ending inside an event at a random share of it,
     the reads 10 ms apart: whatever the layout, the same events arrive with the same read."""
     rng = random.Random(seed)
-    parser = LlmStreamParser(OPENAI if pieces[-1] == b"data: [DONE]\n\n" else ANTHROPIC, started=0.0)
+    parser = LlmStreamParser(OPENAI if pieces[-1] == b"data: [DONE]\n\n" else ANTHROPIC, started=0.0,
+                             at_the_end=at_the_end)
     body = b"".join(pieces)
     starts = [sum(len(piece) for piece in pieces[:at]) for at in range(len(pieces))]
     cuts, at = [], 0
@@ -307,6 +318,52 @@ def test_compact_streams_read_in_bulk_time_as_decoded_ones(seed: int) -> None:
         assert bulk.tokens_from_usage and bulk.input_tokens == (21 if api == ANTHROPIC else 9)
 
 
+@pytest.mark.parametrize("seed", range(16))
+def test_a_stream_read_at_its_end_reads_as_read_as_it_arrives(seed: int) -> None:
+    # Read whole at its end (one pass, each read's content events counted by the ends it completed)
+    # when it is the usual stream, else read by read: the same as reading every read as it came,
+    # in random reads cut anywhere and in a read per event (a paced stream).
+    rng = random.Random(seed)
+    texts = [rng.choice(TEXTS) for _ in range(rng.randint(1, 80))]
+    if seed % 4:  # mostly without an empty text, which sends a stream read by read
+        texts = [text for text in texts if text] or ["x"]
+    for plain in (True, False):
+        for api, events in ((ANTHROPIC, anthropic_events(texts, plain=plain, ping_at=rng.choice(
+                (None, None, None, 3)))), (OPENAI, openai_events(texts, plain=plain))):
+            pieces = serialized(events, api, compact=True)
+            assert read_in_groups(pieces, seed) == read_in_groups(pieces, seed, at_the_end=False)
+            paced = one_read_each(pieces, api, at_the_end=True)
+            assert paced == one_read_each(pieces, api)
+            extra = 0 if plain else 1 if api == ANTHROPIC else 2  # thinking; reasoning, tool call
+            assert paced.content_chunks == sum(1 for t in texts if t) + extra
+
+
+def test_the_usual_stream_is_read_whole_others_read_by_read() -> None:
+    texts = ["a", "b", "c"]
+    for events, api, whole in ((anthropic_events(texts, plain=True), ANTHROPIC, True),
+                               (openai_events(texts, plain=True), OPENAI, True),
+                               (anthropic_events(texts), ANTHROPIC, False),  # two content blocks
+                               (anthropic_events(texts, plain=True, ping_at=1), ANTHROPIC, False)):
+        parser = LlmStreamParser(api, started=0.0)
+        for piece in serialized(events, api, compact=True):
+            parser.feed(piece, 0.1)
+        assert parser.timings().complete and parser.read_whole == whole
+
+
+def test_a_stream_longer_than_what_is_kept_is_read_as_it_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(llm_stream, "KEEP_BYTES", 1_000)
+    pieces = serialized(anthropic_events(["word"] * 40, plain=True), ANTHROPIC, compact=True)
+    parser = LlmStreamParser(ANTHROPIC, started=0.0)
+    for at, piece in enumerate(pieces):
+        parser.feed(piece, at * 0.01)
+    t = parser.timings()
+    assert not parser.read_whole and t.content_chunks == 40 and t.complete
+    assert t == one_read_each(pieces, ANTHROPIC)._replace(
+        read_gaps_s=t.read_gaps_s, chunks_per_read=t.chunks_per_read, ttfb_s=t.ttfb_s,
+        ttft_s=t.ttft_s, last_content_s=t.last_content_s, tpot_s=t.tpot_s)
+    assert t.read_gaps_s == pytest.approx((0.01,) * 39)
+
+
 def test_a_burst_of_chunks_in_one_read_is_one_gap_then_zeros() -> None:
     pieces = serialized(anthropic_events(["a", "b", "c", "d"]), ANTHROPIC, compact=True)
     parser = LlmStreamParser(ANTHROPIC, started=0.0)
@@ -317,9 +374,10 @@ def test_a_burst_of_chunks_in_one_read_is_one_gap_then_zeros() -> None:
     assert t.content_chunks == 5 and t.output_tokens == 7 and t.stop_reason == "stop_sequence"
 
 
-def one_read_each(pieces: list[bytes], api: str) -> StreamTimings:
-    """The reference: every event its own read (read one by one), all at the same moment."""
-    parser = LlmStreamParser(api, started=0.0)
+def one_read_each(pieces: list[bytes], api: str, *, at_the_end: bool = False) -> StreamTimings:
+    """The reference: every event its own read, read as it arrives (one by one), all at the same
+    moment."""
+    parser = LlmStreamParser(api, started=0.0, at_the_end=at_the_end)
     for piece in pieces:
         parser.feed(piece, 0.1)
     return parser.timings()
@@ -375,8 +433,8 @@ def test_a_read_ending_anywhere_in_the_marker_between_two_tokens() -> None:
     texts = [text_delta(f"w{n}") for n in range(6)]
     body = OPENING + b"".join(texts) + closing(6)
     boundary = len(OPENING) + sum(map(len, texts[:3]))  # the end of the third token's event
-    for cut in range(boundary - 6, boundary + 90):
-        parser = LlmStreamParser(ANTHROPIC, started=0.0)
+    for cut, at_the_end in itertools.product(range(boundary - 6, boundary + 90), (True, False)):
+        parser = LlmStreamParser(ANTHROPIC, started=0.0, at_the_end=at_the_end)
         parser.feed(body[:cut], 0.1)
         parser.feed(body[cut:], 0.3)
         t = parser.timings()
@@ -421,12 +479,15 @@ def test_a_read_of_one_content_event_reads_as_the_general_way(api: str) -> None:
     end = [chunk({}, "stop"), b"data: [DONE]\n\n"] if api == OPENAI else [closing(None)]
     opening = [] if api == OPENAI else [OPENING]
     pieces = [*opening, content(b"first"), *map(content, RAW_TEXTS), *end]
-    lone, reference = LlmStreamParser(api, 0.0), LlmStreamParser(api, 0.0)
+    lone = LlmStreamParser(api, 0.0, at_the_end=False)
+    reference = LlmStreamParser(api, 0.0, at_the_end=False)
+    whole = LlmStreamParser(api, 0.0)
     for at, piece in enumerate(pieces):
         lone.feed(piece, at * 0.01)
+        whole.feed(piece, at * 0.01)
         reference.feed(piece[:1], at * 0.01)
         reference.feed(piece[1:], at * 0.01)
-    assert lone.timings() == reference.timings()
+    assert lone.timings() == reference.timings() == whole.timings()
     assert lone.timings().content_chunks >= 1 + len(RAW_TEXTS) - 2  # not the empty, nor '"'
 
 
