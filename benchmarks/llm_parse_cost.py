@@ -27,6 +27,7 @@ Needs valgrind for --callgrind (``apt-get install valgrind``), nginx for --nginx
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import sys
@@ -75,8 +76,9 @@ def reads_of(stream: bytes, pattern: str) -> list[bytes]:
     return [event + b"\n\n" for event in stream.removesuffix(b"\n\n").split(b"\n\n")]
 
 
-def parse_streams(pattern: str) -> Callable[[], None]:
-    """One stream from memory: parsed read by read, its timings recorded."""
+def parse_streams(pattern: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """One stream from memory: parsed read by read, its timings recorded; and what records the
+    series the recorder kept to record later."""
     from benchmarks.llm_stream_accuracy import canned_stream
     from slogate.loadtest.recorder import RunRecorder
 
@@ -96,11 +98,12 @@ def parse_streams(pattern: str) -> Callable[[], None]:
             raise SystemExit(f"llm_parse_cost: the canned stream read wrong: {timings}")
         record_stream(recorder, keys, start, timings)
 
-    return one
+    return one, recorder.flush
 
 
-def stream_calls(side: str, host: str) -> Callable[[], None]:
-    """One call of the LLM scenario against nginx's canned stream, parsing on or off."""
+def stream_calls(side: str, host: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """One call of the LLM scenario against nginx's canned stream, parsing on or off; and what
+    records the series the run's recorder kept to record later."""
     from locust import FastHttpUser
     from locust.env import Environment
 
@@ -119,19 +122,25 @@ def stream_calls(side: str, host: str) -> Callable[[], None]:
     def one() -> None:
         caller.call("hello", stream=True)
 
-    return one
+    return one, session.recorder.flush
 
 
 def run_side(side: str, streams: int, host: str | None) -> None:
     """One side's N streams in this process; prints MEASURED with the CPU nanoseconds they took."""
-    one = stream_calls(side, host) if host else parse_streams(side)
+    one, flush = stream_calls(side, host) if host else parse_streams(side)
     for _ in range(WARMUP):
         one()
+    flush()
+    # The process's long-lived objects out of the collector's way: a full collection (every few
+    # hundred streams, over all of Locust's objects) would fall in one side's window or not.
+    gc.collect()
+    gc.freeze()
     instrument = client_request()
     instrument(START_INSTRUMENTATION)
     started = time.process_time_ns()  # CPU time: a shared machine's waits for a core left out
     for _ in range(streams):
         one()
+    flush()  # the series recorded later are part of each stream's cost
     elapsed = time.process_time_ns() - started
     instrument(STOP_INSTRUMENTATION)
     print("MEASURED " + json.dumps({"ns": elapsed, "streams": streams}), flush=True)

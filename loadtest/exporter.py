@@ -69,6 +69,7 @@ class LoadTestCollector(Collector):
             labels=[c.endpoint_label, c.outcome_label],
         )
         merged: dict[tuple[str, str], LatencyHistogram] = {}
+        self.recorder.flush()  # the series kept to record later
         for by_endpoint in list(self.recorder.windows.values()):
             for endpoint, window in list(by_endpoint.items()):
                 for outcome, histogram in (("ok", window.ok), ("failed", window.failed)):

@@ -12,7 +12,10 @@ import heapq
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from slogate.loadtest.llm_rows import StreamRows
 from slogate.slo.redact import redact
@@ -32,6 +35,17 @@ MAX_ERROR_GROUPS = 500
 """Distinct error messages kept; beyond that they count under one 'other' message per kind."""
 SLOWEST_KEPT = 20
 """The slowest requests kept per process (and in the merged run), with their trace ids."""
+
+LATER_KEPT = 1024
+"""Requests kept to record their series later (``record_later``) at most, per writer: the memory
+a run whose windows are not read for a while keeps."""
+
+class SeriesWriter(Protocol):
+    """Records many requests' derived series at once (``RunRecorder.record_later``)."""
+
+    def record_all(self, recorder: RunRecorder, requests: list[tuple[float, Any]]) -> None:
+        """Record each (epoch start, request) given to ``record_later`` (``record_values`` and
+        ``record_series``)."""
 
 _Slow = tuple[float, str, float, str, str]
 """(latency_us, endpoint, epoch start, status, trace id or ''): ordered by latency first for the heap."""
@@ -81,6 +95,8 @@ class RunRecorder:
     """Per slice, the lowest value of each gauge the scenario reported (``minimum``)."""
     stream_rows: StreamRows = field(default_factory=StreamRows)
     """Each streamed LLM request's timings together (``loadtest.llm_rows``): goodput's data."""
+    _later: dict[SeriesWriter, list[tuple[float, Any]]] = field(default_factory=dict, repr=False)
+    """Requests whose series are recorded when the windows are next read (``record_later``)."""
     _packed_slices: set[int] = field(default_factory=set, repr=False)
     _open_from: float = field(default=-math.inf, repr=False)
     """Slices before this index are closed (compacted): their windows are never changed in place
@@ -148,23 +164,62 @@ class RunRecorder:
                       status: str = "200") -> None:
         """Successful samples of one request's derived series (a stream's TTFT, TPOT and inter-token
         gaps), each ``(endpoint, latency µs, how many)``, in the slice of ``start_time``, in one
-        call: one per stream, whose fixed cost is most of what recording it costs. Unlike
-        ``record``, they do not enter the slowest requests: each is part of a request whose own
-        total is recorded there."""
+        call. Unlike ``record``, they do not enter the slowest requests: each is part of a request
+        whose own total is recorded there."""
         index = math.floor(start_time / self.slice_s)
-        by_endpoint = self.windows.get(index)
-        if by_endpoint is None:
-            by_endpoint = self.windows[index] = {}
-        closed = index < self._open_from
         for endpoint, latency_us, count in samples:
-            window = by_endpoint.get(endpoint)
-            if window is None:
-                window = by_endpoint[endpoint] = EndpointWindow()
-            elif closed:
-                window = by_endpoint[endpoint] = EndpointWindow.merged([window])  # copy on write
+            window = self._series_window(index, endpoint)
             window.ok.record(latency_us if latency_us > 0.0 else 0.0, count)
             statuses = window.statuses
             statuses[status] = statuses.get(status, 0) + count
+
+    def record_later(self, start_time: float, writer: SeriesWriter, request: Any) -> None:
+        """A request's derived series, recorded by ``writer`` (``record_all``) with the others it
+        was given, when the windows are next read (``flush``: by ``drain``, ``compact`` and
+        ``result``) or once ``LATER_KEPT`` wait: a scenario's hot path only keeps what it measured
+        (a stream's timings), and recording many at once in bulk costs a fraction of recording
+        each (``benchmarks/llm_parse_cost.py``)."""
+        requests = self._later.get(writer)
+        if requests is None:
+            requests = self._later[writer] = []
+        requests.append((start_time, request))
+        if len(requests) >= LATER_KEPT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the requests' series ``record_later`` kept."""
+        if self._later:
+            later, self._later = self._later, {}
+            for writer, requests in later.items():
+                writer.record_all(self, requests)
+
+    def record_values(self, endpoint: str, start_times: npt.NDArray[np.float64],
+                      values_us: npt.NDArray[np.float64]) -> None:
+        """Successful samples of derived series in bulk: one value each, in the slice of its
+        request's start (a batch's, from ``flush``)."""
+        if not values_us.size:
+            return
+        values_us = np.maximum(values_us, 0.0)
+        indices = np.floor(start_times / self.slice_s).astype(np.int64)
+        first, last = int(indices.min()), int(indices.max())
+        for index in range(first, last + 1) if last - first < 8 else np.unique(indices).tolist():
+            in_slice = values_us if first == last else values_us[indices == index]
+            if in_slice.size:
+                window = self._series_window(index, endpoint)
+                window.ok.record_values(in_slice)
+                window.statuses["200"] = window.statuses.get("200", 0) + int(in_slice.size)
+
+    def _series_window(self, index: int, endpoint: str) -> EndpointWindow:
+        """An endpoint's window in a slice, to add to (a closed slice's copied first)."""
+        by_endpoint = self.windows.get(index)
+        if by_endpoint is None:
+            by_endpoint = self.windows[index] = {}
+        window = by_endpoint.get(endpoint)
+        if window is None:
+            window = by_endpoint[endpoint] = EndpointWindow()
+        elif index < self._open_from:
+            window = by_endpoint[endpoint] = EndpointWindow.merged([window])  # copy on write
+        return window
 
     def minimum(self, name: str, epoch_s: float, value: float) -> None:
         """A gauge's value at a moment (a rate limit's headroom): each slice keeps its lowest."""
@@ -233,6 +288,7 @@ class RunRecorder:
         takes a fraction of the memory of its dicts, so memory stays close to flat in a soak.
         A late request for a packed slice still records (it unpacks that histogram).
         """
+        self.flush()
         limit = self.slice_index(before_epoch_s)
         for index in [i for i in self.windows if i < limit and i not in self._packed_slices]:
             for window in self.windows[index].values():
@@ -257,6 +313,7 @@ class RunRecorder:
 
     def drain(self) -> dict[str, Any]:
         """Everything recorded since the last drain, as JSON-safe data; the recorder is emptied."""
+        self.flush()
         data = {
             "slice_s": self.slice_s,
             "windows": {
@@ -347,6 +404,7 @@ class RunRecorder:
         counters: Mapping[str, int] | None = None,
     ) -> RunResult:
         """The run so far, with slices from ``started_at`` on (earlier requests count in slice 0)."""
+        self.flush()
         first = self.slice_index(started_at)
         last = max(
             [self.slice_index(max(started_at, ended_at - self.slice_s * 1e-3)), *self.windows, *self.samples,

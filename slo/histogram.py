@@ -151,6 +151,35 @@ class LatencyHistogram:
         if value_us > self.max:
             self.max = value_us
 
+    def record_values(self, values_us: npt.NDArray[np.float64]) -> None:
+        """Add one observation of each of ``values_us``: ``record`` of each, in bulk (numpy), for
+        many values at once (a batch of streams' inter-token gaps)."""
+        if not values_us.size:
+            return
+        low, high, total = float(values_us.min()), float(values_us.max()), float(values_us.sum())
+        if not low >= 0.0 or math.isnan(total):
+            raise ValueError(f"latencies must be non-negative numbers of µs, got {low!r}")
+        positive = values_us[values_us >= 1.0]
+        if positive.size:
+            ratios = np.log(positive) / self._log_gamma
+            indices = np.ceil(ratios)
+            # numpy's log may differ from math's in the last bit: where that could move a value to
+            # the next bucket (its ratio next to an integer), the bucket is found as record does.
+            near = np.abs(ratios - np.rint(ratios)) < 1e-9
+            if near.any():
+                indices[near] = [_ceil(_log(value) / self._log_gamma) for value in positive[near].tolist()]
+            found, counts = np.unique(indices.astype(np.int64), return_counts=True)
+            buckets = self._buckets if self._packed is None else self._bucket_counts()
+            for index, count in zip(found.tolist(), counts.tolist(), strict=True):
+                buckets[index] = buckets.get(index, 0) + count
+        self.zero_count += int(values_us.size - positive.size)
+        self.count += int(values_us.size)
+        self.sum += total
+        if low < self.min:
+            self.min = low
+        if high > self.max:
+            self.max = high
+
     def pack(self) -> None:
         """Keep the buckets as two small arrays instead of a dict (a closed slice's histograms,
         which will only be read or merged again). Recording into it later unpacks it."""
