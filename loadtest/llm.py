@@ -308,7 +308,7 @@ class MessageCaller:
             counts[counter_name("stop_reason_", timings.stop_reason)] = 1
         if not timings.tokens_from_usage:
             counts["tpot_from_chunks"] = 1
-        self.counters.add(**counts)
+        self.counters.add_all(counts)
         return timings
 
     def _keep_row(self, response: Any, timings: StreamTimings | None) -> None:

@@ -161,7 +161,8 @@ _new_timings = tuple.__new__
 
 def _line_ends(data: bytes) -> npt.NDArray[np.bool_]:
     """Where ``data``'s bytes are line ends (LF)."""
-    return np.frombuffer(data, _BYTE) == _LF_BYTE
+    line_ends: npt.NDArray[np.bool_] = np.frombuffer(data, _BYTE) == _LF_BYTE
+    return line_ends
 
 
 def _object(raw: bytes) -> dict[str, Any] | None:
