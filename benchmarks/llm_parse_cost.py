@@ -44,7 +44,8 @@ from benchmarks.request_path_cost import (
     instructions_of,
     nanoseconds_of,
 )
-from slogate.loadtest.llm import MessageCaller, SeriesKeys, record_stream
+from slogate.loadtest.llm import MessageCaller
+from slogate.loadtest.llm_series import SeriesKeys, record_stream
 from slogate.loadtest.llm_stream import ANTHROPIC, LlmStreamParser
 
 REPO = Path(__file__).resolve().parents[1]

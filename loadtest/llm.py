@@ -41,18 +41,16 @@ import random
 import re
 import time
 from collections.abc import Iterator
-from itertools import chain
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
 from geventhttpclient.response import HTTPConnectionClosed
 from locust import FastHttpUser, events
 
 from slogate.loadtest.llm_lengths import LENGTH_HELP, TokenLengths, parse_lengths, prompt_of
 from slogate.loadtest.llm_limits import Headroom, exhausted_limit, rate_limit_headroom, reset_wait_s
 from slogate.loadtest.llm_payload import ROUTES, answer_of, auth_headers, request_body
+from slogate.loadtest.llm_series import SeriesKeys, record_stream
 from slogate.loadtest.llm_stream import ANTHROPIC, API_STYLES, LlmStreamParser, StreamTimings
-from slogate.loadtest.recorder import RunRecorder
 from slogate.loadtest.recording import recorder_of
 from slogate.loadtest.traffic import api_key_for, split_keys
 from slogate.loadtest.users import counters_of, fail_by_status, honour_retry_after, mark_rate_limited
@@ -67,7 +65,6 @@ PROMPTS = (
     "List three reasons a proxy would answer 429, briefly.",
 )
 _COUNTER_PART = re.compile(r"[^a-z0-9]+")
-_MICROSECONDS = 1e6
 
 
 def _lengths(text: str) -> str:
@@ -151,47 +148,6 @@ def _reads_as_they_come(response: Any) -> Iterator[bytes]:
         except BaseException:
             raw.release()
             raise
-
-
-class SeriesKeys(NamedTuple):
-    """The endpoint keys of a stream's derived series, made once per caller."""
-
-    ttfb: str
-    ttft: str
-    tpot: str
-    itl: str
-
-    @classmethod
-    def of(cls, key: str) -> SeriesKeys:
-        return cls(key + TTFB_SUFFIX, key + TTFT_SUFFIX, key + TPOT_SUFFIX, key + ITL_SUFFIX)
-
-    def record_all(self, recorder: RunRecorder, streams: list[tuple[float, StreamTimings]]) -> None:
-        """Streams' derived series, in bulk (the keys are their ``SeriesWriter``): ``#ttfb``,
-        ``#ttft``, ``#tpot``, and ``#itl``: the gaps between reads, then the zeros between chunks
-        of one read (the chunks that arrived together) as one sample of them all per slice."""
-        columns = np.array([(start, t.ttfb_s, t.ttft_s, t.tpot_s, t.content_chunks - len(t.chunks_per_read))
-                            for start, t in streams], dtype=np.float64).T  # None: NaN
-        starts, same_read = columns[0], columns[4]
-        for key, seconds in zip(self[:3], columns[1:4], strict=True):
-            present = ~np.isnan(seconds)
-            recorder.record_values(key, starts[present], seconds[present] * _MICROSECONDS)
-        gaps = [t.read_gaps_s for _, t in streams]
-        lengths = np.fromiter(map(len, gaps), np.int64, len(gaps))
-        gaps_us = np.fromiter(chain.from_iterable(gaps), np.float64, int(lengths.sum())) * _MICROSECONDS
-        recorder.record_values(self.itl, np.repeat(starts, lengths), gaps_us)
-        if same_read.any():
-            indices = np.floor(starts / recorder.slice_s)
-            for index in np.unique(indices[same_read > 0]).tolist():
-                in_slice = indices == index
-                count = int(same_read[in_slice].sum())
-                recorder.record_series(float(starts[in_slice][0]), [(self.itl, 0.0, count)])
-
-
-def record_stream(recorder: RunRecorder, keys: SeriesKeys, start_time: float,
-                  timings: StreamTimings) -> None:
-    """A whole stream's derived series in the recorder's slice of ``start_time``, recorded in bulk
-    with the others kept until the recorder's windows are next read (``record_later``)."""
-    recorder.record_later(start_time, keys, timings)
 
 
 class MessageCaller:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 
-from slogate.loadtest.recorder import RunRecorder
+from slogate.loadtest.llm_series import SeriesKeys, record_stream
+from slogate.loadtest.llm_stream import StreamTimings
+from slogate.loadtest.recorder import LATER_KEPT, RunRecorder
 from slogate.slo.run import ProcessCpu, RunResult
 
 START = 1_700_000_000.0
@@ -170,3 +173,53 @@ def test_many_samples_of_one_request_in_one_call_equal_one_by_one() -> None:
     # A closed slice: copy on write.
     batched.record_series(START + 1.3, [("POST /v1/messages#itl", 1_000.0, 1)])
     assert closed.slices[1].requests == 4 and result(batched).slices[1].requests == 5
+
+
+def assert_same_slices(got: RunResult, expected: RunResult) -> None:
+    """The same slices, a histogram's sum to rounding (added in another order)."""
+    for got_slice, expected_slice in zip(got.to_dict()["slices"], expected.to_dict()["slices"], strict=True):
+        for window in (*got_slice["endpoints"].values(), *expected_slice["endpoints"].values()):
+            window["ok"]["sum_us"] = round(window["ok"]["sum_us"], 3)
+        assert got_slice == expected_slice
+
+
+def test_streams_kept_to_record_later_record_as_their_samples_one_by_one() -> None:
+    # Streams' series kept as each ends and recorded in bulk when the windows are read: the same
+    # slices as each stream's samples recorded in turn; a stream in a closed slice copies it.
+    rng = random.Random(3)
+    keys = SeriesKeys.of("POST /v1/messages")
+    later, direct = RunRecorder(slice_s=1.0), RunRecorder(slice_s=1.0)
+    for at in range(300):
+        chunks = tuple(rng.choice((1, 1, 2, 5)) for _ in range(rng.randint(0, 6)))
+        gaps = tuple(rng.uniform(0.001, 0.2) for _ in chunks[1:])
+        ttft = rng.uniform(0.05, 0.5) if chunks else None
+        timings = StreamTimings(
+            ttfb_s=rng.uniform(0.001, 0.05), ttft_s=ttft, last_content_s=None, read_gaps_s=gaps,
+            chunks_per_read=chunks, content_chunks=sum(chunks), input_tokens=3, output_tokens=9,
+            tokens_from_usage=True, stop_reason=None, error=None, complete=True,
+            end_marker="message_stop", tpot_s=rng.choice((None, rng.uniform(0.001, 0.05))))
+        start = START + at * 0.02
+        record_stream(later, keys, start, timings)
+        samples = [(key, seconds * 1e6, 1) for key, seconds in (
+            (keys.ttfb, timings.ttfb_s), (keys.ttft, timings.ttft_s), (keys.tpot, timings.tpot_s))
+            if seconds is not None]
+        samples += [(keys.itl, gap * 1e6, 1) for gap in gaps]
+        samples += [(keys.itl, 0.0, timings.same_read_gaps)] if timings.same_read_gaps else []
+        direct.record_series(start, samples)
+        if at in (150, 299):  # a read of the windows records what was kept
+            assert_same_slices(result(later), result(direct))
+    later.compact(START + 100)
+    closed = result(later)
+    record_stream(later, keys, START + 0.5, timings)
+    assert closed.slices[0].endpoints[keys.ttfb].requests + 1 == \
+        result(later).slices[0].endpoints[keys.ttfb].requests
+
+
+def test_what_is_kept_to_record_later_is_bounded() -> None:
+    recorder = RunRecorder(slice_s=1.0)
+    keys = SeriesKeys.of("POST /v1/messages")
+    timings = StreamTimings(0.01, 0.02, 0.03, (), (1,), 1, None, 1, False, None, None, True, "x", None)
+    for _ in range(LATER_KEPT + 5):
+        record_stream(recorder, keys, START, timings)
+    assert len(recorder._later[keys]) == 5  # the first LATER_KEPT recorded on the way
+    assert recorder.drain()["windows"][str(int(START))][keys.ttft]["ok"]["count"] == LATER_KEPT + 5

@@ -7,6 +7,7 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 
 from slogate.slo.histogram import LatencyHistogram
@@ -212,3 +213,25 @@ def test_malformed_packed_buckets_are_value_errors(change: dict[str, object], me
         LatencyHistogram.from_dict({**serialised, "buckets": {"first": 1}})
     with pytest.raises(ValueError, match="out of range"):  # pairs no merge could add
         LatencyHistogram.from_dict({"count": 10**30, "buckets": [[5, 10**30]]})
+
+
+def test_values_recorded_in_bulk_equal_recorded_one_by_one() -> None:
+    # Random latencies, zeros and sub-µs values, and values on bucket edges (where numpy's log and
+    # math's may part in the last bit): the same buckets, counts, extremes as record's.
+    rng = random.Random(5)
+    one_by_one = LatencyHistogram()
+    edges = [one_by_one._gamma ** index for index in range(1, 1200, 7)]
+    values = [rng.lognormvariate(9, 2) for _ in range(3000)] + [0.0, 0.4, 1.0] + edges
+    values += [math.nextafter(edge, 0) for edge in edges] + [math.nextafter(edge, math.inf) for edge in edges]
+    for value in values:
+        one_by_one.record(value)
+    bulk = LatencyHistogram()
+    bulk.record_values(np.array(values[:1000]))
+    bulk.record_values(np.array(values[1000:]))
+    assert bulk._bucket_counts() == one_by_one._bucket_counts()
+    assert (bulk.count, bulk.zero_count, bulk.min, bulk.max) == (
+        one_by_one.count, one_by_one.zero_count, one_by_one.min, one_by_one.max)
+    assert bulk.sum == pytest.approx(one_by_one.sum, rel=1e-12)
+    for bad in ([1.0, -2.0], [math.nan, 1.0]):
+        with pytest.raises(ValueError, match="non-negative"):
+            LatencyHistogram().record_values(np.array(bad))
