@@ -16,8 +16,12 @@ Two measures, each side in its own process, N streams after a warm-up:
   runs them; off / on is the share of streams per CPU second that parsing leaves (goal >= 0.9).
 
 ``--callgrind`` counts the CPU instructions of the N streams only (valgrind's callgrind, switched
-on and off around the loop, as ``benchmarks.request_path_cost``); without it, nanoseconds per
-stream of CPU time (median of alternating rounds).
+on and off around the loop, as ``benchmarks.request_path_cost``; each side in its own process);
+without it, the CPU time a stream takes (kernel time included), both sides in one process in
+alternating blocks of ``--streams`` (default 100), ``--rounds`` blocks a side (default 100): the
+median, the ratio of the sides' sums and the spread of the blocks' ratios. Each side's series
+recorded later are recorded inside its window; the process's long-lived objects are frozen out of
+the collector's way first.
 
     .venv/bin/python -m benchmarks.llm_parse_cost [--callgrind] [--nginx] [--streams N] [--rounds R]
 

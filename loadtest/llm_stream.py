@@ -233,8 +233,9 @@ LINE_ENDS_BY_NUMPY = 4096
 """A stream read whole from this many bytes counts its line ends with numpy: a few calls' fixed
 cost, then a fraction of ``bytes.count``'s per byte (measured: ``benchmarks/llm_parse_cost.py``)."""
 _BYTE, _LF_BYTE = np.dtype(np.uint8), np.uint8(0x0A)
-KEEP_BYTES = 1 << 20
-"""A stream's bytes kept to be read once at its end; a longer stream is read as it arrives."""
+KEEP_BYTES = 1 << 16
+"""A stream's bytes kept to be read once at its end (64 KiB: a 500-token answer; the memory a user
+streaming holds at most); past them, the stream is read as it arrives."""
 
 
 def _template_of(prefix: bytes, suffix: bytes, usual: Callable[[bytes, bytes], bool]) -> _Template | None:
