@@ -293,12 +293,14 @@ class LlmStreamParser:
         it arrives."""
         self._kept_times: list[float] = []
         self._kept_bytes = 0
+        self._read_at_once = False
+        """The kept stream was read whole (``timings`` may be asked again: it is not read twice)."""
         self._start_reading()
 
     @property
     def read_whole(self) -> bool:
         """Whether the stream was read whole at its end (the usual stream), not read by read."""
-        return self._kept is not None
+        return self._read_at_once
 
     def _start_reading(self) -> None:
         """What reading the stream finds, from nothing."""
@@ -638,8 +640,10 @@ class LlmStreamParser:
 
     def timings(self) -> StreamTimings:
         """What the stream showed so far (call it when the stream has ended)."""
-        if self._kept is not None and not self._read_whole():
-            self._read_kept()
+        if self._kept is not None and not self._read_at_once:
+            self._read_at_once = self._read_whole()
+            if not self._read_at_once:
+                self._read_kept()
         started, ttfb, first, last = self._started, self._ttfb, self._first, self._last
         from_usage = self._output_tokens is not None
         tokens = self._chunks if self._output_tokens is None else self._output_tokens

@@ -40,12 +40,14 @@ LATER_KEPT = 1024
 """Requests kept to record their series later (``record_later``) at most, per writer: the memory
 a run whose windows are not read for a while keeps."""
 
+
 class SeriesWriter(Protocol):
     """Records many requests' derived series at once (``RunRecorder.record_later``)."""
 
     def record_all(self, recorder: RunRecorder, requests: list[tuple[float, Any]]) -> None:
         """Record each (epoch start, request) given to ``record_later`` (``record_values`` and
         ``record_series``)."""
+
 
 _Slow = tuple[float, str, float, str, str]
 """(latency_us, endpoint, epoch start, status, trace id or ''): ordered by latency first for the heap."""

@@ -351,7 +351,9 @@ def test_the_usual_stream_is_read_whole_others_read_by_read() -> None:
         parser = LlmStreamParser(api, started=0.0)
         for piece in serialized(events, api, compact=True):
             parser.feed(piece, 0.1)
-        assert parser.timings().complete and parser.read_whole == whole
+        timings = parser.timings()
+        assert timings.complete and parser.read_whole == whole
+        assert parser.timings() == timings  # asked again: the same, not read twice
 
 
 def test_a_stream_longer_than_what_is_kept_is_read_as_it_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
