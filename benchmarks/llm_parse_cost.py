@@ -1,8 +1,10 @@
-"""What parsing an LLM stream costs the generator, per stream: a figure that does not move with the
-machine's load (``benchmarks.llm_stream_accuracy``'s streams per CPU second do: its rounds' on/off
-ratios spread over ±20% on a shared machine).
+"""What parsing an LLM stream costs the generator, per stream, in instructions or CPU time.
 
-Two measures, each side in its own process, N streams after a warm-up:
+Instructions do not move with the machine's load (``benchmarks.llm_stream_accuracy``'s streams per
+CPU second do: its rounds' on/off ratios spread over ±20% on a shared machine); CPU time counts
+what instructions leave out (the kernel's share, caches).
+
+Two sets of sides, each measured after a warm-up:
 
 - default (from memory): the canned 64-token Anthropic stream of ``llm_stream_accuracy``'s cost
   benchmark fed to ``LlmStreamParser`` in three read patterns (two reads, 3855 bytes then the
