@@ -209,18 +209,20 @@ def render() -> Callable[[Judged], Rendered]:
     """Renders a judged run once per session (matplotlib is the slow part)."""
     from slogate import reports
 
-    cache: dict[int, Rendered] = {}
+    # Keyed by identity, the judged run kept with its rendering: a run a test made and dropped
+    # would otherwise free its id for another test's run, which would get its pages (seen in CI).
+    cache: dict[int, tuple[Judged, Rendered]] = {}
 
     def rendered(judged: Judged) -> Rendered:
         key = id(judged)
         if key not in cache:
-            cache[key] = Rendered(
+            cache[key] = judged, Rendered(
                 html=reports.render_html(judged.run, judged.evaluation, spec_text=SPEC),
                 markdown=reports.render_markdown(judged.run, judged.evaluation),
                 junit=reports.render_junit(judged.run, judged.evaluation),
                 json=reports.render_json(judged.evaluation),
             )
-        return cache[key]
+        return cache[key][1]
 
     return rendered
 
