@@ -44,6 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.paced_server import events_of, paced_server
 from benchmarks.request_path_cost import (
     START_INSTRUMENTATION,
     STOP_INSTRUMENTATION,
@@ -81,12 +82,12 @@ def reads_of(stream: bytes, pattern: str) -> list[bytes]:
         return [stream[:NGINX_FIRST_READ], stream[NGINX_FIRST_READ:]]
     if pattern == READ_PATTERNS[1]:
         return [stream[at:at + SEGMENT] for at in range(0, len(stream), SEGMENT)]
-    return [event + b"\n\n" for event in stream.removesuffix(b"\n\n").split(b"\n\n")]
+    return events_of(stream)
 
 
 def parse_streams(pattern: str) -> tuple[Callable[[], None], Callable[[], None]]:
-    """One stream from memory: parsed read by read, its timings recorded; and what records the
-    series the recorder kept to record later."""
+    """One stream from memory: its reads handed to the parser, its timings recorded; and what
+    records the series the recorder kept to record later."""
     from benchmarks.llm_stream_accuracy import canned_stream
     from slogate.loadtest.recorder import RunRecorder
 
@@ -95,12 +96,12 @@ def parse_streams(pattern: str) -> tuple[Callable[[], None], Callable[[], None]]
     keys = SeriesKeys.of(ROUTE_KEY)
     start = time.time()
 
+    arrivals = [0.001 + 0.0001 * index for index in range(1, len(reads) + 1)]
+    size = sum(map(len, reads))
+
     def one() -> None:
         parser = LlmStreamParser(ANTHROPIC, 0.0)
-        now = 0.001
-        for read in reads:
-            now += 0.0001
-            parser.feed(read, now)
+        parser.feed_all(reads, arrivals, size)  # as the scenario's reading loop hands them over
         timings = parser.timings()
         if not timings.complete or timings.content_chunks != 64:
             raise SystemExit(f"llm_parse_cost: the canned stream read wrong: {timings}")
@@ -210,14 +211,19 @@ def main() -> None:
     parser.add_argument("--callgrind", action="store_true", help="count instructions (valgrind)")
     parser.add_argument("--nginx", action="store_true",
                         help="the scenario's whole call against nginx, parsing on and off")
+    parser.add_argument("--paced", type=float, metavar="GAP_MS",
+                        help="the scenario's whole call against a server sending one event per "
+                             "network read, GAP_MS apart, parsing on and off")
     parser.add_argument("--streams", type=int,
                         help="streams per side under callgrind (default 300), per block when timing (100)")
-    parser.add_argument("--rounds", type=int, default=100,
-                        help="alternating blocks of streams per side when timing")
+    parser.add_argument("--rounds", type=int,
+                        help="alternating blocks of streams per side when timing (default 100; "
+                             "20 with --paced)")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--host", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.streams = args.streams or (300 if args.callgrind else 100)
+    args.streams = args.streams or (300 if args.callgrind else 50 if args.paced else 100)
+    args.rounds = args.rounds or (20 if args.paced else 100)
     if args.side and "," in args.side:
         run_interleaved(args.side.split(","), args.rounds, args.streams, args.host)
         return
@@ -227,7 +233,7 @@ def main() -> None:
     unit = "instructions" if args.callgrind else "CPU ns"
     how = "" if args.callgrind else (
         f" (median of {args.rounds} blocks of {args.streams} streams a side, interleaved in one process)")
-    if not args.nginx:
+    if not args.nginx and args.paced is None:
         figures = figures_of(list(READ_PATTERNS), args, None)
         print(f"a 64-token Anthropic stream from memory, parsed and recorded, {unit} per stream{how}")
         for pattern in READ_PATTERNS:
@@ -236,10 +242,16 @@ def main() -> None:
     from benchmarks.generator_efficiency import nginx
     from benchmarks.llm_stream_accuracy import STREAM_LOCATION, canned_stream
 
-    with tempfile.TemporaryDirectory() as folder, \
-            nginx(Path(folder), {"stream.sse": canned_stream()}, STREAM_LOCATION) as host:
-        figures = figures_of(list(NGINX_SIDES), args, host)
-    print(f"the LLM scenario's call of a 64-token stream from nginx on 127.0.0.1, {unit} per stream{how}")
+    if args.paced is not None:
+        with paced_server(canned_stream(), args.paced / 1e3) as host:
+            figures = figures_of(list(NGINX_SIDES), args, host)
+        server = f"a server on 127.0.0.1 sending one event per read, {args.paced:g} ms apart"
+    else:
+        with tempfile.TemporaryDirectory() as folder, \
+                nginx(Path(folder), {"stream.sse": canned_stream()}, STREAM_LOCATION) as host:
+            figures = figures_of(list(NGINX_SIDES), args, host)
+        server = "nginx on 127.0.0.1"
+    print(f"the LLM scenario's call of a 64-token stream from {server}, {unit} per stream{how}")
     for side, title in NGINX_SIDES.items():
         print(f"  {title:36} {figures[side]:10,.0f}")
     extra = figures["on"] - figures["off"]

@@ -26,7 +26,9 @@ arrives, ``#ttfb/#ttft/#itl/#tpot`` recorded in slogate's histograms, one call p
 series), and as a bare Locust request reading the body in one go (for scale). Runs rotate; the
 figures are streams/s and content chunks/s per CPU second of the Locust process (what one core
 reaches, whatever the neighbours do), the ratio of the medians on/off (goal >= 0.9), each round's
-ratios, and on/bare.
+ratios, and on/bare. nginx sends the whole stream at once (two network reads: the parser's worst
+case, as from a proxy that buffers); ``--paced GAP_MS`` streams it instead from
+``benchmarks.paced_server``, one event per network read, as an LLM API paces its tokens.
 
 On a loaded machine the server's truth misses what it cannot see: a process asleep in epoll is
 woken up to a scheduler tick late, so a request waits a few ms before the server stamps its
@@ -36,7 +38,7 @@ The benchmark raises its own priority (``nice -10``, children included) when it 
 shared machine's other work delays neither side's wake-ups.
 
     .venv/bin/python -m benchmarks.llm_stream_accuracy [--seconds 8] [--users 8] [--rounds 3]
-        [--skip-accuracy] [--skip-cost]
+        [--skip-accuracy] [--skip-cost] [--paced GAP_MS]
     .venv/bin/python -m benchmarks.llm_stream_accuracy --users 1 --seconds 40 --skip-cost
 """
 
@@ -61,6 +63,7 @@ import numpy as np
 from aiohttp import web
 
 from benchmarks.generator_efficiency import free_port, nginx
+from benchmarks.paced_server import paced_server
 from slogate.loadtest.llm_stream import ANTHROPIC, OPENAI
 from slogate.slo.request_rows import REQUEST_ROWS_FILE, RequestRow, RequestRows
 from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFT_SUFFIX, RunResult
@@ -336,13 +339,18 @@ def cost(args: argparse.Namespace, folder: Path) -> bool:
         locustfiles[label].write_text(code)
     labels = list(COST_VARIANTS)
     rates: dict[str, list[float]] = {label: [] for label in labels}
-    with nginx(folder, {"stream.sse": canned_stream()}, STREAM_LOCATION) as host:
+    if args.paced is not None:
+        server = paced_server(canned_stream(), args.paced / 1e3)
+        source = f"a server sending one event per read, {args.paced:g} ms apart"
+    else:
+        server, source = nginx(folder, {"stream.sse": canned_stream()}, STREAM_LOCATION), "nginx"
+    with server as host:
         for round_ in range(args.rounds):
             for label in labels[round_ % 3:] + labels[:round_ % 3]:  # each variant first in turn
                 rates[label].append(cost_run(locustfiles[label], host, args))
     median = {label: statistics.median(values) for label, values in rates.items()}
     ratio, bare_ratio = median["on"] / median["off"], median["on"] / median["bare"]
-    print(f"\ncost, one Locust process, {args.users} users, a {CANNED_TOKENS}-token stream from nginx, "
+    print(f"\ncost, one Locust process, {args.users} users, a {CANNED_TOKENS}-token stream from {source}, "
           f"median of {args.rounds} runs of {args.seconds:g}s (per CPU second of the Locust process):")
     for label, (title, _) in COST_VARIANTS.items():
         rate = median[label]
@@ -362,6 +370,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--paced", type=float, metavar="GAP_MS",
+                        help="cost: stream from a server sending one event per network read, GAP_MS "
+                             "apart, as an LLM API paces its tokens (default: nginx, the whole "
+                             "stream at once)")
     args = parser.parse_args()
     # A shared machine's neighbours delay the server's and Locust's wake-ups by milliseconds, which
     # both sides would see differently; ahead of them (when allowed), the timings are the code's.

@@ -50,7 +50,13 @@ from slogate.loadtest.llm_lengths import LENGTH_HELP, TokenLengths, parse_length
 from slogate.loadtest.llm_limits import Headroom, exhausted_limit, rate_limit_headroom, reset_wait_s
 from slogate.loadtest.llm_payload import ROUTES, answer_of, auth_headers, request_body
 from slogate.loadtest.llm_series import SeriesKeys, record_stream
-from slogate.loadtest.llm_stream import ANTHROPIC, API_STYLES, LlmStreamParser, StreamTimings
+from slogate.loadtest.llm_stream import (
+    ANTHROPIC,
+    API_STYLES,
+    KEEP_BYTES,
+    LlmStreamParser,
+    StreamTimings,
+)
 from slogate.loadtest.recording import recorder_of
 from slogate.loadtest.traffic import api_key_for, split_keys
 from slogate.loadtest.users import counters_of, fail_by_status, honour_retry_after, mark_rate_limited
@@ -236,16 +242,29 @@ class MessageCaller:
             self.counters.add(**{counter_name("stop_reason_", answer.stop_reason): 1})
 
     def _read_stream(self, response: Any, started: float) -> StreamTimings | None:
-        """Parse a stream read by read as it arrives; set the total time; its timings when whole."""
+        """Read a stream, each network read stamped as it arrives; set the total time; its timings
+        when whole."""
         parser = LlmStreamParser(self.api, started)
-        length = 0
+        # Each read stamped as it comes off the socket and collected; the parser gets them at the
+        # end (or every KEEP_BYTES of a long stream): a read costs an append, not a call.
+        chunks: list[bytes] = []
+        arrivals: list[float] = []
+        keep_chunk, keep_arrival, clock = chunks.append, arrivals.append, time.perf_counter
+        length = held = 0
         failure: Exception | None = None
         try:
             for piece in _reads_as_they_come(response):
-                length += len(piece)
-                parser.feed(piece, time.perf_counter())
+                keep_arrival(clock())
+                keep_chunk(piece)
+                held += len(piece)
+                if held > KEEP_BYTES:
+                    parser.feed_all(chunks, arrivals, held)
+                    del chunks[:], arrivals[:]
+                    length, held = length + held, 0
         except Exception as exc:  # a transport error mid-body: reported under its own type
             failure = exc
+        parser.feed_all(chunks, arrivals, held)
+        length += held
         meta = response.request_meta
         meta["response_time"] = (time.perf_counter() - started) * 1e3
         meta["response_length"] = length

@@ -73,7 +73,8 @@ _USUAL_MESSAGE_DELTA = re.compile(
     rb'"stop_sequence":(?:null|"[^"\\]*")\},"usage":\{"output_tokens":(\d+)\}\}')
 # An Anthropic stream's usual opening and ending, when a read holds them whole: each by one pattern
 # (the events an event at a time cost four times as much). The blocks' start and stop and the ping
-# are ignored whatever their index; the message start and delta read as above.
+# are ignored whatever their index; the message start and delta read as above. An ending is read
+# once a process (``_ENDINGS``).
 _USUAL_HEAD = re.compile(
     rb'event: message_start\ndata: ([^\n]*)\n\n'
     rb'event: content_block_start\ndata: \{"type":"content_block_start","index":\d+,'
@@ -83,6 +84,11 @@ _USUAL_TAIL = re.compile(
     rb'event: content_block_stop\ndata: \{"type":"content_block_stop","index":\d+\}\n\n'
     rb'event: message_delta\ndata: ' + _USUAL_MESSAGE_DELTA.pattern + rb'\n\n'
     rb'event: message_stop\ndata: \{"type":"message_stop"\}')
+_ENDINGS: dict[bytes, tuple[str | None, int]] = {}
+"""Usual endings read so far, by their bytes: the stop reason and output tokens they hold. Two
+streams' endings differ only by these, so a run's streams share a few hundred at most; each is then
+read by one lookup instead of the pattern."""
+_ENDINGS_KEPT = 1024
 
 
 class MidStreamError(Exception):
@@ -250,7 +256,8 @@ def _template_of(prefix: bytes, suffix: bytes, usual: Callable[[bytes, bytes], b
 
 
 class LlmStreamParser:
-    """Feed it a stream's bytes as they arrive (``feed(chunk, now)``), then ``timings()``.
+    """Feed it a stream's bytes as they arrive (``feed(chunk, now)``, or many reads at once with
+    their arrival times, ``feed_all``), then ``timings()``.
 
     ``now`` is the arrival time of the chunk on the clock of ``started`` (``time.perf_counter``):
     every event completed by a chunk is stamped with its arrival (events that arrive together are
@@ -327,6 +334,24 @@ class LlmStreamParser:
             self._kept_bytes += len(chunk)
             if self._kept_bytes > KEEP_BYTES:
                 self._read_kept()
+
+    def feed_all(self, chunks: list[bytes], arrivals: list[float], size: int) -> None:
+        """Many reads at once: ``chunks[i]`` arrived at ``arrivals[i]``, ``size`` bytes in all.
+        The same as ``feed`` of each in turn, for a fraction of the cost a read: a reading loop
+        that only stamps and collects its reads leaves the network more of its time."""
+        if b"" in chunks:  # (an empty read is no read: feed passes it over)
+            arrivals = [now for chunk, now in zip(chunks, arrivals, strict=True) if chunk]
+            chunks = [chunk for chunk in chunks if chunk]
+        kept = self._kept
+        if kept is not None and self._kept_bytes + size <= KEEP_BYTES:
+            kept += chunks
+            self._kept_times += arrivals
+            self._kept_bytes += size
+            return
+        if kept is not None:
+            self._read_kept()
+        for chunk, now in zip(chunks, arrivals, strict=True):
+            self._read(chunk, now)
 
     def _read_kept(self) -> None:
         """Read the kept reads as if each had been read as it arrived; from now on, read so."""
@@ -467,10 +492,19 @@ class LlmStreamParser:
 
     def _tail(self, data: bytes, start: int, end: int) -> int:
         """The content chunks among the events of ``data[start:end]``, after a read's run."""
-        if not self._openai and (usual := _USUAL_TAIL.fullmatch(data, start, end)):
-            self._message_delta(usual)
-            self._complete = True
-            return 0
+        if not self._openai:
+            ending = data[start:end]
+            known = _ENDINGS.get(ending)
+            if known is None and (usual := _USUAL_TAIL.fullmatch(ending)):
+                if len(_ENDINGS) >= _ENDINGS_KEPT:
+                    _ENDINGS.clear()
+                known = _ENDINGS[ending] = (usual[1].decode() if usual[1] else None, int(usual[2]))
+            if known is not None:
+                stop_reason, self._output_tokens = known
+                if stop_reason:
+                    self._stop_reason = stop_reason
+                self._complete = True
+                return 0
         return self._one_by_one(data[start:end])
 
     def _message_delta(self, usual: re.Match[bytes]) -> None:

@@ -521,3 +521,59 @@ def test_the_usual_opening_and_ending_in_one_read_read_as_their_events(
         chunks_per_read=(), read_gaps_s=())
     assert (bulk.input_tokens, bulk.output_tokens, bulk.stop_reason, bulk.complete) == (
         usage.get("input_tokens"), 7, stop[0], True)
+
+
+def test_endings_read_once_are_remembered_by_their_bytes_within_a_bound(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A usual ending is read by its pattern once, then by its bytes: each stream still gets its own
+    # stop reason and output tokens, again and after the bound emptied what was kept.
+    monkeypatch.setattr(llm_stream, "_ENDINGS", {})
+    monkeypatch.setattr(llm_stream, "_ENDINGS_KEPT", 4)
+    opening = [compact_event("message_start", {"type": "message_start", "message": {
+        "id": "m1", "type": "message", "content": [], "usage": {"input_tokens": 3}}}),
+        compact_event("content_block_start", {"type": "content_block_start", "index": 0,
+                                              "content_block": {"type": "text", "text": ""}}),
+        PING]
+    for tokens, stop in [(5, "end_turn"), (9, "max_tokens"), (5, "end_turn")] * 3 + [
+            (n, "end_turn") for n in range(10, 20)] + [(9, "max_tokens")]:
+        ending = [compact_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                  compact_event("message_delta", {"type": "message_delta", "delta": {
+                      "stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": tokens}}),
+                  compact_event("message_stop", {"type": "message_stop"})]
+        pieces = [*opening, text_delta("a"), text_delta("b"), *ending]
+        parser = LlmStreamParser(ANTHROPIC, started=0.0)
+        parser.feed(b"".join(pieces), 0.1)
+        t = parser.timings()
+        assert parser.read_whole and (t.output_tokens, t.stop_reason, t.complete) == (tokens, stop, True)
+        assert t == one_read_each(pieces, ANTHROPIC)._replace(
+            chunks_per_read=t.chunks_per_read, read_gaps_s=t.read_gaps_s, ttfb_s=t.ttfb_s,
+            ttft_s=t.ttft_s, last_content_s=t.last_content_s, tpot_s=t.tpot_s)
+        assert 1 <= len(llm_stream._ENDINGS) <= 4
+
+
+@pytest.mark.parametrize("keep_bytes", [1 << 16, 300])
+def test_reads_handed_over_at_once_read_as_fed_one_by_one(
+        monkeypatch: pytest.MonkeyPatch, keep_bytes: int) -> None:
+    # The scenario's reading loop stamps and collects its reads, then hands them over in batches
+    # (feed_all): the same timings as each read fed as it came, empty reads passed over, and past
+    # what is kept (a small bound here) read as they came.
+    monkeypatch.setattr(llm_stream, "KEEP_BYTES", keep_bytes)
+    rng = random.Random(7)
+    for api in (ANTHROPIC, OPENAI):
+        pieces = serialized(anthropic_events(["w"] * 20, plain=True) if api == ANTHROPIC else
+                            openai_events(["w"] * 20, plain=True), api, compact=True)
+        data = b"".join(pieces)
+        cuts = sorted(rng.sample(range(1, len(data)), 12))
+        reads = [data[a:b] for a, b in itertools.pairwise([0, *cuts, len(data)])]
+        reads.insert(0, b"")  # (its arrival is no first byte)
+        arrivals = [0.01 * index for index in range(len(reads))]
+        one_by_one = LlmStreamParser(api, started=0.0)
+        for read, now in zip(reads, arrivals, strict=True):
+            one_by_one.feed(read, now)
+        batched = LlmStreamParser(api, started=0.0)
+        for at in range(0, len(reads), 5):
+            batch, times = reads[at:at + 5], arrivals[at:at + 5]
+            batched.feed_all(batch, times, sum(map(len, batch)))
+        expected = one_by_one.timings()
+        assert batched.timings() == expected and expected.complete
+        assert expected.content_chunks == 20 and batched.read_whole == (keep_bytes > len(data))
