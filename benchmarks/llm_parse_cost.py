@@ -4,28 +4,35 @@ Instructions do not move with the machine's load (``benchmarks.llm_stream_accura
 CPU second do: its rounds' on/off ratios spread over ±20% on a shared machine); CPU time counts
 what instructions leave out (the kernel's share, caches).
 
-Two sets of sides, each measured after a warm-up:
+Three sets of sides, each measured after a warm-up:
 
 - default (from memory): the canned 64-token Anthropic stream of ``llm_stream_accuracy``'s cost
-  benchmark fed to ``LlmStreamParser`` in three read patterns (two reads, 3855 bytes then the
-  rest, as nginx's canned stream arrives on loopback; 1460-byte reads, a TCP segment each, so
-  reads end anywhere, mid-marker too; one event per read, as a paced server's tokens arrive), then its
-  timings and their recording (``loadtest.llm.record_stream`` into a ``RunRecorder``): the parsing
-  side's extra work, its token counters aside;
+  benchmark handed to ``LlmStreamParser`` (``feed_all``, as the scenario's reading loop does) in
+  three read patterns (two reads, 3855 bytes then the rest, as nginx's canned stream arrives on
+  loopback; 1460-byte reads, a TCP segment each, so reads end anywhere, mid-marker too; one event
+  per read, as a paced server's tokens arrive), then its timings and their recording
+  (``loadtest.llm_series.record_stream`` into a ``RunRecorder``): the parsing side's extra work,
+  its token counters aside;
 - ``--nginx``: the LLM scenario's call (``MessageCaller.call``, rate-limit headroom, counters,
   slogate's request listener) streaming that stream from Debian's nginx with parsing on, and the
   same call reading the body in one go (``BodyInOneGo``: parsing off), as the wall-clock benchmark
   runs them; off / on is the share of streams per CPU second that parsing leaves (goal >= 0.9).
+  nginx sends the whole stream at once: two network reads, the parser's worst case;
+- ``--paced GAP_MS``: the same two calls against ``benchmarks.paced_server``, which sends the
+  stream one event per network read, GAP_MS apart, as an LLM API paces its tokens (CPU time only:
+  under valgrind a stream would take ~50 times as long, its series spread over as many more of the
+  recorder's slices).
 
 ``--callgrind`` counts the CPU instructions of the N streams only (valgrind's callgrind, switched
 on and off around the loop, as ``benchmarks.request_path_cost``; each side in its own process);
 without it, the CPU time a stream takes (kernel time included), both sides in one process in
-alternating blocks of ``--streams`` (default 100), ``--rounds`` blocks a side (default 100): the
-median, the ratio of the sides' sums and the spread of the blocks' ratios. Each side's series
-recorded later are recorded inside its window; the process's long-lived objects are frozen out of
-the collector's way first.
+alternating blocks of ``--streams`` (default 100; 50 paced), ``--rounds`` blocks a side (default
+100; 20 paced): the median, the ratio of the sides' sums and the spread of the blocks' ratios. Each
+side's series recorded later are recorded inside its window; the process's long-lived objects are
+frozen out of the collector's way first.
 
     .venv/bin/python -m benchmarks.llm_parse_cost [--callgrind] [--nginx] [--streams N] [--rounds R]
+    .venv/bin/python -m benchmarks.llm_parse_cost --paced GAP_MS [--streams N] [--rounds R]
 
 Needs valgrind for --callgrind (``apt-get install valgrind``), nginx for --nginx.
 """
@@ -222,6 +229,11 @@ def main() -> None:
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--host", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.callgrind and args.paced is not None:
+        # Under valgrind a paced stream takes about 50 times as long: its series spread over that
+        # many more of the recorder's slices, whose bulk recording is then counted many times over.
+        parser.error("--paced measures CPU time only (not with --callgrind): under valgrind a "
+                     "paced stream spans ~50 times as many of the recorder's slices")
     args.streams = args.streams or (300 if args.callgrind else 50 if args.paced else 100)
     args.rounds = args.rounds or (20 if args.paced else 100)
     if args.side and "," in args.side:

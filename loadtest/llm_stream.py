@@ -37,6 +37,7 @@ import json
 import re
 from collections.abc import Callable
 from itertools import pairwise
+from operator import sub
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -386,6 +387,8 @@ class LlmStreamParser:
         if len(kept) == 1:
             self._content(times[0], counted)
             return True
+        if len(kept) > 2 and self._one_event_a_read(kept, times, start, stop + 2, counted):
+            return True
         # Each read's content events: those whose end it completed. Counted by their ends (the
         # template's terminator, which nothing else in a checked run holds), or by the line ends
         # before the read's end: each event holds the boundary's number, its last two its end.
@@ -424,6 +427,34 @@ class LlmStreamParser:
                     break
         self._first, self._last, self._chunks = arrivals[0], arrivals[-1], counted
         self._gaps = [now - before for before, now in pairwise(arrivals)]
+        return True
+
+    def _one_event_a_read(self, kept: list[bytes], times: list[float], start: int, run_end: int,
+                          counted: int) -> bool:
+        """Whether the checked run ``[start, run_end)`` of ``counted`` content events came one
+        event a read (a paced stream's reads); if so, each read's arrival is its event's.
+
+        From the read that completes the run's first event (it ends past ``start``), ``counted``
+        reads must reach the run's end, the last of them only, each before it ending on a blank
+        line: in a checked run a blank line only ends an event, so those ``counted - 1`` reads end
+        at ``counted - 1`` distinct event ends before the last: every one of them, in order."""
+        first, offset = 0, 0
+        for chunk in kept:
+            offset += len(chunk)
+            if offset > start:
+                break
+            first += 1
+        last = first + counted - 1
+        if counted < 2 or last >= len(kept):
+            return False
+        before_last = offset + sum(map(len, kept[first + 1:last]))
+        if not before_last < run_end <= before_last + len(kept[last]) or \
+                b"".join([chunk[-2:] for chunk in kept[first:last]]) != b"\n\n" * (counted - 1):
+            return False
+        arrivals = times[first:last + 1]
+        self._first, self._last, self._chunks = arrivals[0], arrivals[-1], counted
+        self._reads = [1] * counted
+        self._gaps = list(map(sub, arrivals[1:], arrivals))
         return True
 
     def _read(self, chunk: bytes, now: float) -> None:

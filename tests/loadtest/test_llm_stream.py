@@ -577,3 +577,29 @@ def test_reads_handed_over_at_once_read_as_fed_one_by_one(
         expected = one_by_one.timings()
         assert batched.timings() == expected and expected.complete
         assert expected.content_chunks == 20 and batched.read_whole == (keep_bytes > len(data))
+
+
+def test_as_many_reads_as_events_are_one_event_a_read_only_when_each_ends_one() -> None:
+    # Reads as many as the run's events are taken one event a read (a paced stream) only when each
+    # ends on an event's end: here the first holds half an event, the second one and a half.
+    opening = [compact_event("message_start", {"type": "message_start", "message": {
+        "id": "m1", "type": "message", "content": [], "usage": {"input_tokens": 3}}}),
+        compact_event("content_block_start", {"type": "content_block_start", "index": 0,
+                                              "content_block": {"type": "text", "text": ""}}),
+        PING]
+    events = [text_delta(word) for word in ("one", "two", "three", "four")]
+    ending = [compact_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+              compact_event("message_delta", {"type": "message_delta", "delta": {
+                  "stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 4}}),
+              compact_event("message_stop", {"type": "message_stop"})]
+    paced = [b"".join(opening), *events, b"".join(ending)]
+    uneven = [b"".join(opening) + events[0][:10], events[0][10:] + events[1], events[2],
+              events[3] + b"".join(ending)]
+    for reads, chunks_per_read in ((paced, (1, 1, 1, 1)), (uneven, (2, 1, 1))):
+        whole, reference = (LlmStreamParser(ANTHROPIC, started=0.0, at_the_end=at_the_end)
+                            for at_the_end in (True, False))
+        for index, read in enumerate(reads):
+            for parser in (whole, reference):
+                parser.feed(read, 0.1 * (index + 1))
+        assert whole.timings() == reference.timings() and whole.read_whole
+        assert whole.timings().chunks_per_read == chunks_per_read
