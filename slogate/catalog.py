@@ -43,8 +43,10 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 DEFAULT_SCENARIO = SCENARIOS[0]
 
-PRESET_SCENARIOS = {"caching-reverse-proxy": "caching", "llm-api-proxy": "llm"}
+PRESET_SCENARIOS = {"caching-reverse-proxy": "caching", "llm-api-proxy": "llm", "llm-openai-proxy": "llm"}
 """The scenario that records the endpoints a preset's objectives name; the mix for the others."""
+PRESET_SCENARIO_OPTIONS = {"llm-openai-proxy": ("--llm-api", "openai")}
+"""The scenario's options (after ``--``) a preset's endpoints need, where it has some."""
 
 
 def contract_names() -> list[str]:
@@ -66,6 +68,10 @@ def preset_path(name: str) -> Path:
 
 def preset_scenario(name: str) -> Scenario:
     return scenario_named(PRESET_SCENARIOS.get(name, DEFAULT_SCENARIO.name))
+
+
+def preset_scenario_options(name: str) -> tuple[str, ...]:
+    return PRESET_SCENARIO_OPTIONS.get(name, ())
 
 
 def spec_path(text: str) -> Path:

@@ -542,7 +542,9 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     from slogate import console
 
     presets = [(name, load_spec(catalog.preset_path(name)).description,
-                catalog.preset_scenario(name).name) for name in catalog.preset_names()]
+                " ".join([catalog.preset_scenario(name).name, *(
+                    ("--", *options) if (options := catalog.preset_scenario_options(name)) else ())]))
+               for name in catalog.preset_names()]
     scenarios = [(scenario.name, scenario.file, scenario.summary) for scenario in catalog.SCENARIOS]
     print(console.catalog(presets, scenarios))
     return ExitCode.PASS

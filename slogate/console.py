@@ -82,8 +82,8 @@ def _measured(result: ObjectiveResult) -> str:
 
 
 def catalog(presets: Sequence[tuple[str, str, str]], scenarios: Sequence[tuple[str, str, str]]) -> str:
-    """One line per preset (name, description, its scenario's name) and per scenario (name, file,
-    summary): what ``--spec preset:NAME`` and ``--scenario NAME`` take."""
+    """One line per preset (name, description, its scenario's name and options) and per scenario
+    (name, file, summary): what ``--spec preset:NAME`` and ``--scenario NAME`` take."""
     width = max(len(name) for name, _, _ in [*presets, *scenarios])
     lines = ["presets (--spec preset:NAME):"]
     lines += [f"  {name:<{width}}  {description} [--scenario {scenario}]"

@@ -12,13 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from slogate import catalog
 from slogate.loadtest.cache_status import (
     cache_outcome,
     cache_status_word,
     parse_cache_headers,
 )
 from slogate.loadtest.traffic import ZipfKeys, api_key_for, retry_after_seconds, split_keys
+from slogate.slo.bundle import read_run
+from slogate.slo.evaluator import evaluate
 from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFB_SUFFIX, TTFT_SUFFIX, RunResult
+from slogate.slo.specfile.load import load_spec
 from slogate.target import FaultConfig, ReferenceTarget
 from slogate.target.faults import ConstantLatency
 from slogate.target.ratelimit import RateLimit
@@ -117,6 +121,16 @@ def test_llm_scenario_openai_style_with_multi_token_chunks_and_mid_stream_errors
     assert counters["http_5xx"] == sum(e.count for e in run.errors if e.kind == "HTTP 503")
     assert "stream_cut" not in counters and counters["stop_reason_length"] > 0
     assert counters["input_tokens"] >= 30 * counters["messages"]  # prompts of about 50 words
+    # The OpenAI-style preset judges this run's route: every objective finds its samples (the
+    # Anthropic-style preset, on POST /v1/messages, would find none and say so).
+    judged = evaluate(load_spec(catalog.preset_path("llm-openai-proxy")), read_run(tmp_path / "openai"))
+    for result in judged.objectives:
+        assert result.samples > 0, result
+    assert {r.name for r in judged.objectives} >= {
+        "completions-ttft-p95", "completions-tpot-p95", "completions-goodput"}
+    anthropic = evaluate(load_spec(catalog.preset_path("llm-api-proxy")), run)
+    assert all(r.verdict == "inconclusive" and r.samples == 0 for r in anthropic.objectives
+               if r.endpoint is not None)
 
 
 @pytest.mark.slow

@@ -30,7 +30,8 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 def test_there_is_a_preset_per_seed_target() -> None:
     assert [p.stem for p in PRESETS] == [
-        "api-service", "caching-reverse-proxy", "high-availability", "llm-api-proxy", "web-api"]
+        "api-service", "caching-reverse-proxy", "high-availability", "llm-api-proxy",
+        "llm-openai-proxy", "web-api"]
 
 
 @pytest.mark.slow

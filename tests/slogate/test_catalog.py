@@ -20,6 +20,8 @@ def test_every_packaged_preset_is_found_and_valid() -> None:
         spec = load_spec(catalog.preset_path(name))
         assert spec.description, name
         assert catalog.preset_scenario(name).path.is_file(), name
+    assert catalog.preset_scenario_options("llm-openai-proxy") == ("--llm-api", "openai")
+    assert catalog.preset_scenario_options("llm-api-proxy") == ()
 
 
 def test_a_preset_by_prefix_or_bare_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

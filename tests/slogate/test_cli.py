@@ -152,10 +152,14 @@ def test_presets_lists_each_preset_and_scenario(capsys: pytest.CaptureFixture[st
     lines = capsys.readouterr().out.splitlines()
     for name in catalog.preset_names():
         [line] = [line for line in lines if line.startswith(f"  {name} ")]
-        assert f"[--scenario {catalog.preset_scenario(name).name}]" in line
+        options = catalog.preset_scenario_options(name)
+        scenario = " ".join([catalog.preset_scenario(name).name, *(("--", *options) if options else ())])
+        assert f"[--scenario {scenario}]" in line
     for scenario in catalog.SCENARIOS:
         assert sum(line.startswith(f"  {scenario.name} ") for line in lines) == 1
     assert len(lines) == 2 + len(catalog.preset_names()) + len(catalog.SCENARIOS)
+    assert "[--scenario llm -- --llm-api openai]" in next(
+        line for line in lines if line.startswith("  llm-openai-proxy "))
 
 
 def test_export_writes_where_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
