@@ -234,8 +234,11 @@ def main() -> None:
         # many more of the recorder's slices, whose bulk recording is then counted many times over.
         parser.error("--paced measures CPU time only (not with --callgrind): under valgrind a "
                      "paced stream spans ~50 times as many of the recorder's slices")
-    args.streams = args.streams or (300 if args.callgrind else 50 if args.paced else 100)
-    args.rounds = args.rounds or (20 if args.paced else 100)
+    if args.paced is not None and args.paced < 0:
+        parser.error(f"--paced: a gap of at least 0 ms, got {args.paced:g}")
+    paced = args.paced is not None
+    args.streams = args.streams or (300 if args.callgrind else 50 if paced else 100)
+    args.rounds = args.rounds or (20 if paced else 100)
     if args.side and "," in args.side:
         run_interleaved(args.side.split(","), args.rounds, args.streams, args.host)
         return

@@ -375,6 +375,8 @@ def main() -> None:
                              "apart, as an LLM API paces its tokens (default: nginx, the whole "
                              "stream at once)")
     args = parser.parse_args()
+    if args.paced is not None and args.paced < 0:
+        parser.error(f"--paced: a gap of at least 0 ms, got {args.paced:g}")
     # A shared machine's neighbours delay the server's and Locust's wake-ups by milliseconds, which
     # both sides would see differently; ahead of them (when allowed), the timings are the code's.
     with contextlib.suppress(OSError):
