@@ -74,6 +74,13 @@ def preset_scenario_options(name: str) -> tuple[str, ...]:
     return PRESET_SCENARIO_OPTIONS.get(name, ())
 
 
+def preset_scenario_arguments(name: str) -> str:
+    """What ``--scenario`` takes for preset ``name``, with the scenario's options it needs after
+    ``--`` (``llm -- --llm-api openai``)."""
+    options = preset_scenario_options(name)
+    return " ".join([preset_scenario(name).name, *(("--", *options) if options else ())])
+
+
 def spec_path(text: str) -> Path:
     """The spec file ``--spec`` means: ``preset:NAME``, an existing file, or a bare preset name."""
     if text.startswith(PRESET_PREFIX):

@@ -542,9 +542,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     from slogate import console
 
     presets = [(name, load_spec(catalog.preset_path(name)).description,
-                " ".join([catalog.preset_scenario(name).name, *(
-                    ("--", *options) if (options := catalog.preset_scenario_options(name)) else ())]))
-               for name in catalog.preset_names()]
+                catalog.preset_scenario_arguments(name)) for name in catalog.preset_names()]
     scenarios = [(scenario.name, scenario.file, scenario.summary) for scenario in catalog.SCENARIOS]
     print(console.catalog(presets, scenarios))
     return ExitCode.PASS

@@ -22,6 +22,8 @@ def test_every_packaged_preset_is_found_and_valid() -> None:
         assert catalog.preset_scenario(name).path.is_file(), name
     assert catalog.preset_scenario_options("llm-openai-proxy") == ("--llm-api", "openai")
     assert catalog.preset_scenario_options("llm-api-proxy") == ()
+    assert catalog.preset_scenario_arguments("llm-openai-proxy") == "llm -- --llm-api openai"
+    assert catalog.preset_scenario_arguments("web-api") == "mix"
 
 
 def test_a_preset_by_prefix_or_bare_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -152,9 +152,7 @@ def test_presets_lists_each_preset_and_scenario(capsys: pytest.CaptureFixture[st
     lines = capsys.readouterr().out.splitlines()
     for name in catalog.preset_names():
         [line] = [line for line in lines if line.startswith(f"  {name} ")]
-        options = catalog.preset_scenario_options(name)
-        scenario = " ".join([catalog.preset_scenario(name).name, *(("--", *options) if options else ())])
-        assert f"[--scenario {scenario}]" in line
+        assert f"[--scenario {catalog.preset_scenario_arguments(name)}]" in line
     for scenario in catalog.SCENARIOS:
         assert sum(line.startswith(f"  {scenario.name} ") for line in lines) == 1
     assert len(lines) == 2 + len(catalog.preset_names()) + len(catalog.SCENARIOS)
