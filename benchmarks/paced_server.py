@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 
 from benchmarks.generator_efficiency import free_port
+from slogate.reachability import TargetUnreachableError, check_listening
 
 _HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
          b"Transfer-Encoding: chunked\r\n\r\n")
@@ -70,16 +71,16 @@ def paced_server(stream: bytes, gap_s: float) -> Iterator[str]:
     process.stdin.write(stream)
     process.stdin.close()
     try:
-        deadline = time.time() + 10
+        url, deadline = f"http://127.0.0.1:{port}", time.time() + 10
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                check_listening(url, timeout_s=1)
                 break
-            except OSError:
+            except TargetUnreachableError:
                 if time.time() > deadline or process.poll() is not None:
                     raise SystemExit("benchmarks: the paced server did not start") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -172,6 +172,12 @@ def _line_ends(data: bytes) -> npt.NDArray[np.bool_]:
     return line_ends
 
 
+def _delta_of(usual: re.Match[bytes]) -> tuple[str | None, int]:
+    """The stop reason and output tokens of a message delta in its usual form
+    (``_USUAL_MESSAGE_DELTA``'s groups, also inside ``_USUAL_TAIL``)."""
+    return (usual[1].decode() if usual[1] else None), int(usual[2])
+
+
 def _object(raw: bytes) -> dict[str, Any] | None:
     try:  # an event stream is UTF-8: decoded here, json.loads(bytes) would first guess (slower)
         data = _DECODER.decode(raw.decode())
@@ -326,15 +332,8 @@ class LlmStreamParser:
         self._complete = False
 
     def feed(self, chunk: bytes, now: float) -> None:
-        kept = self._kept
-        if kept is None:
-            self._read(chunk, now)
-        elif chunk:
-            kept.append(chunk)
-            self._kept_times.append(now)
-            self._kept_bytes += len(chunk)
-            if self._kept_bytes > KEEP_BYTES:
-                self._read_kept()
+        """One read, ``chunk``, that arrived at ``now``."""
+        self.feed_all([chunk], [now], len(chunk))
 
     def feed_all(self, chunks: list[bytes], arrivals: list[float], size: int) -> None:
         """Many reads at once: ``chunks[i]`` arrived at ``arrivals[i]``, ``size`` bytes in all.
@@ -438,6 +437,8 @@ class LlmStreamParser:
         reads must reach the run's end, the last of them only, each before it ending on a blank
         line: in a checked run a blank line only ends an event, so those ``counted - 1`` reads end
         at ``counted - 1`` distinct event ends before the last: every one of them, in order."""
+        if counted < 2:
+            return False
         first, offset = 0, 0
         for chunk in kept:
             offset += len(chunk)
@@ -445,7 +446,7 @@ class LlmStreamParser:
                 break
             first += 1
         last = first + counted - 1
-        if counted < 2 or last >= len(kept):
+        if last >= len(kept):
             return False
         before_last = offset + sum(map(len, kept[first + 1:last]))
         if not before_last < run_end <= before_last + len(kept[last]) or \
@@ -525,24 +526,22 @@ class LlmStreamParser:
         """The content chunks among the events of ``data[start:end]``, after a read's run."""
         if not self._openai:
             ending = data[start:end]
-            known = _ENDINGS.get(ending)
-            if known is None and (usual := _USUAL_TAIL.fullmatch(ending)):
+            delta = _ENDINGS.get(ending)
+            if delta is None and (usual := _USUAL_TAIL.fullmatch(ending)):
                 if len(_ENDINGS) >= _ENDINGS_KEPT:
                     _ENDINGS.clear()
-                known = _ENDINGS[ending] = (usual[1].decode() if usual[1] else None, int(usual[2]))
-            if known is not None:
-                stop_reason, self._output_tokens = known
-                if stop_reason:
-                    self._stop_reason = stop_reason
+                delta = _ENDINGS[ending] = _delta_of(usual)
+            if delta is not None:
+                self._take_delta(*delta)
                 self._complete = True
                 return 0
         return self._one_by_one(data[start:end])
 
-    def _message_delta(self, usual: re.Match[bytes]) -> None:
-        """A message delta in its usual form (``_USUAL_MESSAGE_DELTA``'s groups)."""
-        if usual[1]:
-            self._stop_reason = usual[1].decode()
-        self._output_tokens = int(usual[2])
+    def _take_delta(self, stop_reason: str | None, output_tokens: int) -> None:
+        """A message delta's stop reason (if it has one) and cumulative output tokens."""
+        if stop_reason:
+            self._stop_reason = stop_reason
+        self._output_tokens = output_tokens
 
     def _usual_run(self, data: bytes, start: int, text: int, stop: int,
                    line_ends: npt.NDArray[np.bool_] | None = None) -> int | None:
@@ -645,7 +644,7 @@ class LlmStreamParser:
             self._input_tokens = int(usual[1])
             return False
         if name == b"message_delta" and (usual := _USUAL_MESSAGE_DELTA.fullmatch(raw)):
-            self._message_delta(usual)
+            self._take_delta(*_delta_of(usual))
             return False
         data = _object(raw)
         if data is None:
