@@ -124,8 +124,9 @@ def test_llm_scenario_openai_style_with_multi_token_chunks_and_mid_stream_errors
     assert counters["input_tokens"] >= 30 * counters["messages"]  # prompts of about 50 words
     # The OpenAI-style preset judges this run's route: every objective finds its samples (the
     # Anthropic-style preset, on POST /v1/messages, would find none and say so).
-    # Its 2 s warm-up is the production setting; this run lasts 3 s, and on a busy machine its last
-    # second can hold no finished stream: the route is what this checks, so the whole run is judged.
+    # Its 2 s warm-up is the production setting; this run lasts 3 s on slices of the epoch's second
+    # grid, so what follows 2 s can be a last slice a few ms long with no stream in it. The route
+    # is what this checks: the whole run is judged.
     preset = replace(load_spec(catalog.preset_path("llm-openai-proxy")), warmup_s=0.0)
     judged = evaluate(preset, read_run(tmp_path / "openai"))
     for result in judged.objectives:
