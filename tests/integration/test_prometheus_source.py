@@ -43,8 +43,9 @@ def test_server_side_slis_from_a_real_prometheus(
     bundle = tmp_path / "bundle"
     with ReferenceTarget() as target, prometheus(tmp_path / "prom", [target.proxy_url[7:]]) as server:
         assert server.wait_for('up{job="proxy"} == 1')
-        # 6 s: a pass needs events in 5 one-second slices (judge.MIN_SLICES_TO_PASS), which a 4 s
-        # run holds only when its end falls past a slice boundary.
+        # 6 s: a pass needs events in 5 one-second slices (judge.MIN_SLICES_TO_PASS). Slices lie on
+        # the epoch's second grid: a 4 s run covers parts of 5, and when an edge part holds no
+        # request, only 4 (the client side inconclusive).
         settings = LoadSettings(host=target.proxy_url, users=5, spawn_rate=5, duration_s=6.0)
         run_locust(settings, bundle, "p")
         time.sleep(2.5 * SCRAPE_INTERVAL_S)  # let the last requests be scraped
