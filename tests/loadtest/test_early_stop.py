@@ -144,4 +144,9 @@ def test_a_generous_spec_stops_early_with_a_pass_decided_by_the_master_on_its_wo
 def test_a_target_failing_its_slo_stops_early_with_a_fail(tmp_path: Path) -> None:
     code, evaluation, _ = run_until_decided(tmp_path, STRICT_ERRORS, FaultConfig(error_ratio=0.5))
     assert code == 1, evaluation["reasons"]
-    assert any(r.startswith("decided at 0:05 of 1:00") for r in evaluation["reasons"])
+    # About a quarter of the mix fails against 1% allowed, but with 0.5 s slices of some 20 requests
+    # the error share varies so much between slices that the first look's interval may still reach
+    # down to 1% (lower bounds of 2.8%-13% in six runs here, 0.93% once on CI, whose second look,
+    # on twice the data, was 11.7%-34.6%: a fail).
+    assert any(r.startswith(("decided at 0:05 of 1:00", "decided at 0:10 of 1:00"))
+               for r in evaluation["reasons"]), evaluation["reasons"]
