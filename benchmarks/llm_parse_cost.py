@@ -51,7 +51,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.paced_server import events_of, paced_server
+from benchmarks.paced_server import events_of, gap_ms, paced_server
 from benchmarks.request_path_cost import (
     START_INSTRUMENTATION,
     STOP_INSTRUMENTATION,
@@ -218,7 +218,7 @@ def main() -> None:
     parser.add_argument("--callgrind", action="store_true", help="count instructions (valgrind)")
     parser.add_argument("--nginx", action="store_true",
                         help="the scenario's whole call against nginx, parsing on and off")
-    parser.add_argument("--paced", type=float, metavar="GAP_MS",
+    parser.add_argument("--paced", type=gap_ms, metavar="GAP_MS",
                         help="the scenario's whole call against a server sending one event per "
                              "network read, GAP_MS apart, parsing on and off")
     parser.add_argument("--streams", type=int,
@@ -234,8 +234,6 @@ def main() -> None:
         # many more of the recorder's slices, whose bulk recording is then counted many times over.
         parser.error("--paced measures CPU time only (not with --callgrind): under valgrind a "
                      "paced stream spans ~50 times as many of the recorder's slices")
-    if args.paced is not None and args.paced < 0:
-        parser.error(f"--paced: a gap of at least 0 ms, got {args.paced:g}")
     paced = args.paced is not None
     args.streams = args.streams or (300 if args.callgrind else 50 if paced else 100)
     args.rounds = args.rounds or (20 if paced else 100)

@@ -63,7 +63,7 @@ import numpy as np
 from aiohttp import web
 
 from benchmarks.generator_efficiency import free_port, nginx
-from benchmarks.paced_server import paced_server
+from benchmarks.paced_server import gap_ms, paced_server
 from slogate.loadtest.llm_stream import ANTHROPIC, OPENAI
 from slogate.slo.request_rows import REQUEST_ROWS_FILE, RequestRow, RequestRows
 from slogate.slo.run import ITL_SUFFIX, TPOT_SUFFIX, TTFT_SUFFIX, RunResult
@@ -370,13 +370,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-cost", action="store_true")
-    parser.add_argument("--paced", type=float, metavar="GAP_MS",
+    parser.add_argument("--paced", type=gap_ms, metavar="GAP_MS",
                         help="cost: stream from a server sending one event per network read, GAP_MS "
                              "apart, as an LLM API paces its tokens (default: nginx, the whole "
                              "stream at once)")
     args = parser.parse_args()
-    if args.paced is not None and args.paced < 0:
-        parser.error(f"--paced: a gap of at least 0 ms, got {args.paced:g}")
     # A shared machine's neighbours delay the server's and Locust's wake-ups by milliseconds, which
     # both sides would see differently; ahead of them (when allowed), the timings are the code's.
     with contextlib.suppress(OSError):

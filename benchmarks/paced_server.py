@@ -11,6 +11,7 @@ its parent's context.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import socket
 import socketserver
@@ -29,6 +30,17 @@ _HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: 
 def events_of(stream: bytes) -> list[bytes]:
     """The stream's events, each with its blank line."""
     return [event + b"\n\n" for event in stream.removesuffix(b"\n\n").split(b"\n\n")]
+
+
+def gap_ms(text: str) -> float:
+    """``--paced GAP_MS`` of the benchmarks that stream from this server: a gap of at least 0 ms."""
+    try:
+        gap = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a gap in ms, got {text!r}") from None
+    if not gap >= 0:  # (NaN too)
+        raise argparse.ArgumentTypeError(f"a gap of at least 0 ms, got {text}")
+    return gap
 
 
 def _handler(events: list[bytes], gap_s: float) -> type[socketserver.StreamRequestHandler]:

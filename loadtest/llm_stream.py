@@ -524,8 +524,8 @@ class LlmStreamParser:
 
     def _tail(self, data: bytes, start: int, end: int) -> int:
         """The content chunks among the events of ``data[start:end]``, after a read's run."""
+        ending = data[start:end]
         if not self._openai:
-            ending = data[start:end]
             delta = _ENDINGS.get(ending)
             if delta is None and (usual := _USUAL_TAIL.fullmatch(ending)):
                 if len(_ENDINGS) >= _ENDINGS_KEPT:
@@ -535,7 +535,7 @@ class LlmStreamParser:
                 self._take_delta(*delta)
                 self._complete = True
                 return 0
-        return self._one_by_one(data[start:end])
+        return self._one_by_one(ending)
 
     def _take_delta(self, stop_reason: str | None, output_tokens: int) -> None:
         """A message delta's stop reason (if it has one) and cumulative output tokens."""

@@ -71,6 +71,7 @@ def preset_scenario(name: str) -> Scenario:
 
 
 def preset_scenario_options(name: str) -> tuple[str, ...]:
+    """The scenario's options (after ``--``) preset ``name`` needs; none for most."""
     return PRESET_SCENARIO_OPTIONS.get(name, ())
 
 

@@ -407,6 +407,25 @@ def text_delta(text: str, kind: str = "text_delta", field: str = "text") -> byte
 PING = compact_event("ping", {"type": "ping"})
 
 
+def usual_opening(usage: dict[str, int]) -> list[bytes]:
+    """The API's compact opening: message start (with ``usage``), text block start, ping."""
+    return [compact_event("message_start", {"type": "message_start", "message": {
+                "id": "m1", "type": "message", "content": [], "usage": usage}}),
+            compact_event("content_block_start", {"type": "content_block_start", "index": 0,
+                                                  "content_block": {"type": "text", "text": ""}}),
+            PING]
+
+
+def usual_ending(output_tokens: int, stop_reason: str | None = "end_turn",
+                 stop_sequence: str | None = None) -> list[bytes]:
+    """The API's compact ending: block stop, message delta, message stop."""
+    return [compact_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            compact_event("message_delta", {"type": "message_delta", "delta": {
+                "stop_reason": stop_reason, "stop_sequence": stop_sequence},
+                "usage": {"output_tokens": output_tokens}}),
+            compact_event("message_stop", {"type": "message_stop"})]
+
+
 @pytest.mark.parametrize("middle", [
     PING,  # a ping between tokens: not a token, the run around it still counted
     text_delta(""),  # an empty text delta: not a token
@@ -506,15 +525,7 @@ def test_the_usual_opening_and_ending_in_one_read_read_as_their_events(
         usage: dict[str, int], stop: tuple[str | None, str | None]) -> None:
     # The API's compact opening (message start, text block start, ping) and ending (block stop,
     # message delta, stop), each recognised whole in a read: the same as their events read alone.
-    head = [compact_event("message_start", {"type": "message_start", "message": {
-                "id": "m1", "type": "message", "content": [], "usage": usage}}),
-            compact_event("content_block_start", {"type": "content_block_start", "index": 0,
-                                                  "content_block": {"type": "text", "text": ""}}),
-            PING]
-    tail = [compact_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-            compact_event("message_delta", {"type": "message_delta", "delta": {
-                "stop_reason": stop[0], "stop_sequence": stop[1]}, "usage": {"output_tokens": 7}}),
-            compact_event("message_stop", {"type": "message_stop"})]
+    head, tail = usual_opening(usage), usual_ending(7, *stop)
     pieces = [*head, *(text_delta(word) for word in ("a", "b", "c")), *tail]
     bulk, reference = in_one_read(pieces, ANTHROPIC), one_read_each(pieces, ANTHROPIC)
     assert bulk._replace(chunks_per_read=(), read_gaps_s=()) == reference._replace(
@@ -529,18 +540,10 @@ def test_endings_read_once_are_remembered_by_their_bytes_within_a_bound(
     # stop reason and output tokens, again and after the bound emptied what was kept.
     monkeypatch.setattr(llm_stream, "_ENDINGS", {})
     monkeypatch.setattr(llm_stream, "_ENDINGS_KEPT", 4)
-    opening = [compact_event("message_start", {"type": "message_start", "message": {
-        "id": "m1", "type": "message", "content": [], "usage": {"input_tokens": 3}}}),
-        compact_event("content_block_start", {"type": "content_block_start", "index": 0,
-                                              "content_block": {"type": "text", "text": ""}}),
-        PING]
+    opening = usual_opening({"input_tokens": 3})
     for tokens, stop in [(5, "end_turn"), (9, "max_tokens"), (5, "end_turn")] * 3 + [
             (n, "end_turn") for n in range(10, 20)] + [(9, "max_tokens")]:
-        ending = [compact_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                  compact_event("message_delta", {"type": "message_delta", "delta": {
-                      "stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": tokens}}),
-                  compact_event("message_stop", {"type": "message_stop"})]
-        pieces = [*opening, text_delta("a"), text_delta("b"), *ending]
+        pieces = [*opening, text_delta("a"), text_delta("b"), *usual_ending(tokens, stop)]
         parser = LlmStreamParser(ANTHROPIC, started=0.0)
         parser.feed(b"".join(pieces), 0.1)
         t = parser.timings()
@@ -582,16 +585,8 @@ def test_reads_handed_over_at_once_read_as_fed_one_by_one(
 def test_as_many_reads_as_events_are_one_event_a_read_only_when_each_ends_one() -> None:
     # Reads as many as the run's events are taken one event a read (a paced stream) only when each
     # ends on an event's end: here the first holds half an event, the second one and a half.
-    opening = [compact_event("message_start", {"type": "message_start", "message": {
-        "id": "m1", "type": "message", "content": [], "usage": {"input_tokens": 3}}}),
-        compact_event("content_block_start", {"type": "content_block_start", "index": 0,
-                                              "content_block": {"type": "text", "text": ""}}),
-        PING]
+    opening, ending = usual_opening({"input_tokens": 3}), usual_ending(4)
     events = [text_delta(word) for word in ("one", "two", "three", "four")]
-    ending = [compact_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-              compact_event("message_delta", {"type": "message_delta", "delta": {
-                  "stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 4}}),
-              compact_event("message_stop", {"type": "message_stop"})]
     paced = [b"".join(opening), *events, b"".join(ending)]
     uneven = [b"".join(opening) + events[0][:10], events[0][10:] + events[1], events[2],
               events[3] + b"".join(ending)]
