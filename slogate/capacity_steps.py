@@ -12,7 +12,9 @@ A generator that ran out of CPU (its own queueing is in the latency) or of users
 never mistaken for the target: the step says so and the search stops with a lower bound. An open
 model that could not send its arrivals while objectives failed is a failure of the target (its
 slowness held every user of a pool sized for the load; late arrivals count from their intended
-time); without a failure it is again the generator.
+time); while one could not be decided the step is undecided (its users were all waiting on a
+target that may be breaking: more generator would not settle it); only while every objective held
+is it again the generator.
 """
 
 from __future__ import annotations
@@ -180,10 +182,13 @@ def step_result(load: float, judged: pipeline.JudgedRun, settle_s: float, *, rel
     elif broken:
         pool = " (and the user pool ran out)" if rate_not_held else ""
         verdict, reason = "fail", _broken_reason(broken) + pool
+    elif undecided or not evaluation.objectives:
+        # A pool that ran out while an objective stayed undecided is not the generator's limit:
+        # its users were all waiting on the target (its CPU is judged above), which may be breaking.
+        pool = f" (and {rate_not_held})" if rate_not_held else ""
+        verdict, reason = "undecided", ("; ".join(undecided) or "no gating objective") + pool
     elif rate_not_held:
         verdict, reason = "generator", rate_not_held
-    elif undecided or not evaluation.objectives:
-        verdict, reason = "undecided", "; ".join(undecided) or "no gating objective"
     else:
         verdict, reason = "pass", "every gating objective held"
     quantile = window.ok.quantile

@@ -122,3 +122,26 @@ def test_holm_keeps_only_the_failures_the_family_supports() -> None:
         results = [judge(o, c, spec)
                    for o, c in zip(spec.objectives, (clear, marginal, marginal), strict=True)]
         assert [r.verdict for r in family_adjusted(results, spec)] == expected
+
+
+def test_a_percentile_left_undecided_says_which_interval_straddles() -> None:
+    """A queue still filling (a capacity step on CI at 60/s against 50/s, judged at 96% at its last
+    look): the first judged slice holds 11 of 33 over 250 ms, the 16 after it all theirs. The
+    median's order-statistic interval (for reading) lies above 250 ms, yet the share's batch-means
+    interval, with that one slice carrying the variation, reaches below the 50% a p50 allows: the
+    reason names that interval."""
+    spec = parse_spec("service: s\nobjectives:\n"
+                      "  - {name: p50, kind: latency, percentile: p50, threshold: 250ms}\n")
+    filled = (37, 29, 24, 33, 31, 23, 34, 35, 22, 24, 20, 29, 30, 33, 41, 23)
+    per_slice = [(33, 11)] + [(n, n) for n in filled]
+    total, bad = sum(t for t, _ in per_slice), sum(b for _, b in per_slice)
+    latencies = LatencyHistogram()
+    latencies.record(200_000.0, total - bad)
+    latencies.record(1_000_000.0, bad)
+    counts = Counts(total=total, bad=bad, seconds=8.5, latency=latencies, slices=_slices(per_slice))
+    assert judge(spec.objectives[0], counts, spec).verdict == "fail"  # at 95%
+    result = judge(spec.objectives[0], counts, spec, fail_confidence=0.96)
+    assert result.verdict == "inconclusive", result.reason
+    assert result.ci_low is not None and result.ci_low > 0.25  # the shown interval, above the threshold
+    assert "the share over the threshold may be 45.17%–100%, which straddles the 50% the percentile " \
+        "allows" in result.reason

@@ -103,7 +103,9 @@ def test_capacity_of_a_finite_capacity_server(tmp_path: Path, capsys: pytest.Cap
     assert code == 0, printed
     # 30/s keeps the one server 60% busy: p50 about 30 ms, far below 250 ms even on a busy machine;
     # 60/s is more than it serves (50/s): its queue grows by 10 requests a second (failed, or
-    # undecided when the step ends before the median gets past 250 ms: the top of the bracket either way).
+    # undecided when the median's interval still reaches below 250 ms: the top of the bracket either
+    # way). Its pool of 60 users may run out once responses take 1 s: the target's doing (CI once
+    # called that the generator's limit, with the median at 1 s undecided).
     assert found["outcome"] == "found", found["answer"]
     assert found["holds_at"] == 30 and [s["load"] for s in found["steps"]] == [30, 60]
     assert found["answer"] in printed

@@ -15,7 +15,9 @@ from slogate.capacity_steps import LocustSteps, StepSettings, achieved_rate, ste
 from slogate.loadtest.options import parse_warmup
 from slogate.loadtest.recorder import RunRecorder
 from slogate.pipeline import JudgedRun
+from slogate.slo import validity
 from slogate.slo.evaluator import evaluate
+from slogate.slo.run import ValidityFlag
 from slogate.slo.sequential import planned_looks, record
 from slogate.slo.specfile.load import parse_spec
 from tests.builders import CONTENT, START, make_run
@@ -58,6 +60,24 @@ def test_a_step_stopped_early_is_described_as_its_deciding_look_saw_it(tmp_path:
     assert step.p99_s is not None and step.p99_s < 0.05
     assert step.achieved_rate == pytest.approx(100.0)
     assert step.bundle == "steps/01-100rps"
+
+
+POOL_RAN_OUT = ValidityFlag(validity.RATE_NOT_HELD, "open model: 24 of 672 arrivals could not be sent")
+
+
+@pytest.mark.parametrize(("latencies_ms", "verdict"), [
+    ([500.0] * 100, "fail"),  # the target broke: its slowness held every user
+    ([90.0, 110.0] * 50, "undecided"),  # p50 on the threshold: the target may be breaking
+    ([20.0] * 100, "generator"),  # every objective held: the generator could not send the load
+])
+def test_an_open_models_pool_that_ran_out_is_the_generators_only_while_every_objective_held(
+    latencies_ms: list[float], verdict: str, tmp_path: Path,
+) -> None:
+    run = make_run({CONTENT: (latencies_ms, 0)}, validity=[POOL_RAN_OUT])
+    judged = JudgedRun(tmp_path / "steps" / "02-60rps", run, evaluate(SPEC, run), files=())
+    step = step_result(60.0, judged, 0.0, relative_to=tmp_path)
+    assert step.verdict == verdict, step.reason
+    assert "could not be sent" in step.reason or "ran out" in step.reason
 
 
 def test_the_achieved_rate_counts_whole_slices_only() -> None:
