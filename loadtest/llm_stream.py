@@ -40,9 +40,6 @@ from itertools import pairwise
 from operator import sub
 from typing import Any, NamedTuple
 
-import numpy as np
-import numpy.typing as npt
-
 ANTHROPIC = "anthropic"
 OPENAI = "openai"
 API_STYLES = (ANTHROPIC, OPENAI)
@@ -166,12 +163,6 @@ class StreamTimings(NamedTuple):
 _new_timings = tuple.__new__
 
 
-def _line_ends(data: bytes) -> npt.NDArray[np.bool_]:
-    """Where ``data``'s bytes are line ends (LF)."""
-    line_ends: npt.NDArray[np.bool_] = np.frombuffer(data, _BYTE) == _LF_BYTE
-    return line_ends
-
-
 def _delta_of(usual: re.Match[bytes]) -> tuple[str | None, int]:
     """The stop reason and output tokens of a message delta in its usual form
     (``_USUAL_MESSAGE_DELTA``'s groups, also inside ``_USUAL_TAIL``)."""
@@ -242,10 +233,6 @@ _TEMPLATES: dict[tuple[bytes, bytes], _Template] = {}
 """Templates found usual, shared by the parsers of a process (a scenario's streams have one or
 two): each stream's first run is checked by one lookup."""
 _TEMPLATES_KEPT = 64
-LINE_ENDS_BY_NUMPY = 4096
-"""A stream read whole from this many bytes counts its line ends with numpy: a few calls' fixed
-cost, then a fraction of ``bytes.count``'s per byte (measured: ``benchmarks/llm_parse_cost.py``)."""
-_BYTE, _LF_BYTE = np.dtype(np.uint8), np.uint8(0x0A)
 KEEP_BYTES = 1 << 16
 """A stream's bytes kept to be read once at its end (64 KiB: a 500-token answer; the memory a user
 streaming holds at most); past them, the stream is read as it arrives."""
@@ -375,9 +362,8 @@ class LlmStreamParser:
         if bounds is None:
             return False
         start, text, stop = bounds
-        line_ends = _line_ends(data) if len(data) >= LINE_ENDS_BY_NUMPY else None
         if (start and self._head(data, start - 2)) or (
-                counted := self._usual_run(data, start, text, stop, line_ends)) is None or (
+                counted := self._usual_run(data, start, text, stop)) is None or (
                 stop < end and self._tail(data, stop + 2, end)):
             self._start_reading()  # content around the run, or a run not all usual
             return False
@@ -388,14 +374,13 @@ class LlmStreamParser:
             return True
         if len(kept) > 2 and self._one_event_a_read(kept, times, start, stop + 2, counted):
             return True
-        # Each read's content events: those whose end it completed. Counted by their ends (the
-        # template's terminator, which nothing else in a checked run holds), or by the line ends
-        # before the read's end: each event holds the boundary's number, its last two its end.
-        # A read that starts where an event ended and ends as one does, shorter than two events,
-        # holds one (a paced stream's reads): known without a count.
+        # Each read's content events: those whose end it completed, counted by their ends (the
+        # template's terminator, which nothing else in a checked run holds). A read that starts
+        # where an event ended and ends as one does, shorter than two events, holds one (a paced
+        # stream's reads): known without a count.
         template = self._template
         assert template is not None  # (found by the run check)
-        terminator, lines = template.terminator, template.boundary_lines
+        terminator = template.terminator
         ending = len(terminator)
         two_events = 2 * (len(template.prefix) + 1 + ending)
         run_end, offset, done, event_end = stop + 2, 0, 0, start
@@ -411,11 +396,8 @@ class LlmStreamParser:
                 ended = counted - done
             elif read_from == event_end and len(chunk) < two_events and chunk[-ending:] == terminator:
                 ended, event_end = 1, offset
-            else:
-                if line_ends is not None:
-                    ended = int(np.count_nonzero(line_ends[start:offset])) // lines - done
-                else:  # (from before the read: an end it cut counts in the read that completed it)
-                    ended = count(terminator, max(start, read_from - ending + 1), offset)
+            else:  # (from before the read: an end it cut counts in the read that completed it)
+                ended = count(terminator, max(start, read_from - ending + 1), offset)
                 if chunk[-ending:] == terminator:
                     event_end = offset
             if ended:
@@ -543,8 +525,7 @@ class LlmStreamParser:
             self._stop_reason = stop_reason
         self._output_tokens = output_tokens
 
-    def _usual_run(self, data: bytes, start: int, text: int, stop: int,
-                   line_ends: npt.NDArray[np.bool_] | None = None) -> int | None:
+    def _usual_run(self, data: bytes, start: int, text: int, stop: int) -> int | None:
         """The content chunks of the events ``data[start:stop]`` when they are all usual ones (the
         first's text at ``text``), counted in one pass; else None.
 
@@ -553,7 +534,7 @@ class LlmStreamParser:
         same template around another text: between the first text and the last suffix, every line
         end is in a ``suffix + blank line + prefix`` boundary (a JSON string holds no line end, so
         an event of another kind in between would add some), and no boundary is followed by the
-        closing quote (an empty text). ``line_ends``: ``_line_ends(data)``, if made.
+        closing quote (an empty text).
         """
         text_end = _string_end(data, text, stop)
         if text_end <= text:  # empty, or no string end: not usual
@@ -573,9 +554,7 @@ class LlmStreamParser:
             return None
         texts_end = stop - len(suffix)
         boundaries = data.count(template.boundary, text, texts_end)
-        lines = data.count(b"\n", text, texts_end) if line_ends is None else \
-            int(np.count_nonzero(line_ends[text:texts_end]))
-        if lines != boundaries * template.boundary_lines or \
+        if data.count(b"\n", text, texts_end) != boundaries * template.boundary_lines or \
                 data.find(template.empty_text, text, stop) >= 0:
             return None
         return boundaries + 1

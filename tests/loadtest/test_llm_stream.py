@@ -318,15 +318,11 @@ def test_compact_streams_read_in_bulk_time_as_decoded_ones(seed: int) -> None:
         assert bulk.tokens_from_usage and bulk.input_tokens == (21 if api == ANTHROPIC else 9)
 
 
-@pytest.mark.parametrize("seed", range(16))
-@pytest.mark.parametrize("by_numpy", [True, False])
-def test_a_stream_read_at_its_end_reads_as_read_as_it_arrives(
-        seed: int, by_numpy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("seed", range(32))
+def test_a_stream_read_at_its_end_reads_as_read_as_it_arrives(seed: int) -> None:
     # Read whole at its end (one pass, each read's content events counted by the ends it completed)
     # when it is the usual stream, else read by read: the same as reading every read as it came,
-    # in random reads cut anywhere and in a read per event (a paced stream); line ends counted by
-    # numpy (a long stream's) or by bytes.count.
-    monkeypatch.setattr(llm_stream, "LINE_ENDS_BY_NUMPY", 0 if by_numpy else 1 << 30)
+    # in random reads cut anywhere and in a read per event (a paced stream).
     rng = random.Random(seed)
     texts = [rng.choice(TEXTS) for _ in range(rng.randint(1, 80))]
     if seed % 4:  # mostly without an empty text, which sends a stream read by read
@@ -452,12 +448,9 @@ def test_a_read_of_many_events_reads_as_the_events_one_by_one(middle: bytes, lin
     assert isinstance(bulk.failure, MidStreamError) == error
 
 
-@pytest.mark.parametrize("by_numpy", [True, False])
-def test_a_read_ending_anywhere_in_the_marker_between_two_tokens(
-        by_numpy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_read_ending_anywhere_in_the_marker_between_two_tokens() -> None:
     # Two reads cut at every byte of one token's end, the blank line and the next token's opening:
     # the first read holds the tokens whose blank line it completed.
-    monkeypatch.setattr(llm_stream, "LINE_ENDS_BY_NUMPY", 0 if by_numpy else 1 << 30)
     texts = [text_delta(f"w{n}") for n in range(6)]
     body = OPENING + b"".join(texts) + closing(6)
     boundary = len(OPENING) + sum(map(len, texts[:3]))  # the end of the third token's event
