@@ -14,7 +14,7 @@ from slogate.loadtest.open_model import ArrivalSchedule
 from slogate.loadtest.recorder import RunRecorder
 from slogate.slo import validity
 from slogate.slo.run import ProcessCpu, ValidityFlag
-from slogate.slo.validity import CPU_SATURATED_PERCENT
+from slogate.slo.validity import CPU_SATURATED_PERCENT, RATE_NOT_HELD_ADVICE
 
 MAX_DROPPED_SHARE = 0.01
 """Open model: more arrivals than this share dropped (never sent) means the rate was not held."""
@@ -69,7 +69,7 @@ def rate_not_held(
     return ValidityFlag(
         validity.RATE_NOT_HELD,
         f"open model: {dropped} of {expected:.0f} arrivals could not be sent (no free user "
-        f"within {max_lag_s:g} s; {late} more were late): raise -u (the user pool) or add processes",
+        f"within {max_lag_s:g} s; {late} more were late): {RATE_NOT_HELD_ADVICE}",
     )
 
 

@@ -17,6 +17,10 @@ RATE_NOT_HELD = "rate_not_held"
 WORKER_LOST = "worker_lost"
 NOT_STARTED = "not_started"
 
+RATE_NOT_HELD_ADVICE = "raise -u (the user pool) or add processes"
+"""What a ``rate_not_held`` flag's message ends with (after ': '): a run's own advice, which a
+command that sizes the pool itself (``slogate capacity``) leaves out."""
+
 CPU_SATURATED_PERCENT = 90.0
 """A load-generator process busy (running, or waiting for a CPU) this share of a slice or more is
 saturated: its own queueing is in the latency it measured."""

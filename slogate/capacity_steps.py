@@ -169,7 +169,8 @@ def step_result(load: float, judged: pipeline.JudgedRun, settle_s: float, *, rel
     broken = broken_objectives(evaluation.objectives)
     flags = {validity.kind_of(flag.code): flag.message for flag in run.validity}
     generator = saturated_while_judged(run, settle_s) or flags.get(validity.USERS_NOT_REACHED)
-    rate_not_held = flags.get(validity.RATE_NOT_HELD)
+    # The pool is the step's own (pool_users): the run's advice to raise it is not the user's to take.
+    rate_not_held = flags.get(validity.RATE_NOT_HELD, "").removesuffix(f": {validity.RATE_NOT_HELD_ADVICE}")
     doubts = [message for kind, message in flags.items() if kind not in MEASURED_HERE]
     doubts += [] if run.complete else ["the run was interrupted before its planned end"]
     undecided = [f"{o.name}: {o.reason}" for o in evaluation.objectives

@@ -62,7 +62,8 @@ def test_a_step_stopped_early_is_described_as_its_deciding_look_saw_it(tmp_path:
     assert step.bundle == "steps/01-100rps"
 
 
-POOL_RAN_OUT = ValidityFlag(validity.RATE_NOT_HELD, "open model: 24 of 672 arrivals could not be sent")
+POOL_RAN_OUT = ValidityFlag(validity.RATE_NOT_HELD, "open model: 24 of 672 arrivals could not be sent (no "
+                           f"free user within 2 s; 256 more were late): {validity.RATE_NOT_HELD_ADVICE}")
 
 
 @pytest.mark.parametrize(("latencies_ms", "verdict"), [
@@ -78,6 +79,7 @@ def test_an_open_models_pool_that_ran_out_is_the_generators_only_while_every_obj
     step = step_result(60.0, judged, 0.0, relative_to=tmp_path)
     assert step.verdict == verdict, step.reason
     assert "could not be sent" in step.reason or "ran out" in step.reason
+    assert "raise -u" not in step.reason  # the step sizes its pool itself: no -u to raise
 
 
 def test_the_achieved_rate_counts_whole_slices_only() -> None:
